@@ -1,0 +1,1 @@
+"""Generated gRPC/protobuf stubs; see services/protogen.py."""

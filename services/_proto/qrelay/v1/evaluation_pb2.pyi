@@ -1,0 +1,303 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from services._proto.qrelay.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EvaluationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVALUATION_STATE_UNSPECIFIED: _ClassVar[EvaluationState]
+    PENDING: _ClassVar[EvaluationState]
+    PRODUCING: _ClassVar[EvaluationState]
+    PREJUDGING: _ClassVar[EvaluationState]
+    GRADING: _ClassVar[EvaluationState]
+    COMPLETE: _ClassVar[EvaluationState]
+    CANCELLED: _ClassVar[EvaluationState]
+    FAILED: _ClassVar[EvaluationState]
+
+class SamplingUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SAMPLING_UNIT_UNSPECIFIED: _ClassVar[SamplingUnit]
+    TRAFFIC_WEIGHTED: _ClassVar[SamplingUnit]
+    UNIQUE_QUERY: _ClassVar[SamplingUnit]
+
+class Allocation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALLOCATION_UNSPECIFIED: _ClassVar[Allocation]
+    PROPORTIONAL: _ClassVar[Allocation]
+    FIXED: _ClassVar[Allocation]
+EVALUATION_STATE_UNSPECIFIED: EvaluationState
+PENDING: EvaluationState
+PRODUCING: EvaluationState
+PREJUDGING: EvaluationState
+GRADING: EvaluationState
+COMPLETE: EvaluationState
+CANCELLED: EvaluationState
+FAILED: EvaluationState
+SAMPLING_UNIT_UNSPECIFIED: SamplingUnit
+TRAFFIC_WEIGHTED: SamplingUnit
+UNIQUE_QUERY: SamplingUnit
+ALLOCATION_UNSPECIFIED: Allocation
+PROPORTIONAL: Allocation
+FIXED: Allocation
+
+class Evaluation(_message.Message):
+    __slots__ = ("name", "display_name", "spec", "state", "state_reason", "counts", "strata", "creator", "create_time", "update_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    STRATA_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    display_name: str
+    spec: EvaluationSpec
+    state: EvaluationState
+    state_reason: str
+    counts: EvaluationCounts
+    strata: _containers.RepeatedCompositeFieldContainer[Stratum]
+    creator: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., strata: _Optional[_Iterable[_Union[Stratum, _Mapping]]] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EvaluationSpec(_message.Message):
+    __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team")
+    LOG_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RANKERS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    GOLD_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_PLAN_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_TEAM_FIELD_NUMBER: _ClassVar[int]
+    log_source: LogSource
+    rankers: _containers.RepeatedCompositeFieldContainer[Ranker]
+    kinds: _containers.RepeatedScalarFieldContainer[_common_pb2.JudgementKind]
+    depth: int
+    overlap: int
+    gold_share: float
+    sample_plan: SamplePlan
+    priority: int
+    deadline: _timestamp_pb2.Timestamp
+    owner_team: str
+    def __init__(self, log_source: _Optional[_Union[LogSource, _Mapping]] = ..., rankers: _Optional[_Iterable[_Union[Ranker, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[_common_pb2.JudgementKind, str]]] = ..., depth: _Optional[int] = ..., overlap: _Optional[int] = ..., gold_share: _Optional[float] = ..., sample_plan: _Optional[_Union[SamplePlan, _Mapping]] = ..., priority: _Optional[int] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_team: _Optional[str] = ...) -> None: ...
+
+class LogSource(_message.Message):
+    __slots__ = ("index_pattern", "window", "filters")
+    INDEX_PATTERN_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    index_pattern: str
+    window: _common_pb2.TimeWindow
+    filters: _containers.RepeatedCompositeFieldContainer[FieldFilter]
+    def __init__(self, index_pattern: _Optional[str] = ..., window: _Optional[_Union[_common_pb2.TimeWindow, _Mapping]] = ..., filters: _Optional[_Iterable[_Union[FieldFilter, _Mapping]]] = ...) -> None: ...
+
+class FieldFilter(_message.Message):
+    __slots__ = ("field", "values")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, field: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Ranker(_message.Message):
+    __slots__ = ("id", "log_bucket", "search_template")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LOG_BUCKET_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    log_bucket: LogBucket
+    search_template: SearchTemplate
+    def __init__(self, id: _Optional[str] = ..., log_bucket: _Optional[_Union[LogBucket, _Mapping]] = ..., search_template: _Optional[_Union[SearchTemplate, _Mapping]] = ...) -> None: ...
+
+class LogBucket(_message.Message):
+    __slots__ = ("bucket",)
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    def __init__(self, bucket: _Optional[str] = ...) -> None: ...
+
+class SearchTemplate(_message.Message):
+    __slots__ = ("index", "source", "params", "title_field", "snippet_field", "url_field")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_FIELD_NUMBER: _ClassVar[int]
+    SNIPPET_FIELD_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_FIELD_NUMBER: _ClassVar[int]
+    index: str
+    source: str
+    params: _containers.ScalarMap[str, str]
+    title_field: str
+    snippet_field: str
+    url_field: str
+    def __init__(self, index: _Optional[str] = ..., source: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., title_field: _Optional[str] = ..., snippet_field: _Optional[str] = ..., url_field: _Optional[str] = ...) -> None: ...
+
+class SamplePlan(_message.Message):
+    __slots__ = ("size", "unit", "bands", "stratify_by", "allocation", "fixed_counts", "min_frequency", "seed")
+    class FixedCountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    BANDS_FIELD_NUMBER: _ClassVar[int]
+    STRATIFY_BY_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    FIXED_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_FREQUENCY_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    unit: SamplingUnit
+    bands: FrequencyBands
+    stratify_by: _containers.RepeatedScalarFieldContainer[str]
+    allocation: Allocation
+    fixed_counts: _containers.ScalarMap[str, int]
+    min_frequency: int
+    seed: int
+    def __init__(self, size: _Optional[int] = ..., unit: _Optional[_Union[SamplingUnit, str]] = ..., bands: _Optional[_Union[FrequencyBands, _Mapping]] = ..., stratify_by: _Optional[_Iterable[str]] = ..., allocation: _Optional[_Union[Allocation, str]] = ..., fixed_counts: _Optional[_Mapping[str, int]] = ..., min_frequency: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class FrequencyBands(_message.Message):
+    __slots__ = ("traffic_share", "count_quantiles", "names")
+    TRAFFIC_SHARE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    traffic_share: CutPoints
+    count_quantiles: CutPoints
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, traffic_share: _Optional[_Union[CutPoints, _Mapping]] = ..., count_quantiles: _Optional[_Union[CutPoints, _Mapping]] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CutPoints(_message.Message):
+    __slots__ = ("points",)
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, points: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Stratum(_message.Message):
+    __slots__ = ("key", "population_queries", "population_traffic", "weight", "sampled")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_QUERIES_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_TRAFFIC_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    population_queries: int
+    population_traffic: int
+    weight: float
+    sampled: int
+    def __init__(self, key: _Optional[str] = ..., population_queries: _Optional[int] = ..., population_traffic: _Optional[int] = ..., weight: _Optional[float] = ..., sampled: _Optional[int] = ...) -> None: ...
+
+class EvaluationCounts(_message.Message):
+    __slots__ = ("queries", "items", "gold_items", "identical_pairs", "pii_dropped", "garbage_dropped", "prejudged", "auto_judged", "for_humans", "judgements", "items_done")
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    GOLD_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    IDENTICAL_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    PII_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    GARBAGE_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    PREJUDGED_FIELD_NUMBER: _ClassVar[int]
+    AUTO_JUDGED_FIELD_NUMBER: _ClassVar[int]
+    FOR_HUMANS_FIELD_NUMBER: _ClassVar[int]
+    JUDGEMENTS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_DONE_FIELD_NUMBER: _ClassVar[int]
+    queries: int
+    items: int
+    gold_items: int
+    identical_pairs: int
+    pii_dropped: int
+    garbage_dropped: int
+    prejudged: int
+    auto_judged: int
+    for_humans: int
+    judgements: int
+    items_done: int
+    def __init__(self, queries: _Optional[int] = ..., items: _Optional[int] = ..., gold_items: _Optional[int] = ..., identical_pairs: _Optional[int] = ..., pii_dropped: _Optional[int] = ..., garbage_dropped: _Optional[int] = ..., prejudged: _Optional[int] = ..., auto_judged: _Optional[int] = ..., for_humans: _Optional[int] = ..., judgements: _Optional[int] = ..., items_done: _Optional[int] = ...) -> None: ...
+
+class CreateEvaluationRequest(_message.Message):
+    __slots__ = ("evaluation", "request_id")
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    evaluation: Evaluation
+    request_id: str
+    def __init__(self, evaluation: _Optional[_Union[Evaluation, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetEvaluationRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListEvaluationsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "owner_team", "states")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_TEAM_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    owner_team: str
+    states: _containers.RepeatedScalarFieldContainer[EvaluationState]
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner_team: _Optional[str] = ..., states: _Optional[_Iterable[_Union[EvaluationState, str]]] = ...) -> None: ...
+
+class ListEvaluationsResponse(_message.Message):
+    __slots__ = ("evaluations", "next_page_token")
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    evaluations: _containers.RepeatedCompositeFieldContainer[Evaluation]
+    next_page_token: str
+    def __init__(self, evaluations: _Optional[_Iterable[_Union[Evaluation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelEvaluationRequest(_message.Message):
+    __slots__ = ("name", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class WatchEvaluationRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class EvaluationProgress(_message.Message):
+    __slots__ = ("name", "state", "state_reason", "counts", "stage_progress", "eta", "report_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    STAGE_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ETA_FIELD_NUMBER: _ClassVar[int]
+    REPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: EvaluationState
+    state_reason: str
+    counts: EvaluationCounts
+    stage_progress: float
+    eta: _timestamp_pb2.Timestamp
+    report_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., stage_progress: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,108 @@
+"""``qrelay serve``: the gRPC server (all four qrelay.v1 services, health, reflection)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+
+from services.cli import CommandError
+from services.config import DEV_TOKENS, Config, ConfigError, from_env, parse_tokens
+
+log = logging.getLogger("qrelay.serve")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the gRPC server",
+        description="Run the qrelay gRPC server: EvaluationService, GradingService, ReportingService, "
+        "OperationsService, grpc.health.v1 and server reflection. Settings come from QRELAY_* "
+        "environment variables; flags override them. SIGTERM drains in-flight calls, then stops.",
+    )
+    p.add_argument("--host", help="address to listen on (QRELAY_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="gRPC port (QRELAY_PORT, default 50051; 0 picks a free one)")
+    p.add_argument("--es-url", help="Elasticsearch URL (QRELAY_ES_URL); credentials/TLS via QRELAY_ES_USERNAME, "
+                   "QRELAY_ES_PASSWORD, QRELAY_ES_API_KEY, QRELAY_ES_CA_CERTS, QRELAY_ES_VERIFY_CERTS")
+    p.add_argument("--index-prefix", help="prefix of qrelay's own indices (QRELAY_INDEX_PREFIX, default qrelay-)")
+    p.add_argument("--tokens", help="bearer tokens TOKEN=SUBJECT:ROLE,... (QRELAY_TOKENS or QRELAY_TOKENS_FILE)")
+    p.add_argument("--local", action="store_true",
+                   help="developer stack: start (or reuse) the local Elasticsearch under QRELAY_ES_DATA "
+                   "(default .qrelay/es), load the fixture search logs if absent, and use dev tokens "
+                   "unless tokens are configured")
+    p.add_argument("--fixture-events", type=int, default=100_000,
+                   help="with --local: fixture events to load when the log index is empty (default 100000)")
+    p.add_argument("--log-format", choices=("json", "text"), help="log format (QRELAY_LOG_FORMAT, default json)")
+    p.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    try:
+        cfg = from_env()
+        server = dataclasses.replace(
+            cfg.server,
+            **{k: v for k, v in (("host", args.host), ("port", args.port), ("log_format", args.log_format)) if v is not None},
+        )
+        es = dataclasses.replace(
+            cfg.es, **{k: v for k, v in (("url", args.es_url), ("index_prefix", args.index_prefix)) if v is not None}
+        )
+        tokens = parse_tokens(args.tokens) if args.tokens is not None else cfg.tokens
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if args.local and not tokens:
+        tokens = parse_tokens(",".join(DEV_TOKENS))
+    return Config(es=es, server=server, tokens=tokens)
+
+
+def run(args: argparse.Namespace) -> int:
+    from services import logs
+    from services.auth import StaticTokens
+    from services.server import PortInUse, run_until_signalled, start
+    from services.store import templates
+    from services.store.client import StoreUnavailable, connect, ping
+
+    cfg = _config(args)
+    logs.configure(cfg.server.log_level, cfg.server.log_format)
+    url = cfg.es.url
+    if args.local and not url:
+        url = _local_stack(cfg, args.fixture_events)
+    if not url:
+        raise CommandError("no Elasticsearch: set QRELAY_ES_URL (or --es-url), or use --local to start the local node")
+    es = connect(cfg.es, url)
+    try:
+        info = ping(es)
+        installed = templates.install(es, cfg.es.index_prefix)
+    except StoreUnavailable as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        running = start(dataclasses.replace(cfg, es=dataclasses.replace(cfg.es, url=url)), StaticTokens(cfg.tokens))
+    except PortInUse as exc:
+        raise CommandError(str(exc)) from None
+    log.info("serving", extra={
+        "grpc": f"{cfg.server.host}:{running.port}", "elasticsearch": url,
+        "es_version": info.get("version", {}).get("number"), "indices": installed, "pid": os.getpid(),
+    })
+    if not cfg.tokens:
+        log.warning("no tokens configured: every qrelay.v1 call will be UNAUTHENTICATED (set QRELAY_TOKENS)")
+    print(f"qrelay serving gRPC on {cfg.server.host}:{running.port} (Elasticsearch {url})", file=sys.stderr, flush=True)
+    if args.local and cfg.tokens:
+        print("dev tokens: " + ", ".join(f"{p.role}={t}" for t, p in cfg.tokens.items()), file=sys.stderr, flush=True)
+        print(f"try: grpcurl -plaintext {cfg.server.host}:{running.port} list", file=sys.stderr, flush=True)
+    run_until_signalled(running)
+    return 0
+
+
+def _local_stack(cfg: Config, fixture_events: int) -> str:
+    """Start or reuse the local node and make sure the fixture logs are loaded; returns its URL."""
+    from fixtures.elasticsearch import launcher
+
+    try:
+        state = launcher.status(cfg.es.local_data)
+        url = state["url"] if state else launcher.start(port=cfg.es.local_port, data_dir=cfg.es.local_data)
+    except launcher.LauncherError as exc:
+        raise CommandError(str(exc)) from None
+    from fixtures.logs import loader
+
+    loader.ensure_fixture_logs(url, events=fixture_events)
+    return url

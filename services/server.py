@@ -1,0 +1,105 @@
+"""Wiring: the gRPC server with auth, health checking, reflection and graceful drain."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services._proto.qrelay.v1 import (
+    common_pb2,
+    evaluation_pb2,
+    evaluation_pb2_grpc,
+    grading_pb2,
+    grading_pb2_grpc,
+    operations_pb2,
+    operations_pb2_grpc,
+    reporting_pb2,
+    reporting_pb2_grpc,
+)
+from services.auth import Authenticator, method_roles
+from services.config import Config
+from services.rpc import ServerInterceptor
+
+log = logging.getLogger("qrelay.server")
+
+PROTO_FILES = (common_pb2, evaluation_pb2, grading_pb2, reporting_pb2, operations_pb2)
+
+# (descriptor module, add_*_to_server, servicer base). A later release replaces a base with
+# its implementation; until then every method of that service answers UNIMPLEMENTED.
+SERVICES = (
+    (evaluation_pb2, evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server, evaluation_pb2_grpc.EvaluationServiceServicer),
+    (grading_pb2, grading_pb2_grpc.add_GradingServiceServicer_to_server, grading_pb2_grpc.GradingServiceServicer),
+    (reporting_pb2, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, reporting_pb2_grpc.ReportingServiceServicer),
+    (operations_pb2, operations_pb2_grpc.add_OperationsServiceServicer_to_server, operations_pb2_grpc.OperationsServiceServicer),
+)
+
+
+def service_names() -> list[str]:
+    return [svc.full_name for mod, _, _ in SERVICES for svc in mod.DESCRIPTOR.services_by_name.values()]
+
+
+class PortInUse(Exception):
+    """The gRPC port cannot be bound."""
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    health: health.HealthServicer
+    port: int
+    drain_seconds: float
+
+    def drain(self) -> None:
+        """Stop taking new RPCs, let in-flight ones finish for up to ``drain_seconds``."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace=self.drain_seconds).wait()
+
+
+def start(cfg: Config, authenticator: Authenticator) -> RunningServer:
+    """Build and start the server; returns once it listens."""
+    roles = method_roles(m.DESCRIPTOR for m in PROTO_FILES)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=cfg.server.max_workers, thread_name_prefix="rpc"),
+        interceptors=[ServerInterceptor(roles, authenticator)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    for _, add, servicer in SERVICES:
+        add(servicer(), server)
+
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = service_names()
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+
+    address = f"{cfg.server.host}:{cfg.server.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
+    if port == 0 and cfg.server.port != 0:
+        raise PortInUse(f"cannot listen on {address}: the port is in use or the address is not local")
+    server.start()
+    for name in ["", *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, health_servicer, port, cfg.server.drain_seconds)
+
+
+def run_until_signalled(running: RunningServer) -> None:
+    """Block until SIGTERM/SIGINT, then drain."""
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("draining", extra={"signal": signal.Signals(signum).name, "grace_s": running.drain_seconds})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    running.drain()
+    log.info("stopped")

@@ -1,0 +1,80 @@
+"""Index templates as code: every index family declares its mapping; start-up installs them.
+
+Index names are ``{prefix}{family}`` (prefix default ``qrelay-``, configurable so tests and
+several deployments can share a cluster). Mappings are ``dynamic: strict`` and versioned:
+raise ``version`` when a mapping changes; :func:`install` replaces an older template and
+adds new fields to the existing index (additive changes only).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+
+@dataclass(frozen=True)
+class IndexFamily:
+    """One family of qrelay's own indices."""
+
+    name: str
+    version: int
+    properties: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+    doc: str = ""
+
+    def index(self, prefix: str) -> str:
+        return f"{prefix}{self.name}"
+
+    def template_body(self, prefix: str) -> dict[str, Any]:
+        return {
+            "index_patterns": [self.index(prefix)],
+            "version": self.version,
+            "priority": 200,
+            "_meta": {"qrelay_family": self.name, "description": self.doc},
+            "template": {
+                "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-1", **self.settings},
+                "mappings": {"dynamic": "strict", "_meta": {"version": self.version}, "properties": self.properties},
+            },
+        }
+
+
+# Small helpers for readable mappings.
+KEYWORD = {"type": "keyword"}
+DATE = {"type": "date"}
+INT = {"type": "integer"}
+LONG = {"type": "long"}
+FLOAT = {"type": "float"}
+DOUBLE = {"type": "double"}
+BOOL = {"type": "boolean"}
+TEXT = {"type": "text"}
+TEXT_KW = {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}}
+OPAQUE = {"type": "object", "enabled": False}  # stored, never searched
+
+
+def families() -> list[IndexFamily]:
+    """Every family, in install order."""
+    from services.store import (
+        assignments, embeddings, evaluations, gold, graders, items, judgements, metrics, partners, programmes,
+    )
+
+    return [m.FAMILY for m in (evaluations, items, assignments, judgements, gold, graders, partners, programmes, metrics, embeddings)]
+
+
+def install(es: Elasticsearch, prefix: str) -> list[str]:
+    """Install (or upgrade) every template and make sure every index exists. Returns index names."""
+    names = []
+    for fam in families():
+        index = fam.index(prefix)
+        current = es.options(ignore_status=404).indices.get_index_template(name=index).body
+        installed = {t["name"]: t["index_template"].get("version") for t in current.get("index_templates", [])}
+        if installed.get(index) != fam.version:
+            es.indices.put_index_template(name=index, **fam.template_body(prefix))
+        if es.indices.exists(index=index):
+            # Additive mapping changes reach the existing index too.
+            es.indices.put_mapping(index=index, properties=fam.properties, dynamic="strict", meta={"version": fam.version})
+        else:
+            es.options(ignore_status=400).indices.create(index=index)  # 400: created concurrently by a replica
+        names.append(index)
+    es.cluster.health(index=",".join(names), wait_for_status="yellow", timeout="30s")
+    return names

@@ -1,0 +1,43 @@
+import pytest
+
+from services.config import ConfigError, Principal, from_env, parse_tokens
+
+
+def test_parse_tokens():
+    assert parse_tokens("a=ann:engineer, b=bob:grader") == {
+        "a": Principal("ann", "engineer"),
+        "b": Principal("bob", "grader"),
+    }
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("a=ann", "TOKEN=SUBJECT:ROLE"),
+    ("a=ann:king", "role must be one of"),
+    ("a=ann:ops,a=bob:ops", "twice"),
+])
+def test_parse_tokens_rejects(spec, needle):
+    with pytest.raises(ConfigError, match=needle):
+        parse_tokens(spec)
+
+
+def test_from_env_reads_qrelay_variables(tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# comment\nt1=ann:admin\n")
+    cfg = from_env({
+        "QRELAY_ES_URL": "https://es:9200", "QRELAY_ES_USERNAME": "u", "QRELAY_ES_VERIFY_CERTS": "false",
+        "QRELAY_PORT": "6000", "QRELAY_INDEX_PREFIX": "x-", "QRELAY_TOKENS_FILE": str(tokens),
+    })
+    assert cfg.es.url == "https://es:9200" and cfg.es.username == "u" and cfg.es.verify_certs is False
+    assert cfg.es.index_prefix == "x-" and cfg.server.port == 6000
+    assert cfg.tokens == {"t1": Principal("ann", "admin")}
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"QRELAY_PORT": "abc"}, "QRELAY_PORT='abc' is not an integer"),
+    ({"QRELAY_ES_VERIFY_CERTS": "maybe"}, "not a boolean"),
+    ({"QRELAY_LOG_FORMAT": "xml"}, "use json or text"),
+    ({"QRELAY_TOKENS_FILE": "/nonexistent/tokens"}, "cannot be read"),
+])
+def test_from_env_errors_name_the_setting(env, needle):
+    with pytest.raises(ConfigError, match=needle):
+        from_env(env)
