@@ -1,0 +1,19 @@
+"""Judged@k: share of the top k ranks holding a judged document (grade >= 0).
+
+Not a trec_eval measure; defined as ir_measures' ``Judged@k``: ranks past the
+end of the ranking count as unjudged, so the divisor is always k.  Documents
+absent from the qrels (code -1) and documents in the qrels with a negative
+grade (trec_eval's "in pool but unjudged", code -2) are unjudged.  Useful next
+to any measure computed on incomplete judgements (Sakai, SIGIR 2007).
+
+>>> import numpy as np
+>>> judged(np.array([[2, -1, 0]], dtype=np.int8), 4).tolist()
+[0.5]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def judged(grades_by_rank: np.ndarray, k: int) -> np.ndarray:
+    return np.count_nonzero(grades_by_rank[:, :k] >= 0, axis=1) / float(k)

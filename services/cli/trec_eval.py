@@ -1,0 +1,55 @@
+"""``qrelay trec-eval``: trec_eval-compatible evaluation of a TREC run file.
+
+    qrelay trec-eval [-q] [-c] [-J] [-l LEVEL] [-M DEPTH] -m MEASURE ... QRELS RUN
+
+Prints ``measure<TAB>qid<TAB>value`` lines in trec_eval's format.  Only parses
+arguments and calls :mod:`evaluators.metrics`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from services.cli import CommandError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "trec-eval",
+        help="evaluate a TREC run against qrels (trec_eval-compatible output)",
+        description="Evaluate a TREC run file against qrels exactly as trec_eval does. Measures: "
+        "map, Rprec, recip_rank, P.k, recall.k, ndcg, ndcg_cut.k, and (not in trec_eval) "
+        "ndcg_exp_cut.k, err_cut.k, judged.k; cutoffs as 'P.5,10' or 'P_10'.",
+    )
+    p.add_argument("-q", dest="per_query", action="store_true", help="also print per-query values")
+    p.add_argument("-c", dest="complete", action="store_true",
+                   help="average over all qrels queries (missing ones count 0)")
+    p.add_argument("-J", dest="judged_only", action="store_true",
+                   help="condensed lists: drop unjudged documents before computing")
+    p.add_argument("-l", dest="level", type=int, default=1,
+                   help="minimum grade counted relevant by binary measures (default 1)")
+    p.add_argument("-M", dest="depth", type=int, default=None, help="use at most DEPTH docs per query")
+    p.add_argument("-m", dest="measures", action="append", default=None, metavar="MEASURE",
+                   help="measure to compute (repeatable; default: map P.10 ndcg_cut.10 recip_rank)")
+    p.add_argument("qrels", metavar="QRELS")
+    p.add_argument("run", metavar="RUN")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluators.metrics import Options, TrecFormatError, evaluate_files
+
+    measures = args.measures or ["map", "P.10", "ndcg_cut.10", "recip_rank"]
+    try:
+        options = Options(relevance_level=args.level, max_depth=args.depth,
+                          judged_only=args.judged_only, complete=args.complete)
+        ev = evaluate_files(args.qrels, args.run, measures, options)
+    except TrecFormatError as exc:
+        raise CommandError(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise CommandError(f"cannot read {exc.filename}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    out = sys.stdout
+    out.write("\n".join(ev.lines(per_query=args.per_query)) + "\n")
+    return 0
