@@ -1,0 +1,95 @@
+"""Ordinal Dawid–Skene: confusion matrices shaped by grade distance."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Annotations, BaseAggregator, vote_counts
+from .em import EMState, run_em
+
+
+class OrdinalDawidSkene(BaseAggregator):
+    """Dawid–Skene for graded labels: worker ``w`` reports grade ``l`` for true grade ``k`` with
+
+    ``P(l | k) ∝ exp(-a_w |d| - b_w d**2 + c_w d)``,  ``d = (v_l - v_k) / spacing``
+
+    — a worker-specific discrete Laplace/Gaussian around the truth (``a_w``, ``b_w``:
+    how sharply they hit the right grade; ``c_w``: leniency, positive = grades high).
+    Three parameters per worker instead of ``K*(K-1)``, and errors to adjacent
+    grades are cheap while far ones are not: the structure that graders of a
+    0–3 relevance scale actually show. The log-likelihood is concave in
+    ``(a_w, b_w, c_w)`` (an exponential family), so the M-step is a few vectorised
+    Newton steps per worker with a ridge prior of precision ``reg``.
+
+    In the family of ordinal crowd models of e.g. Lakshminarayanan and Teh,
+    "Inferring ground truth from multi-annotator ordinal data: a probabilistic
+    approach" (2013), and the confusion-structured DS variants surveyed by
+    Zheng et al., "Truth inference in crowdsourcing", VLDB 2017.
+
+    Labels must be integer grades, non-negative unless ``classes`` declares the
+    scale explicitly (e.g. ``classes=range(-3, 4)`` for SxS preferences);
+    ``classes`` also fixes the scale when a grade is unused (e.g. ``[0, 1, 2, 3]``).
+    ``params_`` holds ``(a_w, b_w, c_w)`` per worker.
+
+    Example:
+        >>> od = OrdinalDawidSkene(classes=[0, 1, 2, 3])
+        >>> od.fit_predict(([1, 1, 1, 2, 2, 2], ["a", "b", "c"] * 2, [3, 2, 3, 0, 1, 0])).tolist()
+        [3, 0]
+    """
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-6, reg: float = 0.01, newton_steps: int = 3,
+                 classes=None):
+        if int(n_iter) < 0 or not (tol >= 0) or not (reg > 0) or int(newton_steps) < 1:
+            raise ValueError("n_iter and tol must be >= 0, reg > 0, newton_steps >= 1")
+        self.n_iter = int(n_iter)
+        self.tol = float(tol)
+        self.reg = float(reg)
+        self.newton_steps = int(newton_steps)
+        self.classes = classes
+
+    def _fit(self, ann: Annotations, gold_items, gold_classes):
+        values = ann.numeric_classes()
+        if (values != np.round(values)).any():
+            raise ValueError(f"grades must be integers, got {values[values != np.round(values)][0]:g}")
+        if self.classes is None and (values < 0).any():
+            raise ValueError(f"grades must be non-negative, got {values.min():g} "
+                             "(pass classes=... to declare a scale with negative grades, e.g. SxS -3..3)")
+        k = ann.n_classes
+        if k < 2:
+            raise ValueError("ordinal aggregation needs at least two grades")
+        spacing = (values[-1] - values[0]) / (k - 1)
+        d = (values[None, :] - values[:, None]) / spacing  # d[k, l]
+        feats = np.stack([-np.abs(d), -d * d, d], axis=-1)  # (k, l, 3)
+        n_feat = feats.shape[-1]
+        theta = np.zeros((ann.n_workers, n_feat))
+        theta[:, 0] = 1.0
+        ridge = self.reg * np.eye(n_feat)
+        state = EMState(ann, gold_items, gold_classes)
+
+        def log_probs(th):
+            logits = np.einsum("kld,wd->wkl", feats, th)
+            top = logits.max(axis=2, keepdims=True)
+            return logits - (top + np.log(np.exp(logits - top).sum(axis=2, keepdims=True)))
+
+        def m_step(sums):
+            nonlocal theta
+            n_wk = sums.sum(axis=1)  # expected observations per (worker, true grade)
+            observed = np.einsum("wlk,kld->wd", sums, feats)
+            for _ in range(self.newton_steps):
+                p = np.exp(log_probs(theta))
+                mean = np.einsum("wkl,kld->wkd", p, feats)
+                second = np.einsum("wkl,kld,kle->wkde", p, feats, feats)
+                cov = second - mean[..., :, None] * mean[..., None, :]
+                grad = observed - np.einsum("wk,wkd->wd", n_wk, mean) - self.reg * theta
+                hess = np.einsum("wk,wkde->wde", n_wk, cov) + ridge  # negative Hessian, positive definite
+                step = np.linalg.solve(hess, grad[..., None])[..., 0]
+                # Damp very long steps (early iterations, near-deterministic workers).
+                norm = np.linalg.norm(step, axis=1, keepdims=True)
+                theta = theta + step * np.minimum(1.0, 5.0 / np.maximum(norm, 1e-12))
+            return log_probs(theta)
+
+        post, priors, log_errors, loglik, n_iter = run_em(state, vote_counts(ann), m_step,
+                                                          self.n_iter, self.tol)
+        errors = np.exp(log_errors)
+        skills = (errors[:, np.arange(k), np.arange(k)] * priors).sum(axis=1)
+        return post, skills, {"priors_": priors, "errors_": errors, "params_": theta.copy(),
+                              "loglik_": loglik, "n_iter_": n_iter}
