@@ -1,0 +1,49 @@
+"""Integration fixtures: a real Elasticsearch node.
+
+``es_url``: the URL in QRELAY_ES_URL if set (nothing is started), else one local node for the
+whole session (fixtures/elasticsearch, on a free port, data in a temporary directory).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from fixtures.elasticsearch.testing import running_elasticsearch
+
+
+@pytest.fixture(scope="session")
+def es_url(tmp_path_factory):
+    url = os.environ.get("QRELAY_ES_URL")
+    if url:
+        yield url.rstrip("/")
+        return
+    data_dir = tmp_path_factory.mktemp("es-node")
+    with running_elasticsearch(data_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def es(es_url):
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(es_url, request_timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def index_prefix(es):
+    """A prefix unique to this test (``qt-<hex>-``); indices and index templates named with it are
+    deleted afterwards."""
+    prefix = f"qt-{uuid.uuid4().hex[:12]}-"
+    yield prefix
+    pattern = prefix + "*"
+    # destructive_requires_name stays at its default (true): delete indices by their concrete names
+    names = list(es.indices.get(index=pattern, expand_wildcards="all", allow_no_indices=True, ignore_unavailable=True))
+    if names:
+        es.indices.delete(index=",".join(names), ignore_unavailable=True)
+    templates = es.options(ignore_status=404).indices.get_index_template(name=pattern)
+    for tpl in (templates.body or {}).get("index_templates", []) if templates.meta.status == 200 else []:
+        es.indices.delete_index_template(name=tpl["name"])
