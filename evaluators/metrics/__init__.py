@@ -1,7 +1,8 @@
 """IR evaluation measures, identical to trec_eval, computed on arrays.
 
 * :mod:`.registry` — what each measure means (names, parameters, citations);
-* :mod:`.trec` — TREC qrels/run files parsed straight into numpy columns;
+* :mod:`.trec` — TREC qrels/run files parsed straight into numpy columns (compiled
+  scanners, :mod:`.jit`), :mod:`.ranking` — trec_eval's order of each query's results;
 * kernels, one per concept: :mod:`.ndcg`, :mod:`.err`, :mod:`.precision`,
   :mod:`.recall`, :mod:`.ap`, :mod:`.rr`, :mod:`.rprec`, :mod:`.judged` —
   each ``f(matrix_by_rank, [per-query stats], [k]) -> per-query array``;
@@ -15,12 +16,12 @@
 """
 from .evaluate import Evaluation, Options, evaluate
 from .registry import REGISTRY, Measure, MeasureSpec, parse_measure, parse_measures
-from .trec import Qrels, TrecFormatError, parse_qrels, parse_run_block, read_blocks, read_bytes
+from .trec import Qrels, RunBlock, TrecFormatError, parse_qrels, read_blocks, read_bytes, scan_run_block
 
 __all__ = [
     "Evaluation", "Options", "evaluate", "evaluate_files",
     "REGISTRY", "Measure", "MeasureSpec", "parse_measure", "parse_measures",
-    "Qrels", "TrecFormatError", "parse_qrels", "parse_run_block", "read_blocks", "read_bytes",
+    "Qrels", "RunBlock", "TrecFormatError", "parse_qrels", "scan_run_block", "read_blocks", "read_bytes",
 ]
 
 

@@ -6,6 +6,8 @@ for grade g > 0 and 0 otherwise (unjudged and negative grades stop nobody).
 grade in the qrels.  Not in trec_eval.
 
 >>> import numpy as np
+
+from . import validate
 >>> err(np.array([[3, 0, 1]], dtype=np.int8), 10, 3).round(6).tolist()  # 7/8 + (1/8)(1/8)/3
 [0.880208]
 """
@@ -13,8 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validate
+
 
 def err(grades_by_rank: np.ndarray, k: int, max_grade: int) -> np.ndarray:
+    grades_by_rank = validate.by_rank(grades_by_rank, "grades_by_rank", integer=True)
+    k = validate.cutoff(k)
+    if max_grade < 0:
+        raise ValueError(f"max_grade must be >= 0, got {max_grade}")
     n = grades_by_rank.shape[0]
     g = grades_by_rank[:, :k].astype(np.float64)
     stop = np.where(g > 0, (np.exp2(g) - 1.0) / 2.0 ** max(int(max_grade), 1), 0.0)

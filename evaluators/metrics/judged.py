@@ -7,6 +7,8 @@ grade (trec_eval's "in pool but unjudged", code -2) are unjudged.  Useful next
 to any measure computed on incomplete judgements (Sakai, SIGIR 2007).
 
 >>> import numpy as np
+
+from . import validate
 >>> judged(np.array([[2, -1, 0]], dtype=np.int8), 4).tolist()
 [0.5]
 """
@@ -14,6 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validate
+
 
 def judged(grades_by_rank: np.ndarray, k: int) -> np.ndarray:
+    grades_by_rank = validate.by_rank(grades_by_rank, "grades_by_rank", integer=True)
+    k = validate.cutoff(k)
     return np.count_nonzero(grades_by_rank[:, :k] >= 0, axis=1) / float(k)

@@ -11,6 +11,8 @@ the retrieved ones) — see :func:`ideal_dcg`.  nDCG is 0 when the ideal is 0.
 Cite: Jarvelin & Kekalainen, ACM TOIS 20(4), 2002.
 
 >>> import numpy as np
+
+from . import validate
 >>> g = np.array([[0, 2, 1]], dtype=np.int8)
 >>> ideal = ideal_dcg(np.array([0, 0]), np.array([2, 1]), np.array([0, 2]), 1, 10)
 >>> ndcg(g, ideal, 10).round(4).tolist()
@@ -19,6 +21,8 @@ Cite: Jarvelin & Kekalainen, ACM TOIS 20(4), 2002.
 from __future__ import annotations
 
 import numpy as np
+
+from . import validate
 
 GAINS = ("linear", "exp")
 
@@ -38,6 +42,8 @@ def _discount(depth: int) -> np.ndarray:
 
 def dcg(grades_by_rank: np.ndarray, k: int | None = None, kind: str = "linear") -> np.ndarray:
     """Per-query DCG@k (k=None: whole ranking) of a grades matrix (padding < 0)."""
+    grades_by_rank = validate.by_rank(grades_by_rank, "grades_by_rank", integer=True)
+    k = validate.cutoff(k, allow_none=True)
     g = grades_by_rank if k is None else grades_by_rank[:, :k]
     gains = gain(g, kind)
     disc = _discount(g.shape[1])
@@ -50,6 +56,14 @@ def dcg(grades_by_rank: np.ndarray, k: int | None = None, kind: str = "linear") 
 def ideal_dcg(query: np.ndarray, grades_desc: np.ndarray, offsets: np.ndarray, n_queries: int,
               k: int | None, kind: str = "linear") -> np.ndarray:
     """Ideal DCG@k per query from qrels rows sorted by (query, grade descending)."""
+    query, grades_desc = np.asarray(query), np.asarray(grades_desc)
+    if query.shape != grades_desc.shape or query.ndim != 1:
+        raise ValueError(f"query {query.shape} and grades_desc {grades_desc.shape} must be 1-D of one length")
+    if not np.issubdtype(grades_desc.dtype, np.integer):
+        raise ValueError(f"grades must be integers, got dtype {grades_desc.dtype}")
+    if len(offsets) != n_queries + 1:
+        raise ValueError(f"offsets has {len(offsets)} entries; expected n_queries + 1 = {n_queries + 1}")
+    k = validate.cutoff(k, allow_none=True)
     rank = np.arange(len(query)) - offsets[query]
     keep = grades_desc > 0
     if k is not None:
@@ -62,4 +76,5 @@ def ndcg(grades_by_rank: np.ndarray, ideal: np.ndarray, k: int | None = None,
          kind: str = "linear") -> np.ndarray:
     """Per-query nDCG@k: DCG@k / ideal DCG@k (0 where the ideal is 0)."""
     d = dcg(grades_by_rank, k, kind)
+    ideal = validate.per_query(ideal, len(d), "ideal")
     return np.divide(d, ideal, out=np.zeros(len(d)), where=ideal > 0)

@@ -1,6 +1,8 @@
 """Reciprocal rank (trec_eval ``recip_rank``): 1 / rank of the first relevant document, 0 if none.
 
 >>> import numpy as np
+
+from . import validate
 >>> reciprocal_rank(np.array([[False, True], [False, False]])).tolist()
 [0.5, 0.0]
 """
@@ -8,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validate
+
 
 def reciprocal_rank(relevant_by_rank: np.ndarray) -> np.ndarray:
+    relevant_by_rank = validate.by_rank(relevant_by_rank, "relevant_by_rank")
     n, depth = relevant_by_rank.shape
     if depth == 0:
         return np.zeros(n)

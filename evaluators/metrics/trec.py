@@ -5,54 +5,62 @@ Formats (trec_eval's ``get_qrels.c`` / ``get_trec_results.c``):
 * qrels: ``qid iter docno rel`` — exactly four whitespace-separated fields;
   ``rel`` is an integer (negative: "in the pool but unjudged").
 * run: ``qid Q0 docno rank score run_id [ignored...]`` — at least six fields;
-  ``rank`` and ``run_id`` are ignored, ``score`` is a decimal number.
+  ``Q0``, ``rank`` and ``run_id`` are ignored, ``score`` is a decimal number.
 
-Lines whose first field starts with ``#`` and blank lines are skipped.
+Lines whose first field starts with ``#`` and blank lines are skipped;
+whitespace is C's ``isspace()``.
 
 Everything here is a pure function over ``bytes``/numpy buffers except
 :func:`read_blocks` and :func:`read_bytes`, the one place that opens files.
 
-How it is fast: a whole block of the file is tokenised at once.  The usual
-file has one separator byte between fields, so the positions of all
-whitespace bytes reshape into an ``(n_lines, n_fields)`` table (one
-``flatnonzero``); anything else (tabs+spaces runs, CRLF, comments, extra
-fields) takes a general vectorised path.  Strings are never materialised:
-each qid/docno becomes a few big-endian ``uint64`` words read with an
-unaligned 8-byte view of the buffer, so comparing words compares strings the
-way ``strcmp`` does, and hashing them gives join keys.  Scores are parsed by a
-vectorised decimal parser that is exact (Clinger's fast path: an integer
-mantissa below 2**53 divided by an exact power of ten is correctly rounded,
-which is what ``strtod`` returns); the rare score outside that path goes
+How it is fast: one compiled pass (numba, :mod:`.jit`) per block walks the
+bytes once — no token is ever materialised as a Python object.  Each qrels
+judgement becomes a row (query slot, docno offset/length, 64-bit FNV-1a hash
+of the docno, grade) in an open-addressing hash table keyed by (query, docno);
+each run line is looked up in it as it is read, so a run block leaves the scan
+already joined: (query slot, score, grade code, docno offset).  Hash hits are
+verified byte by byte, so a collision can cost a probe, never a wrong grade.
+Scores are parsed exactly: Clinger's fast path (an integer mantissa up to
+2**53 times or divided by an exact power of ten up to 1e22 is one correctly
+rounded operation, which is what ``strtod`` returns); anything else goes
 through Python's correctly rounded ``float``.
+
+Queries are numbered by *slot*, in order of first appearance in the qrels;
+``Qrels.qid_order`` lists the slots in ``strcmp`` order of their ids
+(trec_eval's output order).
 """
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
+
+from .jit import njit
 
 __all__ = [
     "TrecFormatError",
     "Qrels",
-    "RunLines",
+    "RunBlock",
     "parse_qrels",
-    "parse_run_block",
+    "scan_run_block",
     "iter_line_blocks",
     "read_blocks",
     "read_bytes",
-    "words_hash",
+    "NONPOOL",
+    "UNJUDGED",
 ]
 
-PAD = 64  # zero bytes after the data so 8-byte reads never run off the end
-_WS = np.zeros(256, dtype=bool)
-_WS[[9, 10, 11, 12, 13, 32]] = True  # C isspace()
-_MASKS = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
-_POW10 = 10.0 ** np.arange(23)
+NONPOOL = -1  # grade code: document not in the qrels of its query
+UNJUDGED = -2  # grade code: in the qrels with a negative grade ("in the pool but unjudged")
+
 _FLOAT_RE = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INT_RE = re.compile(rb"[+-]?\d+")
+
+# error codes returned by the compiled scanners
+_OK, _E_FIELDS, _E_GRADE = 0, 1, 2
 
 
 class TrecFormatError(ValueError):
@@ -63,243 +71,412 @@ def _fail(source: str, lineno: int, what: str) -> None:
     raise TrecFormatError(f"{source}:{lineno}: {what}")
 
 
-# --------------------------------------------------------------------------- buffers
+# --------------------------------------------------------------------------- compiled helpers
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_S32 = np.uint64(32)
+_POW10 = 10.0 ** np.arange(23)
+_TWO53 = 1 << 53
 
 
-def _as_buffer(data: bytes | bytearray | memoryview) -> np.ndarray:
-    """Copy ``data`` into a uint8 array ending in a newline plus PAD zero bytes."""
-    n = len(data)
-    buf = np.zeros(n + 1 + PAD, dtype=np.uint8)
-    buf[:n] = np.frombuffer(data, dtype=np.uint8)
-    if n and buf[n - 1] != 10:
-        buf[n] = 10
-        n += 1
-    return buf[: n + PAD], n
+@njit
+def _isspace(c):
+    return c == 32 or (c >= 9 and c <= 13)
 
 
-def _u64_view(buf: np.ndarray) -> np.ndarray:
-    """uint64 little-endian word starting at every byte offset (unaligned view)."""
-    return np.ndarray(shape=(len(buf) - 8,), dtype="<u8", buffer=buf, offset=0, strides=(1,))
+@njit
+def _token(buf, i, n):
+    """Next token of the current line from ``i``: (start, end); start == end at end of line."""
+    while i < n and buf[i] != 10 and _isspace(buf[i]):
+        i += 1
+    s = i
+    while i < n and not _isspace(buf[i]):
+        i += 1
+    return s, i
 
 
-def _words(u64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, nwords: int) -> np.ndarray:
-    """Token bytes as ``(n, nwords)`` big-endian uint64, zero padded (strcmp order)."""
-    out = np.empty((len(starts), nwords), dtype=np.uint64)
-    for w in range(nwords):
-        word = u64[starts + 8 * w]
-        nb = np.clip(lengths - 8 * w, 0, 8)
-        np.bitwise_and(word, _MASKS[nb], out=word)
-        out[:, w] = word.byteswap()
-    return out
+@njit
+def _line_end(buf, i, n):
+    while i < n and buf[i] != 10:
+        i += 1
+    return i
 
 
-def words_hash(words: np.ndarray, seed: int = 0) -> np.ndarray:
-    """64-bit mix of each row of a uint64 word matrix (for joins; verified after)."""
-    h = np.full(words.shape[0], np.uint64(0x9E3779B97F4A7C15 ^ seed), dtype=np.uint64)
-    c = np.uint64(0xBF58476D1CE4E5B9)
-    with np.errstate(over="ignore"):
-        for w in range(words.shape[1]):
-            h ^= words[:, w]
-            h *= c
-            h ^= h >> np.uint64(31)
+@njit
+def _count_tokens(buf, i, n):
+    count = 0
+    while True:
+        s, e = _token(buf, i, n)
+        if s == e:
+            return count
+        count += 1
+        i = e
+
+
+@njit
+def _fnv(buf, s, e):
+    h = _FNV_OFFSET
+    for k in range(s, e):
+        h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
     return h
 
 
-# --------------------------------------------------------------------------- tokeniser
+@njit
+def _same(a, a_s, a_n, b, b_s, b_n):
+    if a_n != b_n:
+        return False
+    for k in range(a_n):
+        if a[a_s + k] != b[b_s + k]:
+            return False
+    return True
 
 
-@dataclass
-class _Fields:
-    starts: list  # per requested field: int64 array of token starts
-    ends: list
-    lineno: np.ndarray  # 1-based physical line number within the block
+@njit
+def _pow2_above(n):
+    size = 16
+    while size < n:
+        size *= 2
+    return size
 
 
-def _tokenize(buf: np.ndarray, n: int, n_fields: int, exact: bool, want: tuple,
-              source: str, line_offset: int) -> _Fields:
-    """Locate fields ``want`` of every content line of ``buf[:n]`` (which ends in '\\n')."""
-    data = buf[:n]
-    if n == 0:
-        e = np.zeros(0, np.int64)
-        return _Fields([e] * len(want), [e] * len(want), e)
-    # ---- fast path: one separator byte between fields, nothing else on the line
-    ws = np.flatnonzero(data <= 32)
-    if len(ws) % n_fields == 0 and len(ws):
-        tab = ws.reshape(-1, n_fields)
-        line_start = np.empty(len(tab), dtype=np.int64)
-        line_start[0] = 0
-        line_start[1:] = tab[:-1, -1] + 1
-        seps = data[tab]
-        ok = (
-            np.all(seps[:, -1] == 10)
-            and np.all((seps[:, :-1] == 32) | (seps[:, :-1] == 9))
-            and np.all(tab[:, 0] > line_start)
-            and np.all(np.diff(tab, axis=1) > 1)
-            and data[0] != 35
-            and not np.any(data[line_start] == 35)
-        )
-        if ok:
-            starts, ends = [], []
-            for f in want:
-                starts.append(line_start if f == 0 else tab[:, f - 1] + 1)
-                ends.append(tab[:, f])
-            lineno = np.arange(1, len(tab) + 1, dtype=np.int64) + line_offset
-            return _Fields(starts, ends, lineno)
-    # ---- general path
-    sp = _WS[data]
-    nonsp = ~sp
-    tok_start = np.flatnonzero(nonsp[1:] & sp[:-1]) + 1
-    if nonsp[0]:
-        tok_start = np.concatenate(([0], tok_start))
-    tok_end = np.flatnonzero(nonsp[:-1] & sp[1:]) + 1
-    newlines = np.flatnonzero(data == 10)
-    n_lines = len(newlines)
-    tok_line = np.searchsorted(newlines, tok_start)
-    counts = np.bincount(tok_line, minlength=n_lines)
-    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    has = counts > 0
-    lines = np.flatnonzero(has)
-    comment = data[tok_start[first[lines]]] == 35
-    lines = lines[~comment]
-    cnt = counts[lines]
-    bad = (cnt < n_fields) if not exact else (cnt != n_fields)
-    if np.any(bad):
-        i = int(np.argmax(bad))
-        lineno = int(lines[i]) + 1 + line_offset
-        need = f"exactly {n_fields}" if exact else f"at least {n_fields}"
-        _fail(source, lineno, f"expected {need} whitespace-separated fields, found {int(cnt[i])}")
-    f0 = first[lines]
-    starts = [tok_start[f0 + f] for f in want]
-    ends = [tok_end[f0 + f] for f in want]
-    return _Fields(starts, ends, lines.astype(np.int64) + 1 + line_offset)
+@njit
+def _find_qid(buf, s, e, h, qbuf, q_s, q_l, q_h, qtab):
+    mask = len(qtab) - 1
+    slot = h & np.uint64(mask)
+    while True:
+        r = qtab[slot]
+        if r < 0:
+            return np.int64(-1), slot
+        if q_h[r] == h and _same(buf, s, e - s, qbuf, q_s[r], q_l[r]):
+            return np.int64(r), slot
+        slot = (slot + np.uint64(1)) & np.uint64(mask)
 
 
-# --------------------------------------------------------------------------- numbers
+@njit
+def _parse_grade(buf, s, e):
+    """Integer -127..127; returns (value, ok)."""
+    j = s
+    neg = False
+    if buf[j] == 45 or buf[j] == 43:
+        neg = buf[j] == 45
+        j += 1
+    if j == e or e - s > 4:
+        return 0, False
+    v = 0
+    for k in range(j, e):
+        d = np.int64(buf[k]) - 48
+        if d < 0 or d > 9:
+            return 0, False
+        v = v * 10 + d
+    if v > 127:
+        return 0, False
+    return (-v if neg else v), True
 
 
-def _byte_matrix(u64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
-    nw = (width + 7) // 8
-    mat = np.empty((len(starts), nw), dtype=np.uint64)
-    for w in range(nw):
-        word = u64[starts + 8 * w]
-        nb = np.clip(lengths - 8 * w, 0, 8)
-        mat[:, w] = word & _MASKS[nb]
-    return mat.view(np.uint8).reshape(len(starts), nw * 8)[:, :width]
-
-
-def _token_text(buf: np.ndarray, s: int, e: int) -> bytes:
-    return buf[s:e].tobytes()
-
-
-def _parse_floats(buf, u64, starts, ends, linenos, source) -> np.ndarray:
-    """Exact decimal parse of score tokens; error on non-numbers, NaN and inf."""
-    lengths = ends - starts
-    n = len(starts)
-    out = np.empty(n, dtype=np.float64)
-    if n == 0:
-        return out
-    width = int(min(lengths.max(), 24))
-    mat = _byte_matrix(u64, starts, np.minimum(lengths, width), width).T  # (width, n), row = column
-    mat = np.ascontiguousarray(mat)
-    neg = mat[0] == 45
-    signed = neg | (mat[0] == 43)
-    mant = np.zeros(n, dtype=np.int64)
-    ndig = np.zeros(n, dtype=np.int64)
-    nfrac = np.zeros(n, dtype=np.int64)
-    ndot = np.zeros(n, dtype=np.int64)
-    badchar = lengths > width
-    for j in range(width):
-        col = mat[j]
-        d = col - np.uint8(48)
-        isdig = d < 10
-        inside = j < lengths
-        if j == 0:
-            isdig &= ~signed
-        isdot = col == 46
-        if j == 0:
-            badchar |= ~(isdig | isdot | signed)
+@njit
+def _parse_score(buf, s, e, pow10):
+    """Exact decimal parse on Clinger's fast path; (value, ok) — not ok: let Python decide."""
+    j = s
+    neg = False
+    c = buf[j]
+    if c == 45 or c == 43:
+        neg = c == 45
+        j += 1
+    mant = 0
+    ndig = 0
+    nfrac = 0
+    dot = False
+    big = False
+    while j < e:
+        c = buf[j]
+        if c >= 48 and c <= 57:
+            if mant > _TWO53:
+                big = True
+            else:
+                mant = mant * 10 + (c - 48)
+            ndig += 1
+            if dot:
+                nfrac += 1
+        elif c == 46 and not dot:
+            dot = True
         else:
-            badchar |= inside & ~(isdig | isdot)
-        ndot += isdot
-        np.multiply(mant, 10, out=mant, where=isdig)
-        np.add(mant, d, out=mant, where=isdig, casting="unsafe")
-        ndig += isdig
-        nfrac += isdig & (ndot > 0)
-    slow = badchar | (ndot > 1) | (ndig == 0) | (ndig > 18) | (mant > (1 << 53)) | (nfrac > 22)
-    np.divide(mant.astype(np.float64), _POW10[np.minimum(nfrac, 22)], out=out)
-    np.negative(out, out=out, where=neg)
-    for i in np.flatnonzero(slow):
-        text = buf[starts[i]:ends[i]].tobytes()
-        if not _FLOAT_RE.fullmatch(text):
-            low = text.lower().lstrip(b"+-")
-            if low in (b"nan", b"inf", b"infinity"):
-                _fail(source, int(linenos[i]), f"score {text.decode(errors='replace')!r} is not finite")
-            _fail(source, int(linenos[i]), f"score {text.decode(errors='replace')!r} is not a number")
-        v = float(text)
-        if not np.isfinite(v):
-            _fail(source, int(linenos[i]), f"score {text.decode(errors='replace')!r} is not finite")
-        out[i] = v
-    return out
-
-
-def _parse_ints(buf, u64, starts, ends, linenos, source, what) -> np.ndarray:
-    """Integer tokens (qrels grades), -127..127; error on anything else."""
-    lengths = ends - starts
-    n = len(starts)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    width = int(min(lengths.max(), 8))
-    mat = np.ascontiguousarray(_byte_matrix(u64, starts, np.minimum(lengths, width), width).T)
-    neg = mat[0] == 45
-    signed = neg | (mat[0] == 43)
-    val = np.zeros(n, dtype=np.int64)
-    ok = (lengths <= 4) & (lengths > signed)
-    for j in range(width):
-        d = (mat[j] - np.uint8(48)).astype(np.int64)
-        inside = j < lengths
-        skip = (j == 0) & signed
-        isdig = d < 10
-        ok &= ~inside | isdig | skip
-        use = inside & isdig & ~skip
-        val = np.where(use, val * 10 + d, val)
-    val = np.where(neg, -val, val)
-    bad = ~ok | (val < -127) | (val > 127)
-    if np.any(bad):
-        i = int(np.argmax(bad))
-        text = buf[starts[i]:ends[i]].tobytes().decode(errors="replace")
-        if _INT_RE.fullmatch(text.encode()):
-            _fail(source, int(linenos[i]), f"{what} {text!r} is outside -127..127")
-        _fail(source, int(linenos[i]), f"{what} {text!r} is not an integer")
-    return val
+            break
+        j += 1
+    if ndig == 0 or big or mant > _TWO53:
+        return 0.0, False
+    exp = 0
+    if j < e and (buf[j] == 101 or buf[j] == 69):
+        j += 1
+        eneg = False
+        if j < e and (buf[j] == 45 or buf[j] == 43):
+            eneg = buf[j] == 45
+            j += 1
+        if j == e or e - j > 4:
+            return 0.0, False
+        while j < e:
+            d = np.int64(buf[j]) - 48
+            if d < 0 or d > 9:
+                return 0.0, False
+            exp = exp * 10 + d
+            j += 1
+        if eneg:
+            exp = -exp
+    if j != e:
+        return 0.0, False
+    e10 = exp - nfrac
+    v = float(mant)
+    if mant == 0:
+        v = 0.0
+    elif e10 < 0:
+        if e10 < -22:
+            return 0.0, False
+        v = v / pow10[-e10]
+    elif e10 > 0:
+        if e10 > 22:
+            return 0.0, False
+        v = v * pow10[e10]
+    return (-v if neg else v), True
 
 
 # --------------------------------------------------------------------------- qrels
 
 
+@njit
+def _count_newlines(buf):
+    c = 0
+    for i in range(len(buf)):
+        c += buf[i] == 10
+    return c
+
+
+@njit
+def _slot0(h, mask):
+    return (h ^ (h >> _S32)) & mask
+
+
+@njit
+def _scan_qrels(buf, cap):
+    n = len(buf)
+    row_q = np.empty(cap, np.int32)
+    row_ds = np.empty(cap, np.int64)
+    row_dl = np.empty(cap, np.int32)
+    row_h = np.empty(cap, np.uint64)
+    row_g = np.empty(cap, np.int8)
+    qcap = 1024
+    q_s = np.empty(qcap, np.int64)
+    q_l = np.empty(qcap, np.int32)
+    q_h = np.empty(qcap, np.uint64)
+    qtab = np.full(2 * qcap, -1, np.int32)
+    nq = 0
+    nr = 0
+    line = 0
+    i = 0
+    prev_s, prev_l, prev_q = -1, 0, -1
+    err = (_OK, 0, 0, 0)
+    while i < n:
+        s0, e0 = _token(buf, i, n)
+        if s0 == e0 or buf[s0] == 35:  # blank line or comment
+            i = _line_end(buf, e0, n) + 1
+            line += 1
+            continue
+        s1, e1 = _token(buf, e0, n)
+        s2, e2 = _token(buf, e1, n)
+        s3, e3 = _token(buf, e2, n)
+        s4, e4 = _token(buf, e3, n)
+        if s3 == e3 or s4 != e4:
+            err = (_E_FIELDS, line, _count_tokens(buf, s0, n), 0)
+            break
+        i = _line_end(buf, e4, n) + 1
+        g, ok = _parse_grade(buf, s3, e3)
+        if not ok:
+            err = (_E_GRADE, line, s3, e3)
+            break
+        if prev_q >= 0 and _same(buf, s0, e0 - s0, buf, prev_s, prev_l):
+            q = prev_q
+        else:
+            h = _fnv(buf, s0, e0)
+            q, slot = _find_qid(buf, s0, e0, h, buf, q_s, q_l, q_h, qtab)
+            if q < 0:
+                q = nq
+                if nq == qcap:  # grow the query arrays and rehash
+                    qcap *= 2
+                    q_s2 = np.empty(qcap, np.int64)
+                    q_l2 = np.empty(qcap, np.int32)
+                    q_h2 = np.empty(qcap, np.uint64)
+                    q_s2[:nq] = q_s[:nq]
+                    q_l2[:nq] = q_l[:nq]
+                    q_h2[:nq] = q_h[:nq]
+                    q_s, q_l, q_h = q_s2, q_l2, q_h2
+                    qtab = np.full(2 * qcap, -1, np.int32)
+                    m = np.uint64(len(qtab) - 1)
+                    for r in range(nq):
+                        sl = q_h[r] & m
+                        while qtab[sl] >= 0:
+                            sl = (sl + np.uint64(1)) & m
+                        qtab[sl] = r
+                    _, slot = _find_qid(buf, s0, e0, h, buf, q_s, q_l, q_h, qtab)
+                q_s[nq] = s0
+                q_l[nq] = e0 - s0
+                q_h[nq] = h
+                qtab[slot] = nq
+                nq += 1
+            prev_s, prev_l, prev_q = s0, e0 - s0, q
+        row_q[nr] = q
+        row_ds[nr] = s2
+        row_dl[nr] = e2 - s2
+        row_h[nr] = _fnv(buf, s2, e2)
+        row_g[nr] = g
+        nr += 1
+        line += 1
+    return (row_q[:nr], row_ds[:nr], row_dl[:nr], row_h[:nr], row_g[:nr],
+            q_s[:nq], q_l[:nq], q_h[:nq], qtab, err)
+
+
+@njit
+def _doc_tables(buf, row_q, row_ds, row_dl, row_h, nq):
+    """One small open-addressing table per query (load <= 1/2), all in one array.
+
+    A run's lines come query by query, so the ~100 lookups of one query hit
+    one table of a few hundred bytes: it stays in cache.  Returns (offsets,
+    hashes, rows, (dup_row_a, dup_row_b)).
+    """
+    count = np.zeros(nq, np.int64)
+    for r in range(len(row_q)):
+        count[row_q[r]] += 1
+    off = np.zeros(nq + 1, np.int64)
+    for q in range(nq):
+        size = 4
+        while size < 2 * count[q]:
+            size *= 2
+        off[q + 1] = off[q] + size
+    tab_h = np.zeros(off[nq], np.uint64)
+    tab_r = np.full(off[nq], -1, np.int32)
+    for r in range(len(row_q)):
+        q = row_q[r]
+        base = off[q]
+        mask = np.uint64(off[q + 1] - base - 1)
+        h = row_h[r]
+        slot = _slot0(h, mask)
+        while tab_r[base + slot] >= 0:
+            o = tab_r[base + slot]
+            if tab_h[base + slot] == h and _same(buf, row_ds[r], row_dl[r], buf, row_ds[o], row_dl[o]):
+                return off, tab_h, tab_r, (np.int64(o), np.int64(r))
+            slot = (slot + np.uint64(1)) & mask
+        tab_h[base + slot] = h
+        tab_r[base + slot] = r
+    return off, tab_h, tab_r, (np.int64(-1), np.int64(-1))
+
+
+@njit
+def _content_line(buf, row):
+    """0-based physical line number of the ``row``-th judgement (error messages only)."""
+    n = len(buf)
+    i = 0
+    line = 0
+    seen = 0
+    while i < n:
+        s0, e0 = _token(buf, i, n)
+        if not (s0 == e0 or buf[s0] == 35):
+            if seen == row:
+                return line
+            seen += 1
+        i = _line_end(buf, e0, n) + 1
+        line += 1
+    return line
+
+
+@njit
+def _qid_matrix(buf, q_s, q_l, width):
+    out = np.zeros((len(q_s), width), np.uint8)
+    for r in range(len(q_s)):
+        for k in range(q_l[r]):
+            out[r, k] = buf[q_s[r] + k]
+    return out
+
+
+@njit
+def _group_by_query(row_q, row_g, nq):
+    """Grades grouped by query slot, each group sorted descending; and group offsets."""
+    offsets = np.zeros(nq + 1, np.int64)
+    for r in range(len(row_q)):
+        offsets[row_q[r] + 1] += 1
+    for q in range(nq):
+        offsets[q + 1] += offsets[q]
+    fill = offsets[:-1].copy()
+    grades = np.empty(len(row_q), np.int8)
+    for r in range(len(row_q)):
+        grades[fill[row_q[r]]] = row_g[r]
+        fill[row_q[r]] += 1
+    for q in range(nq):
+        seg = grades[offsets[q]:offsets[q + 1]]
+        seg[:] = np.sort(seg)[::-1]
+    return grades, offsets
+
+
 @dataclass
 class Qrels:
-    """Judgements as columnar arrays, sorted by (query, grade descending).
+    """Judgements as columnar arrays plus the hash tables the run is joined through.
 
-    ``qid_words[q]`` are the big-endian words of query ``q``'s id (queries are
-    numbered in ``strcmp`` order, trec_eval's output order); ``qids[q]`` its
-    text.  Row ``i`` of the judgement arrays: ``query[i]``, ``doc_words[i]``,
-    ``grade[i]``.  ``offsets`` delimits each query's rows.
+    Query *slots* number queries in order of first appearance; ``qid_order``
+    lists slots in ``strcmp`` order of their ids, ``qid_rank`` is its inverse.
+    Row ``i`` of the judgement arrays: ``row_query[i]`` (slot), docno bytes
+    ``buf[row_doc_start[i]:+row_doc_len[i]]`` and their hash, ``row_grade[i]``.
+    Query ``q``'s docnos are in the hash table
+    ``table_hash/table_row[table_offsets[q]:table_offsets[q+1]]``.
+    ``grades_desc[offsets[q]:offsets[q+1]]`` are query ``q``'s grades, descending
+    (ideal rankings read straight off it).
     """
 
-    qids: list
-    qid_words: np.ndarray
-    query: np.ndarray
-    doc_words: np.ndarray
-    grade: np.ndarray
+    buf: np.ndarray
+    qid_start: np.ndarray
+    qid_len: np.ndarray
+    qid_hash: np.ndarray
+    qid_table: np.ndarray
+    row_query: np.ndarray
+    row_doc_start: np.ndarray
+    row_doc_len: np.ndarray
+    row_doc_hash: np.ndarray
+    row_grade: np.ndarray
+    table_offsets: np.ndarray
+    table_hash: np.ndarray
+    table_row: np.ndarray
+    qid_order: np.ndarray
+    qid_rank: np.ndarray
+    grades_desc: np.ndarray
     offsets: np.ndarray
 
     @property
     def n_queries(self) -> int:
-        return len(self.qids)
+        return len(self.qid_start)
 
     @property
     def max_grade(self) -> int:
-        return int(self.grade.max()) if len(self.grade) else 0
+        return int(self.row_grade.max()) if len(self.row_grade) else 0
+
+    def qid(self, slot: int) -> str:
+        s = int(self.qid_start[slot])
+        return self.buf[s:s + int(self.qid_len[slot])].tobytes().decode("utf-8", "replace")
+
+    def qid_texts(self, slots: np.ndarray) -> list:
+        """Query ids of many slots at once."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(slots) == 0:
+            return []
+        width = int(self.qid_len[slots].max())
+        names = _qid_matrix(self.buf, self.qid_start[slots], self.qid_len[slots], width).view(f"S{width}")
+        return [b.decode("utf-8", "replace") for b in names.ravel().tolist()]
+
+    @property
+    def qids(self) -> list:
+        """Query ids in ``strcmp`` order."""
+        return self.qid_texts(self.qid_order)
+
+    @property
+    def grade(self) -> np.ndarray:
+        """All grades, by query in ``strcmp`` order, descending within a query."""
+        return np.concatenate([self.grades_desc[self.offsets[q]:self.offsets[q + 1]]
+                               for q in self.qid_order])
 
 
 def parse_qrels(data: bytes, source: str = "<qrels>") -> Qrels:
@@ -309,92 +486,213 @@ def parse_qrels(data: bytes, source: str = "<qrels>") -> Qrels:
     >>> q.qids, q.grade.tolist()
     (['1'], [2, 0])
     """
-    buf, n = _as_buffer(data)
-    if n == 0 or not np.any(~_WS[buf[:n]]):
+    data = bytes(data)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if not data.strip():
         raise TrecFormatError(f"{source}: no judgements (empty file)")
-    fields = _tokenize(buf, n, 4, True, (0, 2, 3), source, 0)
-    u64 = _u64_view(buf)
-    (qs, ds, gs), (qe, de, ge) = fields.starts, fields.ends
-    if len(qs) == 0:
+    (row_q, row_ds, row_dl, row_h, row_g, q_s, q_l, q_h, qtab,
+     err) = _scan_qrels(buf, _count_newlines(buf) + 1)
+    code, line, a, b = err
+    if code == _E_FIELDS:
+        _fail(source, line + 1, f"expected exactly 4 whitespace-separated fields, found {a}")
+    if code == _E_GRADE:
+        text = data[a:b].decode(errors="replace")
+        if _INT_RE.fullmatch(data[a:b]):
+            _fail(source, line + 1, f"relevance grade {text!r} is outside -127..127")
+        _fail(source, line + 1, f"relevance grade {text!r} is not an integer")
+    if len(row_q) == 0:
         raise TrecFormatError(f"{source}: no judgements (only comments/blank lines)")
-    grade = _parse_ints(buf, u64, gs, ge, fields.lineno, source, "relevance grade").astype(np.int8)
-    qlen, dlen = qe - qs, de - ds
-    qw = _words(u64, qs, qlen, int((qlen.max() + 7) // 8))
-    dw = _words(u64, ds, dlen, int((dlen.max() + 7) // 8))
-    # number queries in strcmp order
-    order = np.lexsort(qw.T[::-1])
-    qws = qw[order]
-    newq = np.ones(len(order), dtype=bool)
-    newq[1:] = np.any(qws[1:] != qws[:-1], axis=1)
-    qidx_sorted = np.cumsum(newq) - 1
-    query = np.empty(len(order), dtype=np.int64)
-    query[order] = qidx_sorted
-    firsts = order[newq]
-    qid_words = qw[firsts]
-    qids = [buf[qs[i]:qe[i]].tobytes().decode("utf-8", "replace") for i in firsts]
-    # duplicates (same query, same doc) are an error, as in trec_eval
-    key_order = np.lexsort(tuple(dw.T[::-1]) + (query,))
-    dq, ddw = query[key_order], dw[key_order]
-    dup = (dq[1:] == dq[:-1]) & np.all(ddw[1:] == ddw[:-1], axis=1)
-    if np.any(dup):
-        i = key_order[int(np.argmax(dup)) + 1]
-        doc = buf[ds[i]:de[i]].tobytes().decode("utf-8", "replace")
-        _fail(source, int(fields.lineno[i]),
-              f"duplicate judgement for query {qids[query[i]]!r} document {doc!r}")
-    # final order: by query, grade descending (ideal rankings read straight off it)
-    final = np.lexsort((-grade.astype(np.int64), query))
-    query, dw, grade = query[final], dw[final], grade[final]
-    offsets = np.searchsorted(query, np.arange(len(qids) + 1))
-    return Qrels(qids, qid_words, query, dw, grade, offsets)
+    nq = len(q_s)
+    width = int(q_l.max())
+    names = _qid_matrix(buf, q_s, q_l, width).view(f"S{width}").ravel()
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(nq, np.int64)
+    rank[order] = np.arange(nq)
+    t_off, t_h, t_r, (dup_a, dup_b) = _doc_tables(buf, row_q, row_ds, row_dl, row_h, nq)
+    if dup_b >= 0:
+        q = row_q[dup_b]
+        qid = data[q_s[q]:q_s[q] + q_l[q]].decode("utf-8", "replace")
+        doc = data[row_ds[dup_b]:row_ds[dup_b] + row_dl[dup_b]].decode("utf-8", "replace")
+        _fail(source, int(_content_line(buf, dup_b)) + 1,
+              f"duplicate judgement for query {qid!r} document {doc!r}")
+    grades_desc, offsets = _group_by_query(row_q, row_g, nq)
+    return Qrels(buf, q_s, q_l, q_h, qtab, row_q, row_ds, row_dl, row_h, row_g, t_off, t_h, t_r,
+                 order, rank, grades_desc, offsets)
 
 
 # --------------------------------------------------------------------------- run
 
 
-@dataclass
-class RunLines:
-    """Run lines of one block as columns (before joining with qrels)."""
+@njit
+def _last_newline(buf, end):
+    i = end - 1
+    while i >= 0 and buf[i] != 10:
+        i -= 1
+    return i + 1
 
-    qid_words: np.ndarray  # (n, w) big-endian words
-    doc_words: np.ndarray  # (n, w)
-    score: np.ndarray  # float64
-    lineno: np.ndarray  # int64, 1-based line number in the file
-    qid_text: callable  # i -> str
-    doc_text: callable  # i -> str
+
+@njit
+def _scan_run(buf, end, final, qbuf, q_s, q_l, q_h, qtab, row_ds, row_dl, row_g, t_off, t_h, t_r,
+              pow10, out_q, out_s, out_code, out_ds, out_dl, out_h, out_line,
+              slow_row, slow_s, slow_e, slow_line):
+    lim = end if final else _last_newline(buf, end)
+    i = 0
+    line = 0
+    nout = 0
+    nslow = 0
+    prev_s, prev_l, prev_q = -1, 0, -1
+    seg_byte, seg_line, seg_out, seg_slow = -1, 0, 0, 0
+    content = 0
+    err = (_OK, 0, 0)
+    while i < lim:
+        ls = i
+        s0, e0 = _token(buf, i, lim)
+        if s0 == e0 or buf[s0] == 35:  # blank line or comment
+            i = _line_end(buf, e0, lim) + 1
+            line += 1
+            continue
+        s1, e1 = _token(buf, e0, lim)  # Q0: skipped
+        s2, e2 = _token(buf, e1, lim)  # docno
+        s3, e3 = _token(buf, e2, lim)  # rank: skipped
+        s4, e4 = _token(buf, e3, lim)  # score
+        s5, e5 = _token(buf, e4, lim)  # run tag: skipped
+        if s5 == e5:
+            err = (_E_FIELDS, line, _count_tokens(buf, s0, lim))
+            break
+        i = _line_end(buf, e5, lim) + 1
+        content += 1
+        if prev_s < 0 or not _same(buf, s0, e0 - s0, buf, prev_s, prev_l):
+            seg_byte, seg_line, seg_out, seg_slow = ls, line, nout, nslow
+            q, _ = _find_qid(buf, s0, e0, _fnv(buf, s0, e0), qbuf, q_s, q_l, q_h, qtab)
+            prev_s, prev_l, prev_q = s0, e0 - s0, q
+        q = prev_q
+        v, ok = _parse_score(buf, s4, e4, pow10)
+        if not ok:
+            slow_row[nslow] = nout if q >= 0 else -1
+            slow_s[nslow] = s4
+            slow_e[nslow] = e4
+            slow_line[nslow] = line
+            nslow += 1
+        if q >= 0:
+            h = _fnv(buf, s2, e2)
+            base = t_off[q]
+            mask = np.uint64(t_off[q + 1] - base - 1)
+            slot = _slot0(h, mask)
+            code = NONPOOL
+            while t_r[base + slot] >= 0:
+                r = t_r[base + slot]
+                if t_h[base + slot] == h and _same(buf, s2, e2 - s2, qbuf, row_ds[r], row_dl[r]):
+                    code = row_g[r] if row_g[r] >= 0 else UNJUDGED
+                    break
+                slot = (slot + np.uint64(1)) & mask
+            out_q[nout] = q
+            out_s[nout] = v
+            out_code[nout] = code
+            out_ds[nout] = s2
+            out_dl[nout] = e2 - s2
+            out_h[nout] = h
+            out_line[nout] = line
+            nout += 1
+        line += 1
+    if final or seg_byte < 0 or err[0] != _OK:
+        return nout, nslow, lim, line, content, err
+    # hold back the last query's lines: they may continue in the next block
+    return seg_out, seg_slow, seg_byte, seg_line, content, err
+
+
+@dataclass
+class RunBlock:
+    """Run lines of one block, already joined with the qrels (lines of unknown queries dropped).
+
+    ``query`` slot, ``score``, grade ``code`` (grade >= 0, :data:`NONPOOL`,
+    :data:`UNJUDGED`), docno ``buf[doc_start:+doc_len]`` and its ``doc_hash``,
+    ``lineno`` (1-based, in the file).  ``consumed`` bytes of the block were
+    used; ``lines`` newlines lie in them; ``content`` result lines were read
+    (of any query, held-back ones included).
+    """
+
+    buf: np.ndarray
+    query: np.ndarray
+    score: np.ndarray
+    code: np.ndarray
+    doc_start: np.ndarray
+    doc_len: np.ndarray
+    doc_hash: np.ndarray
+    lineno: np.ndarray
+    consumed: int
+    lines: int
+    content: int = 0
 
     def __len__(self) -> int:
-        return len(self.score)
+        return len(self.query)
+
+    def doc(self, i: int) -> str:
+        s = int(self.doc_start[i])
+        return self.buf[s:s + int(self.doc_len[i])].tobytes().decode("utf-8", "replace")
 
 
-def parse_run_block(data: bytes, source: str = "<run>", line_offset: int = 0) -> RunLines:
-    """Parse a block of complete run lines (``data`` ends at a line boundary).
+class _Scratch:
+    """Output arrays of the run scanner, reused from block to block."""
 
-    >>> r = parse_run_block(b"1 Q0 d1 1 2.5 x\\n1 Q0 d2 2 -1e3 x\\n")
-    >>> r.score.tolist()
-    [2.5, -1000.0]
+    def __init__(self):
+        self.cap = -1
+
+    def ensure(self, cap: int):
+        if cap > self.cap:
+            self.cap = cap
+            self.arrays = (np.empty(cap, np.int32), np.empty(cap, np.float64), np.empty(cap, np.int8),
+                           np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.uint64),
+                           np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64),
+                           np.empty(cap, np.int64), np.empty(cap, np.int64))
+        return self.arrays
+
+
+def scan_run_block(data: bytes, qrels: Qrels, final: bool = True, source: str = "<run>",
+                   line_offset: int = 0, scratch: _Scratch | None = None,
+                   capacity: int | None = None) -> RunBlock:
+    """Scan run lines from ``data`` and join them with ``qrels``.
+
+    With ``final=False`` only whole lines are read and the last query's lines
+    are held back (``consumed`` stops where they start): the caller prepends
+    ``data[consumed:]`` to the next block.
+
+    >>> q = parse_qrels(b"1 0 d1 2\\n")
+    >>> r = scan_run_block(b"1 Q0 d1 1 2.5 x\\n1 Q0 d2 2 -1e3 x\\n2 Q0 d1 1 0 x\\n", q)
+    >>> r.score.tolist(), r.code.tolist()
+    ([2.5, -1000.0], [2, -1])
     """
-    buf, n = _as_buffer(data)
-    fields = _tokenize(buf, n, 6, False, (0, 2, 4), source, line_offset)
-    u64 = _u64_view(buf)
-    (qs, ds, ss), (qe, de, se) = fields.starts, fields.ends
-    if len(qs) == 0:
-        e = np.zeros((0, 1), np.uint64)
-        return RunLines(e, e, np.zeros(0), np.zeros(0, np.int64), None, None)
-    score = _parse_floats(buf, u64, ss, se, fields.lineno, source)
-    qlen, dlen = qe - qs, de - ds
-    qw = _words(u64, qs, qlen, int((qlen.max() + 7) // 8))
-    dw = _words(u64, ds, dlen, int((dlen.max() + 7) // 8))
+    buf = np.frombuffer(data, dtype=np.uint8)
+    scratch = scratch or _Scratch()
+    # a run line has at least 12 bytes; callers with long blocks may count lines instead
+    out = scratch.ensure(capacity if capacity is not None else len(data) // 12 + 2)
+    oq, os_, oc, ods, odl, oh, oline, slow_row, slow_s, slow_e, slow_line = out
+    nout, nslow, consumed, lines, content, err = _scan_run(
+        buf, len(buf), final, qrels.buf, qrels.qid_start, qrels.qid_len, qrels.qid_hash, qrels.qid_table,
+        qrels.row_doc_start, qrels.row_doc_len, qrels.row_grade,
+        qrels.table_offsets, qrels.table_hash, qrels.table_row, _POW10, oq, os_, oc, ods, odl, oh, oline, slow_row, slow_s, slow_e, slow_line)
+    code, line, found = err
+    if code == _E_FIELDS:
+        _fail(source, line_offset + line + 1,
+              f"expected at least 6 whitespace-separated fields, found {found}")
+    score = os_[:nout]
+    for k in range(nslow):  # off the fast path: validate, then Python's float
+        text = data[slow_s[k]:slow_e[k]]
+        lineno = line_offset + int(slow_line[k]) + 1
+        shown = text.decode(errors="replace")
+        if not _FLOAT_RE.fullmatch(text):
+            if text.lower().lstrip(b"+-") in (b"nan", b"inf", b"infinity"):
+                _fail(source, lineno, f"score {shown!r} is not finite")
+            _fail(source, lineno, f"score {shown!r} is not a number")
+        v = float(text)
+        if not np.isfinite(v):
+            _fail(source, lineno, f"score {shown!r} is not finite")
+        if slow_row[k] >= 0:
+            score[slow_row[k]] = v
+    return RunBlock(buf, oq[:nout], score, oc[:nout], ods[:nout], odl[:nout], oh[:nout],
+                    oline[:nout] + (line_offset + 1), consumed, lines, content)
 
-    def qid_text(i, buf=buf, qs=qs, qe=qe):
-        return buf[qs[i]:qe[i]].tobytes().decode("utf-8", "replace")
 
-    def doc_text(i, buf=buf, ds=ds, de=de):
-        return buf[ds[i]:de[i]].tobytes().decode("utf-8", "replace")
-
-    return RunLines(qw, dw, score, fields.lineno, qid_text, doc_text)
-
-
-def iter_line_blocks(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+def iter_line_blocks(blocks) -> Iterator[tuple[bytes, int]]:
     """Re-cut arbitrary byte blocks at line boundaries.
 
     Yields ``(block, line_offset)`` where ``line_offset`` counts the newlines
