@@ -68,6 +68,10 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     # bearer token -> principal
     tokens: Mapping[str, Principal] = field(default_factory=dict)
+    # JSON/TOML file mapping logical log fields to the user's log fields; None: the fixture layout
+    log_mapping_file: Path | None = None
+    # How long background work (production) waits for Elasticsearch to come back before it fails
+    outage_seconds: float = 300.0
 
 
 def parse_tokens(spec: str) -> dict[str, Principal]:
@@ -109,6 +113,13 @@ def _int(name: str, value: str) -> int:
         raise ConfigError(f"{name}={value!r} is not an integer") from None
 
 
+def _float(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+
+
 def es_from_env(env: Mapping[str, str]) -> ElasticsearchConfig:
     """Elasticsearch settings from ``QRELAY_ES_*`` variables (shared by server, jobs, tests)."""
     d = ElasticsearchConfig()
@@ -135,7 +146,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         host=env.get("QRELAY_HOST", s.host),
         port=_int("QRELAY_PORT", env["QRELAY_PORT"]) if "QRELAY_PORT" in env else s.port,
         max_workers=_int("QRELAY_MAX_WORKERS", env["QRELAY_MAX_WORKERS"]) if "QRELAY_MAX_WORKERS" in env else s.max_workers,
-        drain_seconds=float(env.get("QRELAY_DRAIN_SECONDS", s.drain_seconds)),
+        drain_seconds=_float("QRELAY_DRAIN_SECONDS", env.get("QRELAY_DRAIN_SECONDS", str(s.drain_seconds))),
         log_format=env.get("QRELAY_LOG_FORMAT", s.log_format),
         log_level=env.get("QRELAY_LOG_LEVEL", s.log_level).upper(),
     )
@@ -152,4 +163,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
                 )
             except OSError as exc:
                 raise ConfigError(f"QRELAY_TOKENS_FILE {tokens_file!r} cannot be read: {exc.strerror}") from None
-    return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""))
+    mapping = env.get("QRELAY_LOG_MAPPING")
+    return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""),
+                  log_mapping_file=Path(mapping) if mapping else None,
+                  outage_seconds=_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")))

@@ -29,5 +29,6 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The ES client logs every request at INFO; keep ours readable.
-    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    # The ES client logs every request at INFO and each retry with a traceback at WARNING;
+    # qrelay reports Elasticsearch failures itself, in one sentence.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)

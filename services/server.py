@@ -6,22 +6,13 @@ import signal
 import threading
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services._proto.qrelay.v1 import (
-    common_pb2,
-    evaluation_pb2,
-    evaluation_pb2_grpc,
-    grading_pb2,
-    grading_pb2_grpc,
-    operations_pb2,
-    operations_pb2_grpc,
-    reporting_pb2,
-    reporting_pb2_grpc,
-)
+from services._proto.qrelay.v1 import common_pb2, evaluation_pb2, grading_pb2, operations_pb2, reporting_pb2
 from services.auth import Authenticator, method_roles
 from services.config import Config
 from services.rpc import ServerInterceptor
@@ -30,18 +21,11 @@ log = logging.getLogger("qrelay.server")
 
 PROTO_FILES = (common_pb2, evaluation_pb2, grading_pb2, reporting_pb2, operations_pb2)
 
-# (descriptor module, add_*_to_server, servicer base). A later release replaces a base with
-# its implementation; until then every method of that service answers UNIMPLEMENTED.
-SERVICES = (
-    (evaluation_pb2, evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server, evaluation_pb2_grpc.EvaluationServiceServicer),
-    (grading_pb2, grading_pb2_grpc.add_GradingServiceServicer_to_server, grading_pb2_grpc.GradingServiceServicer),
-    (reporting_pb2, reporting_pb2_grpc.add_ReportingServiceServicer_to_server, reporting_pb2_grpc.ReportingServiceServicer),
-    (operations_pb2, operations_pb2_grpc.add_OperationsServiceServicer_to_server, operations_pb2_grpc.OperationsServiceServicer),
-)
+SERVICE_FILES = (evaluation_pb2, grading_pb2, reporting_pb2, operations_pb2)
 
 
 def service_names() -> list[str]:
-    return [svc.full_name for mod, _, _ in SERVICES for svc in mod.DESCRIPTOR.services_by_name.values()]
+    return [svc.full_name for mod in SERVICE_FILES for svc in mod.DESCRIPTOR.services_by_name.values()]
 
 
 class PortInUse(Exception):
@@ -61,16 +45,19 @@ class RunningServer:
         self.server.stop(grace=self.drain_seconds).wait()
 
 
-def start(cfg: Config, authenticator: Authenticator) -> RunningServer:
-    """Build and start the server; returns once it listens."""
+def start(cfg: Config, authenticator: Authenticator, servicers: Sequence[tuple[Callable, object]]) -> RunningServer:
+    """Build and start the server with ``(add_*_to_server, servicer)`` pairs; returns once it listens.
+
+    A service whose servicer is the generated base class answers UNIMPLEMENTED.
+    """
     roles = method_roles(m.DESCRIPTOR for m in PROTO_FILES)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=cfg.server.max_workers, thread_name_prefix="rpc"),
         interceptors=[ServerInterceptor(roles, authenticator)],
         options=[("grpc.so_reuseport", 0)],
     )
-    for _, add, servicer in SERVICES:
-        add(servicer(), server)
+    for add, servicer in servicers:
+        add(servicer, server)
 
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run the gRPC server",
         description="Run the qrelay gRPC server: EvaluationService, GradingService, ReportingService, "
         "OperationsService, grpc.health.v1 and server reflection. Settings come from QRELAY_* "
-        "environment variables; flags override them. SIGTERM drains in-flight calls, then stops.",
+        "environment variables; flags override them. The field layout of the search logs is read "
+        "from QRELAY_LOG_MAPPING (a JSON or TOML file; default: the fixture layout). SIGTERM "
+        "drains in-flight calls, then stops.",
     )
     p.add_argument("--host", help="address to listen on (QRELAY_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="gRPC port (QRELAY_PORT, default 50051; 0 picks a free one)")
@@ -52,12 +54,12 @@ def _config(args: argparse.Namespace) -> Config:
         raise CommandError(str(exc)) from None
     if args.local and not tokens:
         tokens = parse_tokens(",".join(DEV_TOKENS))
-    return Config(es=es, server=server, tokens=tokens)
+    return dataclasses.replace(cfg, es=es, server=server, tokens=tokens)
 
 
 def run(args: argparse.Namespace) -> int:
-    from services import logs
-    from services.auth import StaticTokens
+    from services.logmapping import LogFieldMapping
+    from services import logs, wiring
     from services.server import PortInUse, run_until_signalled, start
     from services.store import templates
     from services.store.client import StoreUnavailable, connect, ping
@@ -76,8 +78,15 @@ def run(args: argparse.Namespace) -> int:
     except StoreUnavailable as exc:
         raise CommandError(str(exc)) from None
     try:
-        running = start(dataclasses.replace(cfg, es=dataclasses.replace(cfg.es, url=url)), StaticTokens(cfg.tokens))
+        mapping = LogFieldMapping.from_file(cfg.log_mapping_file) if cfg.log_mapping_file else LogFieldMapping()
+    except ValueError as exc:
+        raise CommandError(f"QRELAY_LOG_MAPPING: {exc}") from None
+    cfg = dataclasses.replace(cfg, es=dataclasses.replace(cfg.es, url=url))
+    ctx = wiring.Context(cfg, es, mapping)
+    try:
+        running = start(cfg, wiring.authenticator(ctx), wiring.servicers(ctx))
     except PortInUse as exc:
+        ctx.close()
         raise CommandError(str(exc)) from None
     log.info("serving", extra={
         "grpc": f"{cfg.server.host}:{running.port}", "elasticsearch": url,
@@ -90,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print("dev tokens: " + ", ".join(f"{p.role}={t}" for t, p in cfg.tokens.items()), file=sys.stderr, flush=True)
         print(f"try: grpcurl -plaintext {cfg.server.host}:{running.port} list", file=sys.stderr, flush=True)
     run_until_signalled(running)
+    ctx.close()
     return 0
 
 

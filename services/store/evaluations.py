@@ -1,4 +1,10 @@
 """The ``evaluations`` index: one document per evaluation (id = evaluation id)."""
+import datetime as _dt
+from typing import Any, Iterable
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from services.errors import FailedPrecondition, NotFound
 from services.store.templates import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -22,10 +28,127 @@ FAMILY = IndexFamily(
         "strata": OPAQUE,
         "counts": {"type": "object", "dynamic": "strict", "properties": {
             k: LONG for k in ("queries", "items", "gold_items", "identical_pairs", "pii_dropped", "garbage_dropped",
+                              "uncovered_dropped", "below_floor_dropped",
                               "prejudged", "auto_judged", "for_humans", "judgements", "items_done")
         }},
+        # the current stage's progress (production: queries; pre-judgement: items); Watch derives ETA from it
+        "progress": {"type": "object", "dynamic": "strict", "properties": {"done": LONG, "total": LONG}},
         "automation": OPAQUE,
+        "producer": KEYWORD,  # the server process producing items (claim)
+        "heartbeat": DATE,  # last sign of life of the producer; stale claims are resumed
         "create_time": DATE,
         "update_time": DATE,
     },
 )
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+TERMINAL_STATES = frozenset({"COMPLETE", "CANCELLED", "FAILED"})
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def index(prefix: str) -> str:
+    return FAMILY.index(prefix)
+
+
+def get(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """The evaluation document (with ``_seq_no``/``_primary_term`` for OCC), or :class:`NotFound`."""
+    try:
+        r = es.get(index=index(prefix), id=evaluation_id)
+    except NotFoundError:
+        raise NotFound(f"evaluations/{evaluation_id} does not exist") from None
+    doc = dict(r["_source"])
+    doc["_seq_no"], doc["_primary_term"] = r["_seq_no"], r["_primary_term"]
+    return doc
+
+
+def transition(
+    es: Elasticsearch,
+    prefix: str,
+    evaluation_id: str,
+    allowed_from: Iterable[str],
+    to: str,
+    reason: str = "",
+    fields: dict[str, Any] | None = None,
+    retries: int = 5,
+) -> dict[str, Any]:
+    """Move an evaluation to state ``to`` if it is in one of ``allowed_from``.
+
+    Optimistic concurrency (``if_seq_no``/``if_primary_term``) makes the check-and-set atomic
+    across processes (servers, Ray jobs). Raises :class:`FailedPrecondition` naming the
+    current state otherwise. Returns the new document.
+    """
+    allowed = set(allowed_from)
+    for _ in range(retries):
+        doc = get(es, prefix, evaluation_id)
+        if doc["state"] == to and to in allowed and not fields:
+            return doc
+        if doc["state"] not in allowed:
+            raise FailedPrecondition(
+                f"evaluations/{evaluation_id} is {doc['state']}, not {' or '.join(sorted(allowed))}"
+            )
+        update = {"state": to, "update_time": now(), **({"state_reason": reason} if reason else {}), **(fields or {})}
+        try:
+            es.update(index=index(prefix), id=evaluation_id, doc=update,
+                      if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"], refresh="wait_for")
+        except ConflictError:
+            continue  # someone else changed it; re-read and re-check
+        doc.update(update)
+        return doc
+    raise FailedPrecondition(f"evaluations/{evaluation_id} kept changing under us; retry")
+
+
+def update_counts(es: Elasticsearch, prefix: str, evaluation_id: str, counts: dict[str, int], **fields: Any) -> None:
+    """Set (not add) the given counters and fields; last writer wins, counters are recomputed, not incremented."""
+    body = {"counts": counts, "update_time": now(), **fields}
+    es.update(index=index(prefix), id=evaluation_id, doc=body, retry_on_conflict=5)
+
+
+def create(es: Elasticsearch, prefix: str, evaluation_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Create the evaluation unless one with this id exists; returns (document, created)."""
+    try:
+        es.create(index=index(prefix), id=evaluation_id, document=doc, refresh="wait_for")
+    except ConflictError:
+        return get(es, prefix, evaluation_id), False
+    return get(es, prefix, evaluation_id), True
+
+
+def list_page(
+    es: Elasticsearch, prefix: str, page_size: int, after: list | None = None,
+    owner_team: str | None = None, states: Iterable[str] = (),
+) -> tuple[list[dict[str, Any]], list | None]:
+    """Newest first; ``after`` is the sort key of the previous page's last hit."""
+    filters: list[dict] = []
+    if owner_team:
+        filters.append({"term": {"owner_team": owner_team}})
+    states = list(states)
+    if states:
+        filters.append({"terms": {"state": states}})
+    body: dict[str, Any] = {
+        "size": page_size,
+        "query": {"bool": {"filter": filters}},
+        "sort": [{"create_time": "desc"}, {"evaluation_id": "desc"}],
+    }
+    if after:
+        body["search_after"] = after
+    hits = es.search(index=index(prefix), **body)["hits"]["hits"]
+    docs = [h["_source"] for h in hits]
+    return docs, (hits[-1]["sort"] if len(hits) == page_size else None)
+
+
+def stale_productions(es: Elasticsearch, prefix: str, heartbeat_before: str) -> list[str]:
+    """Evaluations waiting for production, or whose producer stopped beating (crashed)."""
+    q = {"bool": {"should": [
+        {"term": {"state": "PENDING"}},
+        {"bool": {"filter": [{"term": {"state": "PRODUCING"}}],
+                  "should": [{"range": {"heartbeat": {"lt": heartbeat_before}}},
+                             {"bool": {"must_not": {"exists": {"field": "heartbeat"}}}}],
+                  "minimum_should_match": 1}},
+    ], "minimum_should_match": 1}}
+    r = es.search(index=index(prefix), query=q, size=1000, _source=False, sort=[{"create_time": "asc"}])
+    return [h["_id"] for h in r["hits"]["hits"]]

@@ -3,6 +3,10 @@
 Ids derive from content (evaluation, query, doc / ranker pair), so producing twice never
 duplicates. Which rankers an item serves is stored for metrics but never sent to graders.
 """
+from typing import Any, Iterable
+
+from elasticsearch import Elasticsearch, helpers
+
 from services.store.templates import BOOL, DATE, FLOAT, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 _DOC = {"type": "object", "dynamic": "strict", "properties": {
@@ -46,3 +50,52 @@ FAMILY = IndexFamily(
         "create_time": DATE,
     },
 )
+
+
+def index(prefix: str) -> str:
+    return FAMILY.index(prefix)
+
+
+def write(es: Elasticsearch, prefix: str, items: Iterable[dict], chunk_size: int = 500) -> int:
+    """Index items by their content-derived ``item_id`` (a re-run overwrites, never duplicates).
+
+    Reports partial failure precisely: raises :class:`BulkWriteError` listing the failed ids.
+    """
+    ok = 0
+    failed = []
+    for success, info in helpers.streaming_bulk(
+        es, ({"_index": index(prefix), "_id": it["item_id"], "_source": it} for it in items),
+        chunk_size=chunk_size, raise_on_error=False, raise_on_exception=True, max_retries=3,
+    ):
+        if success:
+            ok += 1
+        else:
+            failed.append(info)
+    if failed:
+        first = next(iter(failed[0].values()))
+        raise BulkWriteError(f"{len(failed)} items were not written (first: {first.get('_id')}: {first.get('error')})")
+    return ok
+
+
+class BulkWriteError(Exception):
+    """Some documents of a bulk write were rejected."""
+
+
+def count(es: Elasticsearch, prefix: str, evaluation_id: str, **terms: Any) -> int:
+    """Items of an evaluation, optionally restricted by exact field values."""
+    filters = [{"term": {"evaluation_id": evaluation_id}}] + [{"term": {k: v}} for k, v in terms.items()]
+    return int(es.count(index=index(prefix), query={"bool": {"filter": filters}})["count"])
+
+
+def counts_by(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, int]:
+    """Item counters of an evaluation in one request: items, gold, identical SxS pairs."""
+    es.indices.refresh(index=index(prefix))
+    r = es.search(index=index(prefix), size=0, query={"term": {"evaluation_id": evaluation_id}}, aggs={
+        "gold": {"filter": {"term": {"gold": True}}},
+        "identical": {"filter": {"term": {"identical": True}}},
+    }, track_total_hits=True)
+    return {
+        "items": r["hits"]["total"]["value"],
+        "gold_items": r["aggregations"]["gold"]["doc_count"],
+        "identical_pairs": r["aggregations"]["identical"]["doc_count"],
+    }

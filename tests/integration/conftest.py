@@ -47,3 +47,23 @@ def index_prefix(es):
     templates = es.options(ignore_status=404).indices.get_index_template(name=pattern)
     for tpl in (templates.body or {}).get("index_templates", []) if templates.meta.status == 200 else []:
         es.indices.delete_index_template(name=tpl["name"])
+
+
+@pytest.fixture(scope="session")
+def fixture_logs(es):
+    """20,000 fixture search-log events (seed 5) and the fixture document corpus, loaded once.
+
+    Returns ``(log_index, docs_index)``. Tests must not write to them.
+    """
+    from fixtures.logs import loader
+    from fixtures.logs.documents import DocumentCorpus
+    from fixtures.logs.generator import generate_events
+
+    suffix = uuid.uuid4().hex[:8]
+    log_index, docs_index = f"qt-logs-{suffix}", f"qt-docs-{suffix}"
+    report = loader.load_events(es, generate_events(20_000, seed=5), log_index)
+    assert report.ok, report.summary()
+    docs = loader.load_documents(es, DocumentCorpus().documents(), docs_index)
+    assert docs.ok, docs.summary()
+    yield log_index, docs_index
+    es.indices.delete(index=f"{log_index},{docs_index}", ignore_unavailable=True)

@@ -211,7 +211,7 @@ class Stratum(_message.Message):
     def __init__(self, key: _Optional[str] = ..., population_queries: _Optional[int] = ..., population_traffic: _Optional[int] = ..., weight: _Optional[float] = ..., sampled: _Optional[int] = ...) -> None: ...
 
 class EvaluationCounts(_message.Message):
-    __slots__ = ("queries", "items", "gold_items", "identical_pairs", "pii_dropped", "garbage_dropped", "prejudged", "auto_judged", "for_humans", "judgements", "items_done")
+    __slots__ = ("queries", "items", "gold_items", "identical_pairs", "pii_dropped", "garbage_dropped", "prejudged", "auto_judged", "for_humans", "judgements", "items_done", "uncovered_dropped", "below_floor_dropped")
     QUERIES_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     GOLD_ITEMS_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +223,8 @@ class EvaluationCounts(_message.Message):
     FOR_HUMANS_FIELD_NUMBER: _ClassVar[int]
     JUDGEMENTS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_DONE_FIELD_NUMBER: _ClassVar[int]
+    UNCOVERED_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    BELOW_FLOOR_DROPPED_FIELD_NUMBER: _ClassVar[int]
     queries: int
     items: int
     gold_items: int
@@ -234,7 +236,9 @@ class EvaluationCounts(_message.Message):
     for_humans: int
     judgements: int
     items_done: int
-    def __init__(self, queries: _Optional[int] = ..., items: _Optional[int] = ..., gold_items: _Optional[int] = ..., identical_pairs: _Optional[int] = ..., pii_dropped: _Optional[int] = ..., garbage_dropped: _Optional[int] = ..., prejudged: _Optional[int] = ..., auto_judged: _Optional[int] = ..., for_humans: _Optional[int] = ..., judgements: _Optional[int] = ..., items_done: _Optional[int] = ...) -> None: ...
+    uncovered_dropped: int
+    below_floor_dropped: int
+    def __init__(self, queries: _Optional[int] = ..., items: _Optional[int] = ..., gold_items: _Optional[int] = ..., identical_pairs: _Optional[int] = ..., pii_dropped: _Optional[int] = ..., garbage_dropped: _Optional[int] = ..., prejudged: _Optional[int] = ..., auto_judged: _Optional[int] = ..., for_humans: _Optional[int] = ..., judgements: _Optional[int] = ..., items_done: _Optional[int] = ..., uncovered_dropped: _Optional[int] = ..., below_floor_dropped: _Optional[int] = ...) -> None: ...
 
 class CreateEvaluationRequest(_message.Message):
     __slots__ = ("evaluation", "request_id")

@@ -1,0 +1,192 @@
+"""EvaluationService: translates messages to domain calls and back; the domain decides."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import time
+import uuid
+
+from google.protobuf import timestamp_pb2
+
+from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
+from services.auth import current_principal
+from services.errors import FieldViolation, InvalidArgument, NotFound
+from services.evaluation import checks
+from services.evaluation.production import Producer
+from services.evaluation.spec import from_proto, proto_from_json, to_json
+from services.store import evaluations
+
+MAX_PAGE = 500
+ACTIVE = ("PENDING", "PRODUCING", "PREJUDGING", "GRADING")
+WATCH_POLL_S = 0.5
+WATCH_HEARTBEAT_S = 15.0
+
+
+def evaluation_id_of(name: str, field: str = "name") -> str:
+    prefix, _, ident = name.partition("/")
+    if prefix != "evaluations" or not ident or "/" in ident:
+        raise InvalidArgument(FieldViolation(field, f"must look like evaluations/{{id}}, got {name!r}"))
+    return ident
+
+
+def _ts(value: str | None) -> timestamp_pb2.Timestamp | None:
+    if not value:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(dt.datetime.fromisoformat(value))
+    return ts
+
+
+def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
+    e = evaluation_pb2.Evaluation(
+        name=f"evaluations/{doc['evaluation_id']}",
+        display_name=doc.get("display_name", ""),
+        spec=proto_from_json(doc.get("spec") or {}),
+        state=evaluation_pb2.EvaluationState.Value(doc["state"]),
+        state_reason=doc.get("state_reason") or "",
+        counts=evaluation_pb2.EvaluationCounts(**{k: int(v) for k, v in (doc.get("counts") or {}).items()
+                                                  if k in evaluation_pb2.EvaluationCounts.DESCRIPTOR.fields_by_name}),
+        strata=[evaluation_pb2.Stratum(**s) for s in doc.get("strata") or []],
+        creator=doc.get("creator", ""),
+    )
+    for attr in ("create_time", "update_time"):
+        ts = _ts(doc.get(attr))
+        if ts:
+            getattr(e, attr).CopyFrom(ts)
+    return e
+
+
+def _page_token(after: list | None) -> str:
+    return base64.urlsafe_b64encode(json.dumps(after).encode()).decode() if after else ""
+
+
+def _after(token: str) -> list | None:
+    if not token:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(after, list):
+            return after
+    except ValueError:
+        pass
+    raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
+
+
+class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.producer = Producer(ctx.es, ctx.prefix, ctx.log_mapping, outage_seconds=ctx.config.outage_seconds)
+        ctx.closers.append(self.producer.shutdown)
+        self.producer.start()
+
+    def CreateEvaluation(self, request, context):
+        principal = current_principal.get()
+        spec = from_proto(request.evaluation.display_name, request.evaluation.spec)
+        if request.request_id:
+            # the same caller retrying the same request gets the same evaluation
+            digest = hashlib.sha256(f"{principal.subject}\x00{request.request_id}".encode()).hexdigest()
+            evaluation_id = digest[:20]
+            try:
+                return to_proto(evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id))
+            except NotFound:
+                pass
+        else:
+            evaluation_id = uuid.uuid4().hex[:20]
+        checks.validate(self.ctx.es, self.ctx.log_mapping, spec)
+        now = evaluations.now()
+        doc = {
+            "evaluation_id": evaluation_id,
+            "request_id": request.request_id or None,
+            "display_name": spec.display_name,
+            "owner_team": spec.owner_team,
+            "creator": principal.subject,
+            "state": "PENDING",
+            "priority": spec.priority,
+            "deadline": spec.deadline.isoformat() if spec.deadline else None,
+            "kinds": spec.kinds,
+            "spec": to_json(request.evaluation),
+            "counts": {},
+            "strata": [],
+            "create_time": now,
+            "update_time": now,
+        }
+        stored, _created = evaluations.create(self.ctx.es, self.ctx.prefix, evaluation_id, doc)
+        if stored["state"] == "PENDING":
+            self.producer.submit(evaluation_id)
+        return to_proto(stored)
+
+    def GetEvaluation(self, request, context):
+        return to_proto(evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id_of(request.name)))
+
+    def ListEvaluations(self, request, context):
+        if request.page_size < 0:
+            raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
+        size = min(request.page_size or 50, MAX_PAGE)
+        states = [evaluation_pb2.EvaluationState.Name(s) for s in request.states]
+        docs, after = evaluations.list_page(self.ctx.es, self.ctx.prefix, size, _after(request.page_token),
+                                            request.owner_team or None, states)
+        return evaluation_pb2.ListEvaluationsResponse(evaluations=[to_proto(d) for d in docs],
+                                                      next_page_token=_page_token(after))
+
+    def CancelEvaluation(self, request, context):
+        evaluation_id = evaluation_id_of(request.name)
+        reason = request.reason.strip() or f"cancelled by {current_principal.get().subject}"
+        doc = evaluations.transition(self.ctx.es, self.ctx.prefix, evaluation_id, ACTIVE, "CANCELLED", reason[:500])
+        return to_proto(doc)
+
+    def WatchEvaluation(self, request, context):
+        evaluation_id = evaluation_id_of(request.name)
+        last = None
+        last_sent = 0.0
+        rate = _Rate()
+        while context.is_active():
+            doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
+            counts = doc.get("counts") or {}
+            key = (doc["state"], json.dumps([counts, doc.get("progress")], sort_keys=True))
+            now = time.monotonic()
+            if key != last or now - last_sent > WATCH_HEARTBEAT_S:
+                progress, eta = _stage_progress(doc, rate)
+                msg = evaluation_pb2.EvaluationProgress(
+                    name=f"evaluations/{evaluation_id}",
+                    state=evaluation_pb2.EvaluationState.Value(doc["state"]),
+                    state_reason=doc.get("state_reason") or "",
+                    counts=to_proto(doc).counts,
+                    stage_progress=progress,
+                )
+                msg.report_time.GetCurrentTime()
+                if eta is not None:
+                    msg.eta.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=eta))
+                yield msg
+                last, last_sent = key, now
+            if doc["state"] in evaluations.TERMINAL_STATES:
+                return
+            time.sleep(WATCH_POLL_S)
+
+
+def _stage_progress(doc: dict, rate: "_Rate") -> tuple[float, float | None]:
+    """Fraction of the current stage done, and seconds left at the rate seen while watching."""
+    if doc["state"] in evaluations.TERMINAL_STATES:
+        return 1.0, None
+    progress = doc.get("progress") or {}
+    done, total = progress.get("done", 0), progress.get("total", 0)
+    if not total:
+        return 0.0, None
+    per_s = rate.observe(doc["state"], done)
+    return min(done / total, 1.0), ((total - done) / per_s if per_s else None)
+
+
+class _Rate:
+    """Units per second of the current stage, from the first and latest observation."""
+
+    def __init__(self):
+        self.stage, self.t0, self.done0 = None, 0.0, 0
+
+    def observe(self, stage: str, done: int) -> float | None:
+        now = time.monotonic()
+        if stage != self.stage:
+            self.stage, self.t0, self.done0 = stage, now, done
+            return None
+        elapsed = now - self.t0
+        return (done - self.done0) / elapsed if elapsed > 0 and done > self.done0 else None

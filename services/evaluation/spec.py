@@ -1,0 +1,185 @@
+"""The evaluation request as the domain sees it, and its static validation.
+
+``from_proto`` translates the API message (field paths in violations use the API's names,
+e.g. ``evaluation.spec.depth``); everything after works on these dataclasses. Checks that
+need the data (does the index, field, bucket exist?) live in ``services.evaluation.checks``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from google.protobuf import json_format
+
+from services._proto.qrelay.v1 import common_pb2, evaluation_pb2
+from services.errors import Violations
+
+MAX_DEPTH = 100
+DEFAULT_DEPTH = 10
+MAX_SAMPLE = 100_000
+DEFAULT_BANDS = ("head", "torso", "tail")
+P = "evaluation.spec"
+
+
+@dataclass(frozen=True)
+class TemplateRanker:
+    index: str
+    source: str
+    params: dict[str, str] = field(default_factory=dict)
+    title_field: str = "title"
+    snippet_field: str = "snippet"
+    url_field: str = "url"
+
+
+@dataclass(frozen=True)
+class Ranker:
+    id: str
+    bucket: str | None = None
+    template: TemplateRanker | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    size: int
+    traffic_weighted: bool
+    band_mode: str | None  # "traffic_share" | "count_quantiles" | None
+    cut_points: tuple[float, ...]
+    band_names: tuple[str, ...]
+    stratify_by: tuple[str, ...]
+    fixed_counts: dict[str, int] | None
+    min_frequency: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Spec:
+    display_name: str
+    index_pattern: str
+    start: dt.datetime
+    end: dt.datetime
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+    rankers: tuple[Ranker, ...]
+    pointwise: bool
+    side_by_side: bool
+    depth: int
+    overlap: int
+    gold_share: float
+    plan: Plan
+    priority: int
+    deadline: dt.datetime | None
+    owner_team: str
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k, on in (("pointwise", self.pointwise), ("side_by_side", self.side_by_side)) if on]
+
+
+def to_json(evaluation: evaluation_pb2.Evaluation) -> dict:
+    """The stored form of what was asked (proto JSON of display name + spec)."""
+    return json_format.MessageToDict(evaluation.spec, preserving_proto_field_name=True)
+
+
+def proto_from_json(stored: dict) -> evaluation_pb2.EvaluationSpec:
+    return json_format.ParseDict(stored, evaluation_pb2.EvaluationSpec(), ignore_unknown_fields=True)
+
+
+def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec) -> Spec:
+    """Validate and translate; raises ``InvalidArgument`` listing every bad field at once."""
+    v = Violations()
+    src = s.log_source
+    v.check(bool(src.index_pattern.strip()), f"{P}.log_source.index_pattern", "required (an index name or pattern)")
+    start = end = None
+    if v.check(src.window.HasField("start_time") and src.window.HasField("end_time"),
+               f"{P}.log_source.window", "start_time and end_time are required"):
+        start, end = src.window.start_time.ToDatetime(dt.timezone.utc), src.window.end_time.ToDatetime(dt.timezone.utc)
+        v.check(start < end, f"{P}.log_source.window", "the time window is empty: end_time must be after start_time")
+    filters = []
+    for i, f in enumerate(src.filters):
+        v.check(bool(f.field.strip()), f"{P}.log_source.filters[{i}].field", "required")
+        v.check(len(f.values) > 0, f"{P}.log_source.filters[{i}].values", "at least one value")
+        filters.append((f.field, tuple(f.values)))
+
+    rankers = []
+    seen = set()
+    v.check(len(s.rankers) > 0, f"{P}.rankers", "at least one ranker")
+    for i, r in enumerate(s.rankers):
+        path = f"{P}.rankers[{i}]"
+        ok = v.check(bool(r.id.strip()), f"{path}.id", "required")
+        if ok and not v.check(r.id not in seen, f"{path}.id", f"duplicate ranker id {r.id!r}"):
+            continue
+        seen.add(r.id)
+        which = r.WhichOneof("source")
+        if which == "log_bucket":
+            v.check(bool(r.log_bucket.bucket), f"{path}.log_bucket.bucket", "required")
+            rankers.append(Ranker(r.id, bucket=r.log_bucket.bucket))
+        elif which == "search_template":
+            t = r.search_template
+            v.check(bool(t.index), f"{path}.search_template.index", "required")
+            v.check(bool(t.source.strip()), f"{path}.search_template.source", "required")
+            rankers.append(Ranker(r.id, template=TemplateRanker(
+                t.index, t.source, dict(t.params), t.title_field or "title", t.snippet_field or "snippet", t.url_field or "url")))
+        else:
+            v.add(f"{path}.source", "set log_bucket or search_template")
+
+    kinds = set(s.kinds)
+    v.check(bool(kinds), f"{P}.kinds", "at least one of POINTWISE, SIDE_BY_SIDE")
+    v.check(common_pb2.JUDGEMENT_KIND_UNSPECIFIED not in kinds, f"{P}.kinds", "JUDGEMENT_KIND_UNSPECIFIED is not a kind")
+    side_by_side = common_pb2.SIDE_BY_SIDE in kinds
+    if side_by_side:
+        v.check(len(s.rankers) >= 2, f"{P}.rankers", "side by side needs at least two rankers")
+    depth = s.depth if s.HasField("depth") else DEFAULT_DEPTH
+    overlap = s.overlap if s.HasField("overlap") else 1
+    v.check(1 <= depth <= MAX_DEPTH, f"{P}.depth", f"must be in 1..{MAX_DEPTH}, got {depth}")
+    v.check(overlap >= 1, f"{P}.overlap", f"must be at least 1, got {overlap}")
+    v.check(math.isfinite(s.gold_share) and 0 <= s.gold_share <= 0.5, f"{P}.gold_share", "must be in [0, 0.5]")
+    v.check(0 <= s.priority <= 100, f"{P}.priority", "must be in 0..100")
+
+    plan = _plan(s.sample_plan, v)
+    v.raise_if_any()
+    return Spec(
+        display_name=display_name, index_pattern=src.index_pattern.strip(), start=start, end=end,
+        filters=tuple(filters), rankers=tuple(rankers),
+        pointwise=common_pb2.POINTWISE in kinds, side_by_side=side_by_side,
+        depth=depth, overlap=overlap, gold_share=s.gold_share, plan=plan,
+        priority=s.priority or 50,
+        deadline=s.deadline.ToDatetime(dt.timezone.utc) if s.HasField("deadline") else None,
+        owner_team=s.owner_team,
+    )
+
+
+def _plan(p: evaluation_pb2.SamplePlan, v: Violations) -> Plan | None:
+    path = f"{P}.sample_plan"
+    fixed = p.allocation == evaluation_pb2.FIXED
+    if fixed:
+        v.check(len(p.fixed_counts) > 0, f"{path}.fixed_counts", "FIXED allocation needs counts per stratum")
+        v.check(all(c >= 0 for c in p.fixed_counts.values()), f"{path}.fixed_counts", "counts must be non-negative")
+        size = sum(p.fixed_counts.values())
+        v.check(p.size in (0, size), f"{path}.size", f"is {p.size} but fixed_counts add up to {size}")
+    else:
+        size = p.size
+        v.check(p.size > 0, f"{path}.size", "must be positive")
+    v.check(size <= MAX_SAMPLE, f"{path}.size", f"at most {MAX_SAMPLE} queries per evaluation")
+    v.check(p.min_frequency >= 0, f"{path}.min_frequency", "must be non-negative")
+    mode = p.bands.WhichOneof("cuts") if p.HasField("bands") else None
+    cuts: tuple[float, ...] = ()
+    names: tuple[str, ...] = ()
+    if mode:
+        cuts = tuple(getattr(p.bands, mode).points)
+        if v.check(len(cuts) > 0 and all(0 < c < 1 for c in cuts), f"{path}.bands.{mode}.points",
+                   "at least one cut point, each strictly between 0 and 1"):
+            inc = all(a < b for a, b in zip(cuts, cuts[1:]))
+            dec = all(a > b for a, b in zip(cuts, cuts[1:]))
+            v.check(inc if mode == "traffic_share" else dec, f"{path}.bands.{mode}.points",
+                    "must increase" if mode == "traffic_share" else "must decrease (head first), e.g. [0.99, 0.9]")
+        names = tuple(p.bands.names) or (DEFAULT_BANDS if len(cuts) == 2 else tuple(f"band{i}" for i in range(len(cuts) + 1)))
+        v.check(len(names) == len(cuts) + 1, f"{path}.bands.names", f"needs {len(cuts) + 1} names for {len(cuts)} cut points")
+        v.check(len(set(names)) == len(names), f"{path}.bands.names", "names must be distinct")
+    stratify = tuple(p.stratify_by)
+    v.check(len(set(stratify)) == len(stratify), f"{path}.stratify_by", "fields must be distinct")
+    v.check(all(f.strip() for f in stratify), f"{path}.stratify_by", "field names must not be empty")
+    return Plan(
+        size=size, traffic_weighted=p.unit != evaluation_pb2.UNIQUE_QUERY, band_mode=mode, cut_points=cuts,
+        band_names=names, stratify_by=stratify, fixed_counts=dict(p.fixed_counts) if fixed else None,
+        min_frequency=p.min_frequency, seed=p.seed,
+    )
