@@ -104,15 +104,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _local_stack(cfg: Config, fixture_events: int) -> str:
-    """Start or reuse the local node and make sure the fixture logs are loaded; returns its URL."""
+    """Start or reuse the local node and load the fixture logs and documents once; returns its URL."""
     from fixtures.elasticsearch import launcher
+    from fixtures.logs import loader
+    from fixtures.logs.documents import DocumentCorpus
+    from fixtures.logs.generator import generate_events
+    from fixtures.logs.template import DEFAULT_DOCS_INDEX, DEFAULT_LOG_INDEX
+    from services.store.client import connect
 
     try:
         state = launcher.status(cfg.es.local_data)
         url = state["url"] if state else launcher.start(port=cfg.es.local_port, data_dir=cfg.es.local_data)
     except launcher.LauncherError as exc:
         raise CommandError(str(exc)) from None
-    from fixtures.logs import loader
-
-    loader.ensure_fixture_logs(url, events=fixture_events)
+    es = connect(cfg.es, url)
+    if not es.indices.exists(index=DEFAULT_LOG_INDEX) or es.count(index=DEFAULT_LOG_INDEX)["count"] < fixture_events:
+        print(f"loading {fixture_events:,} fixture search-log events into {DEFAULT_LOG_INDEX} (once)…", file=sys.stderr, flush=True)
+        report = loader.load_events(es, generate_events(fixture_events, seed=0), DEFAULT_LOG_INDEX)
+        print(report.summary(), file=sys.stderr, flush=True)
+        loader.load_documents(es, DocumentCorpus().documents(), DEFAULT_DOCS_INDEX)
     return url

@@ -58,6 +58,21 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
     return e
 
 
+def ev_with_defaults(evaluation: evaluation_pb2.Evaluation, spec) -> evaluation_pb2.Evaluation:
+    """The request with the defaults the domain applied written in, so reads show effective values."""
+    e = evaluation_pb2.Evaluation()
+    e.CopyFrom(evaluation)
+    e.spec.depth, e.spec.overlap, e.spec.priority = spec.depth, spec.overlap, spec.priority
+    e.spec.sample_plan.size = spec.plan.size
+    if e.spec.sample_plan.unit == evaluation_pb2.SAMPLING_UNIT_UNSPECIFIED:
+        e.spec.sample_plan.unit = evaluation_pb2.TRAFFIC_WEIGHTED if spec.plan.traffic_weighted else evaluation_pb2.UNIQUE_QUERY
+    if e.spec.sample_plan.allocation == evaluation_pb2.ALLOCATION_UNSPECIFIED:
+        e.spec.sample_plan.allocation = evaluation_pb2.FIXED if spec.plan.fixed_counts is not None else evaluation_pb2.PROPORTIONAL
+    if spec.plan.band_mode:
+        e.spec.sample_plan.bands.names[:] = spec.plan.band_names
+    return e
+
+
 def _page_token(after: list | None) -> str:
     return base64.urlsafe_b64encode(json.dumps(after).encode()).decode() if after else ""
 
@@ -95,6 +110,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         else:
             evaluation_id = uuid.uuid4().hex[:20]
         checks.validate(self.ctx.es, self.ctx.log_mapping, spec)
+        stored_spec = ev_with_defaults(request.evaluation, spec)
         now = evaluations.now()
         doc = {
             "evaluation_id": evaluation_id,
@@ -106,7 +122,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             "priority": spec.priority,
             "deadline": spec.deadline.isoformat() if spec.deadline else None,
             "kinds": spec.kinds,
-            "spec": to_json(request.evaluation),
+            "spec": to_json(stored_spec),
             "counts": {},
             "strata": [],
             "create_time": now,

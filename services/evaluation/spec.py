@@ -150,7 +150,8 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec) -> Spec:
 
 def _plan(p: evaluation_pb2.SamplePlan, v: Violations) -> Plan | None:
     path = f"{P}.sample_plan"
-    fixed = p.allocation == evaluation_pb2.FIXED
+    fixed = p.allocation == evaluation_pb2.FIXED or (
+        p.allocation == evaluation_pb2.ALLOCATION_UNSPECIFIED and len(p.fixed_counts) > 0)
     if fixed:
         v.check(len(p.fixed_counts) > 0, f"{path}.fixed_counts", "FIXED allocation needs counts per stratum")
         v.check(all(c >= 0 for c in p.fixed_counts.values()), f"{path}.fixed_counts", "counts must be non-negative")
