@@ -30,7 +30,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(es: Elasticsearch, n: int, n_naive: int, threads: int, chunk: int) -> None:
+def run(es: Elasticsearch, n: int, n_naive: int, threads: int, chunk: int, keep: str | None = None) -> None:
     gen = LogGenerator(GeneratorConfig(seed=1))
     prefix = f"bench-logs-{os.getpid()}"
     t = time.perf_counter()
@@ -64,7 +64,12 @@ def run(es: Elasticsearch, n: int, n_naive: int, threads: int, chunk: int) -> No
         print(f"{name:32} {count:>10,} {secs:>9.1f} {rate:>10,.0f} {rate / rows[1][3]:>6.1f}x")
     print(f"\npeak RSS of this process: {rss_after_ours:.0f} MB after {ours.total:,} events "
           f"(threads={threads}, chunk={chunk}, orjson={'orjson' in sys.modules})")
-    es.indices.delete(index=f"{prefix}-ours,{naive_index}", ignore_unavailable=True)
+    es.indices.delete(index=naive_index, ignore_unavailable=True)
+    if keep:  # e.g. for bench/bench_evaluation.py, which samples from 1M events
+        es.indices.put_settings(index=f"{prefix}-ours", settings={"index.blocks.write": True})
+        es.indices.clone(index=f"{prefix}-ours", target=keep)
+        print(f"kept the loaded events as {keep}")
+    es.indices.delete(index=f"{prefix}-ours", ignore_unavailable=True)
 
 
 def main() -> int:
@@ -75,10 +80,11 @@ def main() -> int:
     p.add_argument("--chunk-size", type=int, default=1000)
     p.add_argument("--es-url", default=os.environ.get("QRELAY_ES_URL"))
     p.add_argument("--heap", default="2g", help="heap of the throw-away node")
+    p.add_argument("--keep", metavar="INDEX", help="with --es-url: keep the loaded events under this index name")
     args = p.parse_args()
     if args.es_url:
         es = Elasticsearch(args.es_url, request_timeout=120)
-        run(es, args.events, args.naive_events, args.threads, args.chunk_size)
+        run(es, args.events, args.naive_events, args.threads, args.chunk_size, args.keep)
         return 0
     from fixtures.elasticsearch.testing import running_elasticsearch
 
