@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from elasticsearch import Elasticsearch
 
@@ -19,6 +19,10 @@ from services._proto.qrelay.v1 import (
 )
 from services.auth import Authenticator, StaticTokens
 from services.config import Config
+
+if TYPE_CHECKING:
+    from services.grading.config import GradingConfig
+
 
 @dataclass
 class Context:
@@ -41,15 +45,34 @@ class Context:
 def servicers(ctx: Context) -> list[tuple[Callable[[Any, Any], None], Any]]:
     """``(add_*_to_server, servicer)`` for each of the four qrelay.v1 services."""
     from services.evaluation.servicer import EvaluationServicer
+    from services.grading.servicer import GradingServicer
+    from services.operations.servicer import OperationsServicer
 
+    grading = GradingServicer(ctx, grading_config(ctx))
     return [
         (evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server, EvaluationServicer(ctx)),
-        (grading_pb2_grpc.add_GradingServiceServicer_to_server, grading_pb2_grpc.GradingServiceServicer()),
+        (grading_pb2_grpc.add_GradingServiceServicer_to_server, grading),
         (reporting_pb2_grpc.add_ReportingServiceServicer_to_server, reporting_pb2_grpc.ReportingServiceServicer()),
-        (operations_pb2_grpc.add_OperationsServiceServicer_to_server, operations_pb2_grpc.OperationsServiceServicer()),
+        (operations_pb2_grpc.add_OperationsServiceServicer_to_server, OperationsServicer(ctx, grading.dispatch)),
     ]
 
 
+def grading_config(ctx: Context) -> "GradingConfig":
+    """Grading settings (lease TTL, caches, guideline texts) from ``QRELAY_LEASE_SECONDS`` etc.
+    (until they move into :class:`Config`, this is the one place that reads them)."""
+    import os
+
+    from services.grading.config import GradingConfig
+
+    return GradingConfig.from_mapping(os.environ)
+
+
 def authenticator(ctx: Context) -> Authenticator:
-    """Who a bearer token is: configured tokens (engineers, ops, admins, dev graders)."""
-    return StaticTokens(ctx.config.tokens)
+    """Who a bearer token is: configured tokens (engineers, ops, admins, dev graders), then
+    grader credentials issued by OperationsService.CreateGrader (checked against the graders
+    index, cached briefly per process)."""
+    from services.operations.credentials import Chain, GraderCredentials
+
+    cfg = grading_config(ctx)
+    return Chain([StaticTokens(ctx.config.tokens),
+                  GraderCredentials(ctx.es, ctx.prefix, cfg.credential_cache_seconds)])

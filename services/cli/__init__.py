@@ -13,6 +13,7 @@ import sys
 # Order is the order ``qrelay --help`` lists them in.
 COMMANDS = (
     "serve",
+    "web",
     "eval",
     "es",
     "fixtures",

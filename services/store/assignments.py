@@ -1,6 +1,11 @@
 """The ``assignments`` index: leases. A lease is ``op_type=create`` on slot id ``item:slot``;
 expiry and reclaim use optimistic concurrency (``if_seq_no``/``if_primary_term``)."""
-from services.store.templates import BOOL, DATE, INT, KEYWORD, IndexFamily
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from services.store.templates import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
     name="assignments",
@@ -19,5 +24,97 @@ FAMILY = IndexFamily(
         "lease_start": DATE,
         "lease_expire": DATE,
         "judgement_id": KEYWORD,
+        # what a submit needs without reading the item again
+        "locale": KEYWORD,
+        "partner": KEYWORD,
+        "gold": BOOL,
+        "gold_label": INT,  # never shown to the grader
+        "overlap": INT,  # the item's slots, so a submit can count the finished ones
+        "skip_reason": KEYWORD,
+        "skip_comment": TEXT,
+        # earlier holders of this slot: [{assignment_id, grader, state, reason, comment, time}]
+        "previous": OPAQUE,
+        # the judgement committed with the slot, written to `judgements` right after (retry-safe)
+        "pending": OPAQUE,
+        "update_time": DATE,
     },
 )
+
+
+# --- access -------------------------------------------------------------------------------
+# A slot document is the lock: whoever creates it (op_type=create) or replaces a free one with
+# the seq_no/primary_term it read (optimistic concurrency) holds it. Reads are by id (realtime).
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot document as read, with what optimistic concurrency needs to replace it."""
+
+    slot_id: str
+    doc: dict[str, Any] | None  # None: never leased
+    seq_no: int | None = None
+    primary_term: int | None = None
+
+
+def index(prefix: str) -> str:
+    return FAMILY.index(prefix)
+
+
+def slot_id(item_id: str, slot: int) -> str:
+    return f"{item_id}:{slot}"
+
+
+def get_slots(es: Elasticsearch, prefix: str, ids: Iterable[str]) -> dict[str, Slot]:
+    """Slots by id in one realtime multi-get (missing ones have ``doc=None``)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    r = es.mget(index=index(prefix), ids=ids, realtime=True)
+    out = {}
+    for d in r["docs"]:
+        if d.get("found"):
+            out[d["_id"]] = Slot(d["_id"], d["_source"], d["_seq_no"], d["_primary_term"])
+        else:
+            out[d["_id"]] = Slot(d["_id"], None)
+    return out
+
+
+def get_slot(es: Elasticsearch, prefix: str, sid: str) -> Slot:
+    try:
+        r = es.get(index=index(prefix), id=sid, realtime=True)
+    except NotFoundError:
+        return Slot(sid, None)
+    return Slot(sid, r["_source"], r["_seq_no"], r["_primary_term"])
+
+
+def claim(es: Elasticsearch, prefix: str, slot: Slot, doc: dict[str, Any]) -> bool:
+    """Take ``slot`` with ``doc``: create it if it never existed, else replace exactly the version
+    read. False when another writer got there first (nothing changed)."""
+    try:
+        if slot.doc is None:
+            es.create(index=index(prefix), id=slot.slot_id, document=doc)
+        else:
+            es.index(index=index(prefix), id=slot.slot_id, document=doc,
+                      if_seq_no=slot.seq_no, if_primary_term=slot.primary_term)
+    except ConflictError:
+        return False
+    return True
+
+
+def replace(es: Elasticsearch, prefix: str, slot: Slot, doc: dict[str, Any], refresh: bool = False) -> bool:
+    """Replace the version of ``slot`` that was read; False if it changed meanwhile."""
+    try:
+        es.index(index=index(prefix), id=slot.slot_id, document=doc,
+                 if_seq_no=slot.seq_no, if_primary_term=slot.primary_term,
+                 **({"refresh": "wait_for"} if refresh else {}))
+    except ConflictError:
+        return False
+    return True
+
+
+def live_of(es: Elasticsearch, prefix: str, grader: str, size: int = 1000) -> list[Slot]:
+    """The grader's live (LEASED) slots. Refreshes first, so leases taken a moment ago count."""
+    es.indices.refresh(index=index(prefix))
+    r = es.search(index=index(prefix), size=size, seq_no_primary_term=True, query={"bool": {"filter": [
+        {"term": {"grader": grader}}, {"term": {"state": "LEASED"}}]}})
+    return [Slot(h["_id"], h["_source"], h["_seq_no"], h["_primary_term"]) for h in r["hits"]["hits"]]

@@ -1,4 +1,8 @@
 """The ``judgements`` index: append-only (``op_type=create``, id from the assignment), never updated."""
+from typing import Any
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
 from services.store.templates import BOOL, DATE, INT, KEYWORD, LONG, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
@@ -24,5 +28,58 @@ FAMILY = IndexFamily(
         "comment": TEXT,
         "submit_time": DATE,
         "time_on_task_ms": LONG,
+        "lease_start": DATE,
     },
 )
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def index(prefix: str) -> str:
+    return FAMILY.index(prefix)
+
+
+def create(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> bool:
+    """Append ``doc`` under its ``judgement_id`` (``op_type=create``). Returns False if it was
+    already there (a retry); the existing document is never touched. Returns only once
+    Elasticsearch acknowledged the write (translog fsynced per request by default)."""
+    try:
+        es.create(index=index(prefix), id=doc["judgement_id"], document=doc)
+    except ConflictError:
+        return False
+    return True
+
+
+def get(es: Elasticsearch, prefix: str, judgement_id: str) -> dict[str, Any] | None:
+    try:
+        return es.get(index=index(prefix), id=judgement_id, realtime=True)["_source"]
+    except NotFoundError:
+        return None
+
+
+def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since: str) -> dict[str, Any]:
+    """Counters of one grader in one request: total, today (from ``today``), gold judged and
+    correct, and days with at least one judgement since ``since`` (UTC dates, for the streak)."""
+    r = es.search(index=index(prefix), size=0, track_total_hits=True, query={"term": {"grader": grader}}, aggs={
+        "today": {"filter": {"range": {"submit_time": {"gte": today}}}},
+        "gold": {"filter": {"term": {"gold": True}}, "aggs": {"correct": {"filter": {"term": {"gold_correct": True}}}}},
+        "days": {"filter": {"range": {"submit_time": {"gte": since}}}, "aggs": {"by_day": {
+            "date_histogram": {"field": "submit_time", "calendar_interval": "day", "min_doc_count": 1,
+                               "format": "yyyy-MM-dd", "time_zone": "UTC"}}}},
+    })
+    a = r["aggregations"]
+    return {
+        "total": r["hits"]["total"]["value"],
+        "today": a["today"]["doc_count"],
+        "gold": a["gold"]["doc_count"],
+        "gold_correct": a["gold"]["correct"]["doc_count"],
+        "days": [b["key_as_string"] for b in a["days"]["by_day"]["buckets"]],
+    }
+
+
+def of_items(es: Elasticsearch, prefix: str, item_ids: list[str]) -> list[dict[str, Any]]:
+    """Judgements of the given items (for audits and tests)."""
+    es.indices.refresh(index=index(prefix))
+    r = es.search(index=index(prefix), size=10_000, query={"terms": {"item_id": item_ids}})
+    return [h["_source"] for h in r["hits"]["hits"]]

@@ -1,0 +1,1 @@
+"""Human grading: leases on item slots, routing, blind side-by-side, gold scoring, stats."""

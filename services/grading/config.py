@@ -1,0 +1,57 @@
+"""Grading settings: one typed object built once from ``QRELAY_*`` values at the edge.
+
+>>> GradingConfig.from_mapping({"QRELAY_LEASE_SECONDS": "30"}).lease_seconds
+30.0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from services.config import ConfigError
+
+DEFAULT_GUIDELINES = Path(__file__).resolve().parents[2] / "fixtures" / "guidelines"
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    # How long a task stays leased to a grader unless extended or submitted.
+    lease_seconds: float = 600.0
+    # The longest a lease may run from now after an ExtendLease.
+    max_lease_seconds: float = 3600.0
+    # Candidate items fetched per queue search (more: fewer searches under contention).
+    queue_candidates: int = 24
+    # Queue searches per NextAssignment before answering "queue empty".
+    queue_pages: int = 4
+    # How long evaluations-in-GRADING and grader credentials are cached per server process.
+    cache_seconds: float = 2.0
+    credential_cache_seconds: float = 10.0
+    # Markdown guideline texts, one per scale (pointwise.md, side_by_side.md).
+    guidelines_dir: Path = DEFAULT_GUIDELINES
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> "GradingConfig":
+        d = cls()
+
+        def num(name: str, default: float) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number") from None
+            if value <= 0:
+                raise ConfigError(f"{name}={raw!r} must be positive")
+            return value
+
+        return cls(
+            lease_seconds=num("QRELAY_LEASE_SECONDS", d.lease_seconds),
+            max_lease_seconds=num("QRELAY_LEASE_MAX_SECONDS", d.max_lease_seconds),
+            queue_candidates=int(num("QRELAY_QUEUE_CANDIDATES", d.queue_candidates)),
+            queue_pages=d.queue_pages,
+            cache_seconds=num("QRELAY_GRADING_CACHE_SECONDS", d.cache_seconds),
+            credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
+            guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
+        )

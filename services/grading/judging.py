@@ -1,0 +1,191 @@
+"""Submitting, skipping and extending a leased task: the rules of an assignment id.
+
+Submit commits on the slot first (one optimistic replace: LEASED → SUBMITTED, carrying the
+judgement), then appends the judgement under the assignment id (``op_type=create``), and
+answers only after Elasticsearch acknowledged that write. The slot replace is the single
+point of decision: a lease that expired and was reclaimed by another grader cannot also be
+submitted, and a retry after any failure finds the committed judgement on the slot and
+writes exactly that one — never a second, never a different one.
+
+Side by side: the grader rates the sides as shown (negative: left better); the stored
+``preference`` is relative to (ranker_a, ranker_b), positive when ranker_b is better.
+
+>>> canonical_preference(2, flipped=False), canonical_preference(2, flipped=True)
+(2, -2)
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from services.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.grading import leases
+from services.grading.scales import BY_KIND, MAX_COMMENT
+from services.store import assignments, judgements, queue
+
+log = logging.getLogger("qrelay.grading")
+
+SKIP_REASONS = ("WRONG_LANGUAGE", "PAGE_BROKEN", "OFFENSIVE", "OTHER")
+
+
+@dataclass(frozen=True)
+class Rating:
+    """What the grader sent: ``field`` is ``grade`` or ``preference`` (None: no rating)."""
+
+    field: str | None
+    value: int
+    comment: str = ""
+    flagged: bool = False
+
+
+def canonical_preference(shown: int, flipped: bool) -> int:
+    """Un-randomise a preference: shown sides → (ranker_a, ranker_b)."""
+    return -shown if flipped else shown
+
+
+def check_comment(comment: str, field: str = "comment") -> None:
+    if len(comment) > MAX_COMMENT:
+        raise InvalidArgument(FieldViolation(field, f"at most {MAX_COMMENT} characters, got {len(comment)}"))
+
+
+def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str) -> assignments.Slot:
+    """The slot an assignment id names, if it is the caller's; the right error otherwise."""
+    sid = leases.slot_of(assignment_id)
+    if sid is None:
+        raise NotFound(f"assignments/{assignment_id} does not exist")
+    slot = assignments.get_slot(es, prefix, sid)
+    who = leases.holder(slot.doc, assignment_id)
+    if who is None:
+        raise NotFound(f"assignments/{assignment_id} does not exist")
+    where, grader = who
+    if grader != grader_id:
+        raise PermissionDenied(f"assignments/{assignment_id} belongs to another grader")
+    if where == "previous":
+        raise FailedPrecondition(f"assignments/{assignment_id} is no longer yours: the lease ended and the task "
+                                 "went back to the pool; ask for the next task")
+    return slot
+
+
+def _require_live(slot: assignments.Slot, assignment_id: str, at) -> None:
+    doc = slot.doc
+    if doc["state"] == "LEASED" and not leases.is_live(doc, at):
+        raise FailedPrecondition(f"assignments/{assignment_id}: the lease expired at {doc['lease_expire']}; "
+                                 "the task went back to the pool")
+    if doc["state"] == "SKIPPED":
+        raise FailedPrecondition(f"assignments/{assignment_id} was skipped")
+    if doc["state"] == "RELEASED":
+        raise FailedPrecondition(f"assignments/{assignment_id} was released (grader suspended)")
+    if doc["state"] == "SUBMITTED":
+        raise FailedPrecondition(f"assignments/{assignment_id} was already submitted")
+
+
+def _validate(doc: dict[str, Any], rating: Rating) -> None:
+    scale = BY_KIND[doc["kind"]]
+    other = "preference" if scale.field == "grade" else "grade"
+    if rating.field is None:
+        raise InvalidArgument(FieldViolation(scale.field, f"a {doc['kind']} task needs `{scale.field}` "
+                                             f"on the scale {scale.describe()}"))
+    if rating.field != scale.field:
+        raise InvalidArgument(FieldViolation(other, f"wrong scale: this is a {doc['kind']} task; "
+                                             f"send `{scale.field}` ({scale.describe()}), not `{other}`"))
+    if not scale.check(rating.value):
+        raise InvalidArgument(FieldViolation(scale.field, f"must be in {scale.describe()}, got {rating.value}"))
+    check_comment(rating.comment)
+
+
+def _judgement(doc: dict[str, Any], rating: Rating, at) -> dict[str, Any]:
+    start = leases.parse(doc["lease_start"])
+    j = {
+        "judgement_id": doc["assignment_id"], "assignment_id": doc["assignment_id"], "item_id": doc["item_id"],
+        "evaluation_id": doc["evaluation_id"], "grader": doc["grader"], "partner": doc.get("partner") or "",
+        "locale": doc["locale"], "kind": doc["kind"], "gold": bool(doc.get("gold")),
+        "flagged": rating.flagged, "comment": rating.comment, "submit_time": leases.iso(at),
+        "lease_start": doc["lease_start"], "time_on_task_ms": max(0, int((at - start).total_seconds() * 1000)),
+    }
+    if doc["kind"] == "pointwise":
+        j["grade"] = rating.value
+        if doc.get("gold") and doc.get("gold_label") is not None:
+            j["gold_correct"] = rating.value == int(doc["gold_label"])  # scored silently
+    else:
+        j["shown_preference"] = rating.value
+        j["flipped"] = bool(doc.get("flipped"))
+        j["preference"] = canonical_preference(rating.value, bool(doc.get("flipped")))
+    return j
+
+
+def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rating: Rating,
+           retries: int = 3) -> dict[str, Any]:
+    """Record the judgement of a live lease; a retry returns the first judgement."""
+    for _ in range(retries):
+        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        doc = slot.doc
+        if doc["state"] == "SUBMITTED":
+            return _ensure_written(es, prefix, doc)
+        _validate(doc, rating)
+        at = leases.now()
+        _require_live(slot, assignment_id, at)
+        judgement = _judgement(doc, rating, at)
+        if not assignments.replace(es, prefix, slot, leases.submitted(doc, judgement, at)):
+            continue  # changed meanwhile (extended, or reclaimed after expiry): read again and decide
+        written = _ensure_written(es, prefix, {**doc, "pending": judgement})
+        _count(es, prefix, doc)
+        return written
+    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+
+
+def _ensure_written(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The committed judgement of a SUBMITTED slot, appended if a failure stopped it before."""
+    pending = doc["pending"]
+    if not judgements.create(es, prefix, pending):
+        return judgements.get(es, prefix, pending["judgement_id"]) or pending
+    return pending
+
+
+def _count(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> None:
+    """Raise the item's judged count (a routing hint): best effort, repaired by the queue."""
+    try:
+        ids = [assignments.slot_id(doc["item_id"], s) for s in range(int(doc.get("overlap") or 1))]
+        done = sum(1 for sl in assignments.get_slots(es, prefix, ids).values()
+                   if sl.doc and sl.doc["state"] == "SUBMITTED")
+        queue.raise_judged(es, prefix, doc["item_id"], done)
+    except Exception:  # noqa: BLE001 - the judgement is stored; the hint heals on the next queue pass
+        log.warning("could not update the judged count of %s", doc["item_id"], exc_info=True)
+
+
+def skip(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, reason: str, comment: str) -> None:
+    """Give a live lease back with a reason; the slot is free for other graders at once."""
+    if reason not in SKIP_REASONS:
+        raise InvalidArgument(FieldViolation("reason", f"say why: one of {', '.join(SKIP_REASONS)}"))
+    check_comment(comment)
+    for _ in range(3):
+        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        if slot.doc["state"] == "SKIPPED":
+            return  # a retry
+        at = leases.now()
+        _require_live(slot, assignment_id, at)
+        if assignments.replace(es, prefix, slot, leases.skipped(slot.doc, reason, comment, at)):
+            return
+    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+
+
+def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, seconds: float,
+           max_seconds: float) -> dict[str, Any]:
+    """Push a live lease's end to ``now + seconds`` (capped at ``max_seconds``); returns the slot."""
+    for _ in range(3):
+        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        at = leases.now()
+        _require_live(slot, assignment_id, at)
+        doc = leases.extended(slot.doc, at, min(seconds, max_seconds))
+        if leases.parse(doc["lease_expire"]) < leases.parse(slot.doc["lease_expire"]):
+            return slot.doc  # never shortens a lease
+        if assignments.replace(es, prefix, slot, doc):
+            return doc
+    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+
+
+def lease_of(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str) -> dict[str, Any]:
+    """The caller's slot document for an assignment id (for re-showing a task)."""
+    return _own_slot(es, prefix, grader_id, assignment_id).doc

@@ -1,0 +1,128 @@
+"""Leases on item slots: the rules of one slot's life, as pure functions on its document.
+
+An item with ``overlap`` n has slots ``item:0`` … ``item:n-1``; a slot document is the lock
+(DESIGN.md: ``op_type=create`` on a deterministic slot id, reclaim by optimistic
+concurrency). A slot is LEASED to one grader until the lease ends; SUBMITTED for good once
+judged; SKIPPED, RELEASED (grader suspended) or expired-LEASED slots are free to reclaim.
+Each lease has its own assignment id ``item:slot:nonce``, so a retried submit is recognised
+and an old assignment id never acts on a newer lease of the same slot.
+
+>>> doc = new_lease("it1", 0, "it1:0:abc", {"grader_id": "g1"}, {"evaluation_id": "e", "kind": "pointwise",
+...                 "locale": "en-US", "overlap": 1}, NOW, 60)
+>>> is_free(doc, NOW), is_free(doc, NOW + timedelta(seconds=61))
+(False, True)
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)  # for the examples
+FREE_STATES = frozenset({"SKIPPED", "RELEASED", "EXPIRED"})
+MAX_HISTORY = 20
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds")
+
+
+def parse(t: str) -> datetime:
+    return datetime.fromisoformat(t.replace("Z", "+00:00"))
+
+
+def new_assignment_id(item_id: str, slot: int) -> str:
+    return f"{item_id}:{slot}:{secrets.token_hex(6)}"
+
+
+def slot_of(assignment_id: str) -> str | None:
+    """``item:slot`` of an assignment id, or None if it is not one of ours."""
+    head, sep, nonce = assignment_id.rpartition(":")
+    item, sep2, slot = head.rpartition(":")
+    if not (sep and sep2 and item and slot.isdigit() and nonce):
+        return None
+    return head
+
+
+def flipped(assignment_id: str) -> bool:
+    """Whether ranker A is shown on the right: random per task, reproducible from its id."""
+    return hashlib.sha256(assignment_id.encode()).digest()[0] & 1 == 1
+
+
+def is_free(doc: dict[str, Any] | None, at: datetime) -> bool:
+    if doc is None:
+        return True
+    if doc["state"] in FREE_STATES:
+        return True
+    return doc["state"] == "LEASED" and parse(doc["lease_expire"]) <= at
+
+
+def is_live(doc: dict[str, Any], at: datetime) -> bool:
+    return doc["state"] == "LEASED" and parse(doc["lease_expire"]) > at
+
+
+def graders_of(doc: dict[str, Any] | None) -> set[str]:
+    """Everyone who held this slot: they never get the item again."""
+    if doc is None:
+        return set()
+    return {doc["grader"], *(p["grader"] for p in doc.get("previous") or ())}
+
+
+def _history(doc: dict[str, Any] | None, at: datetime) -> list[dict[str, Any]]:
+    if doc is None:
+        return []
+    state = "EXPIRED" if doc["state"] == "LEASED" else doc["state"]
+    entry = {"assignment_id": doc["assignment_id"], "grader": doc["grader"], "state": state, "time": iso(at)}
+    if doc.get("skip_reason"):
+        entry["reason"] = doc["skip_reason"]
+    if doc.get("skip_comment"):
+        entry["comment"] = doc["skip_comment"]
+    return ([*(doc.get("previous") or ()), entry])[-MAX_HISTORY:]
+
+
+def new_lease(item_id: str, slot: int, assignment_id: str, grader: dict[str, Any], item: dict[str, Any],
+              at: datetime, ttl_seconds: float, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The slot document of a fresh lease (``previous``: the document it replaces, kept as history)."""
+    return {
+        "assignment_id": assignment_id, "slot_id": f"{item_id}:{slot}", "slot": slot, "item_id": item_id,
+        "evaluation_id": item["evaluation_id"], "grader": grader["grader_id"], "partner": grader.get("partner") or "",
+        "kind": item["kind"], "locale": item["locale"], "state": "LEASED", "flipped": flipped(assignment_id),
+        "gold": bool(item.get("gold")), **({"gold_label": item["gold_label"]} if item.get("gold_label") is not None else {}),
+        "overlap": int(item.get("overlap") or 1),
+        "lease_start": iso(at), "lease_expire": iso(at + timedelta(seconds=ttl_seconds)), "update_time": iso(at),
+        "previous": _history(previous, at),
+    }
+
+
+def submitted(doc: dict[str, Any], judgement: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return {**doc, "state": "SUBMITTED", "judgement_id": judgement["judgement_id"], "pending": judgement,
+            "update_time": iso(at)}
+
+
+def skipped(doc: dict[str, Any], reason: str, comment: str, at: datetime) -> dict[str, Any]:
+    return {**doc, "state": "SKIPPED", "skip_reason": reason, "skip_comment": comment, "update_time": iso(at)}
+
+
+def released(doc: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return {**doc, "state": "RELEASED", "update_time": iso(at)}
+
+
+def extended(doc: dict[str, Any], at: datetime, seconds: float) -> dict[str, Any]:
+    return {**doc, "lease_expire": iso(at + timedelta(seconds=seconds)), "update_time": iso(at)}
+
+
+def holder(doc: dict[str, Any] | None, assignment_id: str) -> tuple[str, str] | None:
+    """(``current`` | ``previous``, grader) for an assignment id on this slot, or None."""
+    if doc is None:
+        return None
+    if doc["assignment_id"] == assignment_id:
+        return "current", doc["grader"]
+    for p in doc.get("previous") or ():
+        if p["assignment_id"] == assignment_id:
+            return "previous", p["grader"]
+    return None

@@ -1,0 +1,111 @@
+"""GradingService: translates messages to the grading domain and back; the domain decides."""
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from services._proto.qrelay.v1 import common_pb2, grading_pb2, grading_pb2_grpc
+from services.auth import current_principal
+from services.errors import FieldViolation, InvalidArgument
+from services.grading import judging, leases, stats
+from services.grading.config import GradingConfig
+from services.grading.dispatch import Dispatcher
+from services.grading.scales import Guidelines
+from services.store import queue
+
+_KINDS = {common_pb2.POINTWISE: "pointwise", common_pb2.SIDE_BY_SIDE: "side_by_side"}
+_SCALES = {"pointwise": common_pb2.POINTWISE_0_3, "side_by_side": common_pb2.SIDE_BY_SIDE_MINUS3_PLUS3}
+
+
+def assignment_id_of(name: str, field: str = "name") -> str:
+    prefix, _, ident = name.partition("/")
+    if prefix != "assignments" or not ident or "/" in ident:
+        raise InvalidArgument(FieldViolation(field, f"must look like assignments/{{id}}, got {name!r}"))
+    return ident
+
+
+def _ts(value: str) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(leases.parse(value))
+    return ts
+
+
+def _doc(d: dict[str, Any]) -> common_pb2.ResultDoc:
+    return common_pb2.ResultDoc(doc_id=str(d.get("doc_id") or ""), title=d.get("title") or "",
+                                snippet=d.get("snippet") or "", url=d.get("url") or "",
+                                position=int(d.get("position") or 0))
+
+
+def task_of(slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Task:
+    """What the grader sees: never the rankers; SxS sides swapped when the lease says so."""
+    kind = item["kind"]
+    task = grading_pb2.Task(query=item.get("query") or "", locale=item.get("locale") or "", scale=_SCALES[kind])
+    if kind == "pointwise":
+        task.pointwise.result.CopyFrom(_doc(item.get("doc") or {}))
+    else:
+        a, b = item.get("left") or [], item.get("right") or []
+        left, right = (b, a) if slot.get("flipped") else (a, b)
+        task.side_by_side.left.extend(_doc(d) for d in left)
+        task.side_by_side.right.extend(_doc(d) for d in right)
+    return task
+
+
+def judgement_to_proto(j: dict[str, Any]) -> grading_pb2.Judgement:
+    out = grading_pb2.Judgement(name=f"judgements/{j['judgement_id']}", assignment=f"assignments/{j['assignment_id']}",
+                                submit_time=_ts(j["submit_time"]),
+                                time_on_task=duration_pb2.Duration(seconds=j["time_on_task_ms"] // 1000,
+                                                                   nanos=(j["time_on_task_ms"] % 1000) * 1_000_000))
+    if j["kind"] == "pointwise":
+        out.grade = int(j["grade"])
+    else:
+        out.preference = int(j["shown_preference"])  # as the grader saw the sides
+    return out
+
+
+def _me() -> str:
+    return current_principal.get().subject
+
+
+class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
+    def __init__(self, ctx, cfg: GradingConfig | None = None):
+        self.es, self.prefix = ctx.es, ctx.prefix
+        self.cfg = cfg or GradingConfig()
+        self.dispatch = Dispatcher(self.es, self.prefix, self.cfg)
+        self.guidelines = Guidelines(self.cfg.guidelines_dir)
+
+    def _assignment(self, slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Assignment:
+        return grading_pb2.Assignment(name=f"assignments/{slot['assignment_id']}", task=task_of(slot, item),
+                                      lease_expire_time=_ts(slot["lease_expire"]),
+                                      guidelines=self.guidelines.for_kind(item["kind"]))
+
+    def NextAssignment(self, request, context):
+        kind = _KINDS.get(request.kind) if request.kind else None
+        lease = self.dispatch.next(_me(), kind)
+        return self._assignment(lease.slot, lease.item)
+
+    def SubmitJudgement(self, request, context):
+        aid = assignment_id_of(request.name)
+        field = request.WhichOneof("rating")
+        rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged)
+        return judgement_to_proto(judging.submit(self.es, self.prefix, _me(), aid, rating))
+
+    def SkipAssignment(self, request, context):
+        aid = assignment_id_of(request.name)
+        reason = grading_pb2.SkipReason.Name(request.reason) if request.reason else ""
+        judging.skip(self.es, self.prefix, _me(), aid, reason, request.comment)
+        return grading_pb2.SkipAssignmentResponse()
+
+    def ExtendLease(self, request, context):
+        aid = assignment_id_of(request.name)
+        seconds = request.extension.ToTimedelta().total_seconds() if request.HasField("extension") else 0
+        if seconds < 0:
+            raise InvalidArgument(FieldViolation("extension", "must not be negative"))
+        slot = judging.extend(self.es, self.prefix, _me(), aid, seconds or self.cfg.lease_seconds,
+                              self.cfg.max_lease_seconds)
+        item = queue.get_item(self.es, self.prefix, slot["item_id"]) or {}
+        item.setdefault("kind", slot["kind"])
+        return self._assignment(slot, item)
+
+    def GetMyStats(self, request, context):
+        return grading_pb2.GraderStats(**stats.my_stats(self.es, self.prefix, _me()))

@@ -1,0 +1,1 @@
+"""Running the grading operation: partners, graders and their credentials, programmes, gold."""

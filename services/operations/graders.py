@@ -1,0 +1,103 @@
+"""Graders: create (with a one-time credential), read, update, suspend (leases released)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from elasticsearch import Elasticsearch
+
+from services.errors import FieldViolation, InvalidArgument, Violations
+from services.grading.dispatch import Dispatcher
+from services.grading.leases import iso, now
+from services.operations import credentials
+from services.operations.partners import require_partner
+from services.operations.validation import check_locales, check_name, id_of, new_id
+from services.store import graders, programmes
+
+STATUSES = ("ACTIVE", "SUSPENDED")
+UPDATABLE = ("display_name", "partner", "locales", "skills", "status", "programmes")
+
+
+def _check(es: Elasticsearch, prefix: str, g: dict[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """Validate the named fields of a grader message (as a dict); returns the stored form."""
+    v = Violations()
+    out: dict[str, Any] = {}
+    paths = set(paths)
+    if "display_name" in paths:
+        check_name(v, g.get("display_name", ""), "grader.display_name")
+        out["display_name"] = g.get("display_name", "")
+    if "locales" in paths:
+        check_locales(v, list(g.get("locales") or []), "grader.locales")
+        out["locales"] = sorted(set(g.get("locales") or []))
+    if "skills" in paths:
+        skills = [s.strip() for s in g.get("skills") or []]
+        v.check(all(skills), "grader.skills", "skills must not be empty strings")
+        out["skills"] = sorted(set(skills))
+    if "status" in paths:
+        v.check(g.get("status") in STATUSES, "grader.status", "ACTIVE or SUSPENDED")
+        out["status"] = g.get("status")
+    partner_id = ""
+    if "partner" in paths and g.get("partner"):
+        try:
+            partner_id = id_of(g["partner"], "partners", "grader.partner")
+        except InvalidArgument as exc:
+            v.items.extend(exc.violations)
+        out["partner"] = partner_id
+    elif "partner" in paths:
+        out["partner"] = ""
+    prog_ids: list[str] = []
+    if "programmes" in paths:
+        for i, name in enumerate(g.get("programmes") or []):
+            try:
+                prog_ids.append(id_of(name, "programmes", f"grader.programmes[{i}]"))
+            except InvalidArgument as exc:
+                v.items.extend(exc.violations)
+        out["programmes"] = sorted(set(prog_ids))
+    v.raise_if_any()
+    if partner_id:
+        require_partner(es, prefix, partner_id, "grader.partner")
+    if prog_ids:
+        known = {p["programme_id"] for p in programmes.get_many(es, prefix, prog_ids)}
+        missing = [p for p in prog_ids if p not in known]
+        if missing:
+            raise InvalidArgument([FieldViolation("grader.programmes", f"programmes/{m} does not exist") for m in missing])
+    return out
+
+
+def create(es: Elasticsearch, prefix: str, g: dict[str, Any], request_id: str) -> tuple[dict[str, Any], str]:
+    """A new active grader and its credential (shown once; only its hash is stored). A retry
+    with the same ``request_id`` returns the grader without a credential."""
+    fields = _check(es, prefix, g, ("display_name", "partner", "locales", "skills", "programmes"))
+    grader_id = new_id("g", request_id)
+    credential, digest = credentials.issue(grader_id)
+    t = iso(now())
+    doc = {"grader_id": grader_id, "request_id": request_id, **fields, "status": "ACTIVE",
+           "credential_sha256": digest, "create_time": t, "update_time": t}
+    stored, created = graders.create(es, prefix, doc)
+    return stored, credential if created else ""
+
+
+def update(es: Elasticsearch, prefix: str, dispatcher: Dispatcher, grader_id: str, g: dict[str, Any],
+           paths: Iterable[str]) -> dict[str, Any]:
+    paths = list(paths)
+    v = Violations()
+    v.check(bool(paths), "update_mask", f"name the fields to update: {', '.join(UPDATABLE)}")
+    for p in paths:
+        v.check(p in UPDATABLE, "update_mask", f"{p!r} cannot be updated (allowed: {', '.join(UPDATABLE)})")
+    v.raise_if_any()
+    graders.get(es, prefix, grader_id)  # NOT_FOUND before validating against other resources
+    fields = _check(es, prefix, g, paths)
+    doc = graders.update(es, prefix, grader_id, {**fields, "update_time": iso(now())})
+    if doc.get("status") == "SUSPENDED":
+        dispatcher.release_all(grader_id)
+    return doc
+
+
+def suspend(es: Elasticsearch, prefix: str, dispatcher: Dispatcher, grader_id: str, reason: str) -> dict[str, Any]:
+    """No new tasks from now on (checked on every NextAssignment), live leases back to the pool."""
+    if len(reason) > 2000:
+        raise InvalidArgument(FieldViolation("reason", "at most 2000 characters"))
+    graders.get(es, prefix, grader_id)
+    doc = graders.update(es, prefix, grader_id, {"status": "SUSPENDED", "status_reason": reason,
+                                                 "update_time": iso(now())})
+    dispatcher.release_all(grader_id)
+    return doc

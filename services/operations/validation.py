@@ -1,0 +1,48 @@
+"""Shared input rules of OperationsService: ids, names, locales."""
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+from services.errors import FieldViolation, InvalidArgument, Violations
+
+LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+MAX_NAME = 200
+MAX_PAGE = 500
+
+
+def new_id(kind: str, request_id: str) -> str:
+    """A deterministic id from the request id (retries find the same resource), else random.
+
+    >>> new_id("g", "r1") == new_id("g", "r1")
+    True
+    """
+    if request_id:
+        return f"{kind}-{hashlib.sha256(request_id.encode()).hexdigest()[:16]}"
+    return f"{kind}-{uuid.uuid4().hex[:16]}"
+
+
+def id_of(name: str, collection: str, field: str) -> str:
+    prefix, _, ident = name.partition("/")
+    if prefix != collection or not ident or "/" in ident:
+        raise InvalidArgument(FieldViolation(field, f"must look like {collection}/{{id}}, got {name!r}"))
+    return ident
+
+
+def check_locales(v: Violations, locales: list[str], field: str, required: bool = True) -> None:
+    if required:
+        v.check(bool(locales), field, "at least one BCP-47 locale, e.g. es-MX")
+    for i, loc in enumerate(locales):
+        v.check(bool(LOCALE.match(loc)), f"{field}[{i}]", f"{loc!r} is not a BCP-47 locale like es-MX")
+
+
+def check_name(v: Violations, name: str, field: str) -> None:
+    v.check(bool(name.strip()), field, "required")
+    v.check(len(name) <= MAX_NAME, field, f"at most {MAX_NAME} characters")
+
+
+def page_size(v: int) -> int:
+    if v < 0:
+        raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
+    return min(v or 50, MAX_PAGE)

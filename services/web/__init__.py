@@ -1,0 +1,1 @@
+"""The graders' web app: static pages plus a thin JSON front over the gRPC GradingService."""

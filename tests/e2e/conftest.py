@@ -1,0 +1,2 @@
+"""Browser tests reuse the integration fixtures: one real Elasticsearch per session."""
+from tests.integration.conftest import es, es_url, index_prefix  # noqa: F401
