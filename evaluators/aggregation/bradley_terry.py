@@ -1,7 +1,6 @@
 """Bradley–Terry scores from pairwise (SxS) preferences, with ties (Davidson's extension)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np

@@ -1,16 +1,14 @@
 """EvaluationService: translates messages to domain calls and back; the domain decides."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
 import time
 import uuid
 
-from google.protobuf import timestamp_pb2
-
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
+from services.aip import id_of, page_after, page_token, timestamp
 from services.auth import current_principal
 from services.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
@@ -25,18 +23,7 @@ WATCH_HEARTBEAT_S = 15.0
 
 
 def evaluation_id_of(name: str, field: str = "name") -> str:
-    prefix, _, ident = name.partition("/")
-    if prefix != "evaluations" or not ident or "/" in ident:
-        raise InvalidArgument(FieldViolation(field, f"must look like evaluations/{{id}}, got {name!r}"))
-    return ident
-
-
-def _ts(value: str | None) -> timestamp_pb2.Timestamp | None:
-    if not value:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(dt.datetime.fromisoformat(value))
-    return ts
+    return id_of(name, "evaluations", field)
 
 
 def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
@@ -52,7 +39,7 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
         creator=doc.get("creator", ""),
     )
     for attr in ("create_time", "update_time"):
-        ts = _ts(doc.get(attr))
+        ts = timestamp(doc.get(attr))
         if ts:
             getattr(e, attr).CopyFrom(ts)
     return e
@@ -71,22 +58,6 @@ def ev_with_defaults(evaluation: evaluation_pb2.Evaluation, spec) -> evaluation_
     if spec.plan.band_mode:
         e.spec.sample_plan.bands.names[:] = spec.plan.band_names
     return e
-
-
-def _page_token(after: list | None) -> str:
-    return base64.urlsafe_b64encode(json.dumps(after).encode()).decode() if after else ""
-
-
-def _after(token: str) -> list | None:
-    if not token:
-        return None
-    try:
-        after = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(after, list):
-            return after
-    except ValueError:
-        pass
-    raise InvalidArgument(FieldViolation("page_token", "is not a token this service issued"))
 
 
 class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
@@ -141,10 +112,10 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
         size = min(request.page_size or 50, MAX_PAGE)
         states = [evaluation_pb2.EvaluationState.Name(s) for s in request.states]
-        docs, after = evaluations.list_page(self.ctx.es, self.ctx.prefix, size, _after(request.page_token),
+        docs, after = evaluations.list_page(self.ctx.es, self.ctx.prefix, size, page_after(request.page_token),
                                             request.owner_team or None, states)
         return evaluation_pb2.ListEvaluationsResponse(evaluations=[to_proto(d) for d in docs],
-                                                      next_page_token=_page_token(after))
+                                                      next_page_token=page_token(after))
 
     def CancelEvaluation(self, request, context):
         evaluation_id = evaluation_id_of(request.name)

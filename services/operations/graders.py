@@ -10,7 +10,8 @@ from services.grading.dispatch import Dispatcher
 from services.grading.leases import iso, now
 from services.operations import credentials
 from services.operations.partners import require_partner
-from services.operations.validation import check_locales, check_name, id_of, new_id
+from services.aip import id_of
+from services.operations.validation import check_locales, check_name, new_id
 from services.store import graders, programmes
 
 STATUSES = ("ACTIVE", "SUSPENDED")

@@ -1,47 +1,22 @@
 """OperationsService: translates messages to the operations domain and back."""
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import json_format
 
 from services._proto.qrelay.v1 import operations_pb2, operations_pb2_grpc
-from services.errors import FieldViolation, InvalidArgument, Violations
+from services.aip import id_of, page_after, page_token, timestamp
+from services.errors import Violations
 from services.grading.dispatch import Dispatcher
-from services.grading.leases import iso, now, parse
+from services.grading.leases import iso, now
 from services.operations import graders as grader_ops
 from services.operations import partners as partner_ops
-from services.operations.validation import check_locales, id_of, page_size
+from services.operations.validation import check_locales, page_size
 from services.store import gold, graders, partners, programmes
 
 _STATUS = {"ACTIVE": operations_pb2.ACTIVE, "SUSPENDED": operations_pb2.SUSPENDED}
 MAX_GOLD = 10_000
-
-
-def _ts(value: str | None) -> timestamp_pb2.Timestamp | None:
-    if not value:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(parse(value))
-    return ts
-
-
-def _token(after: list | None) -> str:
-    return base64.urlsafe_b64encode(json.dumps(after).encode()).decode() if after else ""
-
-
-def _after(token: str) -> list | None:
-    if not token:
-        return None
-    try:
-        after = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(after, list):
-            return after
-    except ValueError:
-        pass
-    raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued"))
 
 
 def _status_name(value: int) -> str:
@@ -51,7 +26,7 @@ def _status_name(value: int) -> str:
 def partner_to_proto(d: dict[str, Any]) -> operations_pb2.Partner:
     p = operations_pb2.Partner(name=f"partners/{d['partner_id']}", display_name=d.get("display_name", ""),
                                status=_STATUS.get(d.get("status", ""), 0))
-    if ts := _ts(d.get("create_time")):
+    if ts := timestamp(d.get("create_time")):
         p.create_time.CopyFrom(ts)
     return p
 
@@ -62,7 +37,7 @@ def grader_to_proto(d: dict[str, Any]) -> operations_pb2.Grader:
         partner=f"partners/{d['partner']}" if d.get("partner") else "", locales=d.get("locales") or [],
         skills=d.get("skills") or [], status=_STATUS.get(d.get("status", ""), 0),
         programmes=[f"programmes/{p}" for p in d.get("programmes") or []])
-    if ts := _ts(d.get("create_time")):
+    if ts := timestamp(d.get("create_time")):
         g.create_time.CopyFrom(ts)
     return g
 
@@ -96,9 +71,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
         return partner_to_proto(partners.get(self.es, self.prefix, id_of(request.name, "partners", "name")))
 
     def ListPartners(self, request, context):
-        docs, after = partners.list_page(self.es, self.prefix, page_size(request.page_size), _after(request.page_token))
+        docs, after = partners.list_page(self.es, self.prefix, page_size(request.page_size), page_after(request.page_token))
         return operations_pb2.ListPartnersResponse(partners=[partner_to_proto(d) for d in docs],
-                                                   next_page_token=_token(after))
+                                                   next_page_token=page_token(after))
 
     def UpdatePartner(self, request, context):
         pid = id_of(request.partner.name, "partners", "partner.name")
@@ -121,10 +96,10 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
             check_locales(v, [request.locale], "locale")
         v.raise_if_any()
         partner = id_of(request.partner, "partners", "partner") if request.partner else ""
-        docs, after = graders.list_page(self.es, self.prefix, page_size(request.page_size), _after(request.page_token),
+        docs, after = graders.list_page(self.es, self.prefix, page_size(request.page_size), page_after(request.page_token),
                                         partner=partner, locale=request.locale, status=_status_name(request.status))
         return operations_pb2.ListGradersResponse(graders=[grader_to_proto(d) for d in docs],
-                                                  next_page_token=_token(after))
+                                                  next_page_token=page_token(after))
 
     def UpdateGrader(self, request, context):
         gid = id_of(request.grader.name, "graders", "grader.name")
@@ -145,9 +120,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
 
     def ListProgrammes(self, request, context):
         docs, after = programmes.list_page(self.es, self.prefix, page_size(request.page_size),
-                                           _after(request.page_token))
+                                           page_after(request.page_token))
         return operations_pb2.ListProgrammesResponse(programmes=[programme_to_proto(d) for d in docs],
-                                                     next_page_token=_token(after))
+                                                     next_page_token=page_token(after))
 
     # --- gold ----------------------------------------------------------------------------
 

@@ -23,13 +23,6 @@ def new_id(kind: str, request_id: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:16]}"
 
 
-def id_of(name: str, collection: str, field: str) -> str:
-    prefix, _, ident = name.partition("/")
-    if prefix != collection or not ident or "/" in ident:
-        raise InvalidArgument(FieldViolation(field, f"must look like {collection}/{{id}}, got {name!r}"))
-    return ident
-
-
 def check_locales(v: Violations, locales: list[str], field: str, required: bool = True) -> None:
     if required:
         v.check(bool(locales), field, "at least one BCP-47 locale, e.g. es-MX")

@@ -6,10 +6,8 @@ import sys
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
 
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc, grading_pb2, grading_pb2_grpc
 from tests.integration.serving import auth, qrelay_server
