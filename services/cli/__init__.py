@@ -15,6 +15,7 @@ COMMANDS = (
     "serve",
     "web",
     "eval",
+    "prejudge",
     "es",
     "fixtures",
     "trec_eval",

@@ -1,0 +1,367 @@
+"""The pre-judgement job: read items, embed unique texts, score, calibrate, route, write back.
+
+Runs under ``ray job submit`` (the driver joins the cluster named by ``RAY_ADDRESS``) and locally
+(``qrelay prejudge`` or ``python -m ray_jobs.prejudge``: joins a running local Ray or starts one).
+
+Phases, each safe to repeat (so a killed run is finished by running it again):
+
+1. check: the evaluation exists and is PREJUDGING, the models resolve offline, every item has
+   text — nothing is written before these pass;
+2. read: the items by sliced PIT readers, every text interned once; the human labels too;
+3. encode: cache lookup by (model, text hash); the misses go in length buckets to the actor pool,
+   and each actor writes its vectors to the cache at once (a rerun recomputes nothing cached);
+4. score + calibrate: cosine (or the cross-encoder's score), the calibration fitted on the labels;
+5. route + write: bulk partial updates by item id (rewrites, never duplicates), progress counts
+   after each chunk; then the evaluation moves PREJUDGING → GRADING with the automation report.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from evaluators.calibration import PRIOR_CONFIDENCE_CAP, predict_preference
+from ray_jobs.prejudge import models
+from ray_jobs.prejudge.calibrate import calibrate, gather_labels
+from ray_jobs.prejudge.encode import EncoderPool, PoolSpec, pair_text, run_cached
+from ray_jobs.prejudge.read import read_items
+from ray_jobs.prejudge.route import automation_by_locale, route
+from services.errors import FailedPrecondition, Unavailable
+from services.store import evaluations
+from services.store import prejudgements as store
+
+FROM_STATE, TO_STATE = "PREJUDGING", "GRADING"
+
+
+class RayUnavailable(Unavailable):
+    """The Ray cluster cannot be reached."""
+
+
+class EmptyTexts(FailedPrecondition):
+    """Some items have no query or no document text."""
+
+
+class ModelNotLoadable(FailedPrecondition):
+    """A configured model cannot be loaded offline."""
+
+
+@dataclass(frozen=True)
+class PrejudgeConfig:
+    """Everything the job needs besides Elasticsearch; built once by the entry point."""
+
+    evaluation_id: str
+    model: str | None = None  # None: the packaged all-MiniLM-L6-v2
+    cross_encoder: str | None = None
+    threshold: float = 0.8
+    audit_share: float = 0.05
+    seed: int = 0
+    actors: int | None = None  # None: one per CPU of the cluster (per GPU on GPU clusters), at most 8
+    cpus_per_actor: float = 1.0
+    batch_size: int = 64
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | fp16 | bf16
+    min_locale_labels: int = 200
+    min_pooled_labels: int = 30
+    label_limit: int = 20_000
+    read_slices: int = 2
+    write_chunk: int = 1000
+
+    def check(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise FailedPrecondition(f"threshold {self.threshold} is not in [0, 1]")
+        if not 0.0 <= self.audit_share <= 1.0:
+            raise FailedPrecondition(f"audit share {self.audit_share} is not in [0, 1]")
+        if self.actors is not None and self.actors < 1:
+            raise FailedPrecondition("actors must be at least 1")
+        if self.batch_size < 1:
+            raise FailedPrecondition("batch size must be at least 1")
+
+
+@dataclass
+class Summary:
+    evaluation_id: str
+    items: int = 0
+    pointwise: int = 0
+    side_by_side: int = 0
+    unique_texts: int = 0
+    cache_hits: int = 0
+    encoded: int = 0
+    pair_cache_hits: int = 0
+    pairs_scored: int = 0
+    labels: int = 0
+    auto_judged: int = 0
+    audit: int = 0
+    for_humans: int = 0
+    written: int = 0
+    write_errors: int = 0
+    texts_per_node: dict = field(default_factory=dict)
+    actors: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+    state: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a concrete ``host:port`` nobody listens on (``ray.init`` would retry for minutes)."""
+    import socket
+
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "local" and the like: ray.init resolves them
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayUnavailable(f"the Ray cluster at {address} cannot be reached ({exc.strerror or exc})") from None
+
+
+def connect_ray(address: str | None = None, env: dict | None = None) -> None:
+    """Join ``address`` (or ``RAY_ADDRESS``, or a running local cluster) or start a local Ray."""
+    import os
+
+    import ray
+
+    if ray.is_initialized():
+        return
+    concrete = address or (env if env is not None else os.environ).get("RAY_ADDRESS")
+    if concrete:
+        _probe(concrete)
+    try:
+        ray.init(address=address, include_dashboard=False if not address else None, log_to_driver=False,
+                 configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RayUnavailable(f"the Ray cluster at {address or 'RAY_ADDRESS/local'} cannot be reached ({first})") from None
+
+
+def _default_actors(cfg: PrejudgeConfig) -> int:
+    import ray
+
+    res = ray.cluster_resources()
+    if cfg.device != "cpu" and res.get("GPU", 0) >= 1:
+        return max(1, min(8, int(res["GPU"])))
+    return max(1, min(8, int(res.get("CPU", 1) // cfg.cpus_per_actor)))
+
+
+def preflight(es, prefix: str, cfg: PrejudgeConfig) -> tuple[models.ModelRef, models.ModelRef | None]:
+    """The checks that need neither Ray nor a model load: options, evaluation and state, model names."""
+    cfg.check()
+    ev = evaluations.get(es, prefix, cfg.evaluation_id)
+    if ev["state"] != FROM_STATE:
+        raise FailedPrecondition(
+            f"evaluations/{cfg.evaluation_id} is {ev['state']}, not {FROM_STATE}: nothing to pre-judge")
+    try:
+        bi = models.resolve(cfg.model)
+        cross = models.resolve(cfg.cross_encoder, kind="cross-encoder") if cfg.cross_encoder else None
+    except models.ModelUnavailable as exc:
+        raise ModelNotLoadable(str(exc)) from None
+    return bi, cross
+
+
+def run(
+    es, prefix: str, es_cfg, es_url: str, cfg: PrejudgeConfig, log: Callable[[str], None] = print,
+) -> Summary:
+    """Run the job for ``cfg.evaluation_id`` (Ray must be connected: :func:`connect_ray`)."""
+    t0 = time.perf_counter()
+    summary = Summary(cfg.evaluation_id)
+    ev_id = cfg.evaluation_id
+
+    # 1. check
+    bi, cross = preflight(es, prefix, cfg)
+
+    # 2. read
+    t = time.perf_counter()
+    items = read_items(es, prefix, ev_id, slices=cfg.read_slices)
+    if items.empty:
+        shown = ", ".join(items.empty[:3]) + (" …" if len(items.empty) > 3 else "")
+        raise EmptyTexts(f"{len(items.empty)} item(s) of evaluations/{ev_id} have an empty query or document "
+                         f"text ({shown}); fix or drop them, the evaluation stays {FROM_STATE}")
+    labels = gather_labels(es, prefix, items, cfg.label_limit)
+    summary.items, summary.pointwise, summary.side_by_side = items.n, len(items.pw_id), len(items.sx_id)
+    summary.unique_texts, summary.labels = len(items.texts), len(labels)
+    summary.seconds["read"] = time.perf_counter() - t
+    log(f"read {items.n} items ({summary.pointwise} pointwise, {summary.side_by_side} side-by-side), "
+        f"{len(items.texts)} unique texts, {len(labels)} human labels")
+
+    # 3. encode (the actor pool starts only if something missed the cache)
+    t = time.perf_counter()
+    spec = PoolSpec(actors=cfg.actors or _default_actors(cfg), cpus_per_actor=cfg.cpus_per_actor,
+                    device=cfg.device, dtype=cfg.dtype)
+    started: list[EncoderPool] = []
+
+    def pool() -> EncoderPool:
+        if not started:
+            import ray
+
+            try:
+                started.append(EncoderPool(spec, bi, cross, es_cfg, es_url, prefix))
+            except ray.exceptions.RayError as exc:
+                raise ModelNotLoadable(f"the model could not be loaded on a Ray worker: {_cause(exc)}") from None
+            log(f"started {spec.actors} encoder actor(s) on {len({i['node_id'] for i in started[0].infos})} node(s)")
+        return started[0]
+
+    last = [0.0]
+
+    def progress(phase: str) -> Callable[[int, int], None]:
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 2.0 or done == total:
+                last[0] = now
+                evaluations.update_counts(es, prefix, ev_id, {}, automation={"progress": {
+                    "phase": phase, "done": done, "total": total}}, progress={"done": done, "total": total})
+                log(f"{phase}: {done}/{total}")
+        return report
+
+    try:
+        vecs, st = run_cached(es, prefix, pool, "encode", bi.model_id, bi.version, items.texts.texts, None,
+                              cfg.batch_size, progress=progress("encode"))
+        summary.cache_hits, summary.encoded = st.cache_hits, st.encoded
+        per_node = Counter(st.per_node)
+        q_pw, d_pw = items.arrays("pw_q"), items.arrays("pw_d")
+        sr_item = items.arrays("sr_item").astype(np.int64)
+        q_sr = items.arrays("sx_q")[sr_item] if len(sr_item) else np.zeros(0, np.int64)
+        d_sr = items.arrays("sr_d")
+        q_lab, d_lab = np.asarray(labels.q, np.int64), np.asarray(labels.d, np.int64)
+        q_all = np.concatenate([q_pw, q_sr, q_lab]).astype(np.int64)
+        d_all = np.concatenate([d_pw, d_sr, d_lab]).astype(np.int64)
+        # Unit vectors: the dot product is the cosine.
+        scores = np.einsum("ij,ij->i", vecs[q_all], vecs[d_all]) if len(q_all) else np.zeros(0)
+        if cross is not None:
+            scores, pst = _cross_scores(es, prefix, pool, cross, items.texts.texts, q_all, d_all, cfg, progress)
+            summary.pair_cache_hits, summary.pairs_scored = pst.cache_hits, pst.encoded
+            per_node.update(pst.per_node)
+        summary.actors = started[0].stats() if started else []
+    finally:
+        if started:
+            started[0].shutdown()
+    summary.texts_per_node = dict(per_node)
+    summary.seconds["encode"] = time.perf_counter() - t
+    log(f"encoded {summary.encoded} texts, {summary.cache_hits} from the cache")
+
+    # 4. calibrate + predict
+    t = time.perf_counter()
+    n_pw, n_sr = len(q_pw), len(q_sr)
+    s_pw, s_sr, s_lab = scores[:n_pw], scores[n_pw : n_pw + n_sr], scores[n_pw + n_sr :]
+    cal = calibrate(s_lab, labels, cfg.min_locale_labels, cfg.min_pooled_labels, cfg.seed)
+    pw_loc = np.asarray(items.pw_locale, dtype=object)
+    pw_grade, pw_conf, _ = cal.predict(s_pw, pw_loc)
+    n_sx = len(items.sx_id)
+    sx_loc = np.asarray(items.sx_locale, dtype=object)
+    if n_sx:
+        pr = cal.predict_proba(s_sr, sx_loc[sr_item]) if n_sr else np.zeros((0, 4))
+        sx_pref, sx_conf, sx_delta = predict_preference(sr_item, items.arrays("sr_side"), items.arrays("sr_rank"),
+                                                        items.arrays("sr_doc"), pr, n_sx)
+        if not cal.pooled.n_:
+            sx_conf = np.minimum(sx_conf, PRIOR_CONFIDENCE_CAP)
+        ident = items.arrays("sx_identical").astype(bool)
+        sx_pref, sx_conf, sx_delta = np.where(ident, 0.0, sx_pref), np.where(ident, 1.0, sx_conf), np.where(ident, 0.0, sx_delta)
+    else:
+        sx_pref = sx_conf = sx_delta = np.zeros(0)
+        ident = np.zeros(0, bool)
+    summary.seconds["calibrate"] = time.perf_counter() - t
+
+    # 5. route + write
+    t = time.perf_counter()
+    ev = evaluations.get(es, prefix, ev_id)
+    if ev["state"] != FROM_STATE or ev.get("cancel_requested"):
+        raise FailedPrecondition(f"evaluations/{ev_id} became {ev['state']} while pre-judging; nothing written")
+    all_ids = items.pw_item + items.sx_item
+    conf = np.concatenate([pw_conf, sx_conf])
+    gold = np.concatenate([items.arrays("pw_gold").astype(bool), items.arrays("sx_gold").astype(bool)])
+    identical = np.concatenate([np.zeros(n_pw, bool), ident])
+    routing = route(conf, all_ids, cfg.threshold, cfg.audit_share, cfg.seed, gold=gold, identical=identical)
+    model_id = bi.model_id + (f"+cross:{cross.model_id}" if cross else "")
+    model_version = bi.version + (f"+{cross.version}" if cross else "")
+    stamp = evaluations.now()
+    doc_ids = items.pw_id + items.sx_id
+
+    def update(i: int) -> tuple[str, dict[str, Any]]:
+        pj: dict[str, Any] = {"model": model_id, "model_version": model_version, "auto": bool(routing.auto[i]),
+                              "confidence": round(float(conf[i]), 6), "time": stamp}
+        if i < n_pw:
+            pj.update(score=round(float(s_pw[i]), 6), grade=int(pw_grade[i]), preference=None)
+        else:
+            k = i - n_pw
+            pj.update(score=round(float(sx_delta[k]), 6), grade=None, preference=float(sx_pref[k]))
+        return doc_ids[i], {"prejudgement": pj, "needs_humans": bool(routing.needs_humans[i]),
+                            "audit": bool(routing.audit[i])}
+
+    total = len(doc_ids)
+    for start in range(0, total, cfg.write_chunk):
+        end = min(total, start + cfg.write_chunk)
+        ok, errors = store.write(es, prefix, (update(i) for i in range(start, end)))
+        summary.written += ok
+        summary.write_errors += len(errors)
+        if errors:
+            raise Unavailable(f"{len(errors)} pre-judgement writes failed (first: {_bulk_error(errors[0])}); "
+                              "run the job again to finish")
+        evaluations.update_counts(es, prefix, ev_id, {
+            "prejudged": end, "auto_judged": int(routing.auto[:end].sum()),
+            "for_humans": int(routing.needs_humans[:end].sum()),
+        }, automation={"progress": {"phase": "write", "done": end, "total": total}}, progress={"done": end, "total": total})
+        log(f"write: {end}/{total}")
+    store.refresh_items(es, prefix)
+    summary.seconds["write"] = time.perf_counter() - t
+
+    summary.auto_judged = int(routing.auto.sum())
+    summary.audit = int(routing.audit.sum())
+    summary.for_humans = routing.for_humans
+    locales = automation_by_locale(list(pw_loc) + list(sx_loc), routing)
+    heldout = cal.report.get("locales", {})
+    for loc, row in locales.items():
+        row["calibration_source"] = cal.source(loc)
+        row["calibration"] = heldout.get(loc)
+        row["agreement"] = None  # filled by route.refresh_agreement once the audit share is judged
+    automation = {
+        "model": model_id, "model_version": model_version, "threshold": cfg.threshold,
+        "audit_share": cfg.audit_share, "seed": cfg.seed, "items": total,
+        "auto_judged": summary.auto_judged, "audit": summary.audit, "for_humans": summary.for_humans,
+        "automation_rate": float((routing.auto & ~routing.audit).sum() / total) if total else 0.0,
+        "locales": locales, "calibration": cal.describe(), "labels": labels.source,
+        "audit_agreement": {}, "progress": {"phase": "done", "done": total, "total": total},
+        "run": {"unique_texts": summary.unique_texts, "cache_hits": summary.cache_hits, "encoded": summary.encoded,
+                "texts_per_node": summary.texts_per_node, "time": stamp},
+    }
+    counts = {"prejudged": total, "auto_judged": summary.auto_judged, "for_humans": summary.for_humans}
+    evaluations.update_counts(es, prefix, ev_id, counts)
+    doc = evaluations.transition(es, prefix, ev_id, [FROM_STATE], TO_STATE,
+                                 reason=f"pre-judged by {model_id}: {summary.auto_judged} of {total} auto-judged",
+                                 fields={"automation": automation})
+    summary.state = doc["state"]
+    summary.seconds["total"] = time.perf_counter() - t0
+    log(f"done: {total} items, {summary.auto_judged} auto-judged ({summary.audit} audited), "
+        f"{summary.for_humans} for humans; evaluation is {summary.state}")
+    return summary
+
+
+def _cross_scores(es, prefix, pool, cross, texts, q_all, d_all, cfg, progress):
+    """Cross-encoder scores of every (query, doc) row, each unique pair scored once (and cached)."""
+    pair_ids = q_all.astype(np.int64) * (len(texts) + 1) + d_all.astype(np.int64)
+    uniq, inverse = np.unique(pair_ids, return_inverse=True)
+    uq, ud = uniq // (len(texts) + 1), uniq % (len(texts) + 1)
+    ptexts = [pair_text(texts[q], texts[d]) for q, d in zip(uq, ud)]
+    vals, st = run_cached(
+        es, prefix, pool, "score_pairs", f"cross:{cross.model_id}", cross.version, ptexts, 1, cfg.batch_size,
+        payload=lambda idx: ([texts[uq[i]] for i in idx], [texts[ud[i]] for i in idx]), progress=progress("cross"),
+    )
+    return vals[:, 0][inverse.ravel()], st
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc)
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line and ("Error" in line or "error" in line):
+            return line[:300]
+    return text.strip().splitlines()[-1][:300] if text.strip() else type(exc).__name__
+
+
+def _bulk_error(info: dict) -> str:
+    op = next(iter(info.values()), {})
+    err = op.get("error", {})
+    return f"{op.get('_id')}: {err.get('type', '')} {err.get('reason', '')}".strip()

@@ -1,0 +1,150 @@
+"""ES queries of the pre-judgement job: read an evaluation's items, write pre-judgements, read
+the human labels that calibrate the model and the judgements of the audit share.
+
+Reads stream with a point-in-time and ``search_after`` (sliced, so several readers share one
+PIT); writes are bulk partial updates by item id, so a re-run overwrites rather than duplicates.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from services.store import items, judgements
+
+ITEM_FIELDS = [
+    "item_id", "evaluation_id", "kind", "query", "locale", "doc", "left", "right",
+    "identical", "gold", "gold_label", "prejudgement", "needs_humans",
+]
+
+
+def items_index(prefix: str) -> str:
+    return items.FAMILY.index(prefix)
+
+
+def judgements_index(prefix: str) -> str:
+    return judgements.FAMILY.index(prefix)
+
+
+# --- reading items -------------------------------------------------------------------------
+
+
+def open_pit(es: Elasticsearch, prefix: str, keep_alive: str = "5m") -> str:
+    return es.open_point_in_time(index=items_index(prefix), keep_alive=keep_alive)["id"]
+
+
+def close_pit(es: Elasticsearch, pit_id: str) -> None:
+    es.options(ignore_status=404).close_point_in_time(id=pit_id)
+
+
+def count_items(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
+    es.indices.refresh(index=items_index(prefix))
+    return int(es.count(index=items_index(prefix), query={"term": {"evaluation_id": evaluation_id}})["count"])
+
+
+def iter_items(
+    es: Elasticsearch,
+    pit_id: str,
+    evaluation_id: str,
+    slice_id: int = 0,
+    slices: int = 1,
+    page_size: int = 1000,
+    keep_alive: str = "5m",
+    fields: Sequence[str] = ITEM_FIELDS,
+) -> Iterator[dict[str, Any]]:
+    """Yield the evaluation's items of one slice (``_id`` added to each source), page by page."""
+    body: dict[str, Any] = {
+        "query": {"term": {"evaluation_id": evaluation_id}},
+        "sort": [{"_shard_doc": "asc"}],
+        "_source": list(fields),
+        "size": page_size,
+        "track_total_hits": False,
+    }
+    if slices > 1:
+        body["slice"] = {"id": slice_id, "max": slices}
+    after = None
+    while True:
+        r = es.search(pit={"id": pit_id, "keep_alive": keep_alive}, search_after=after, **body)
+        hits = r["hits"]["hits"]
+        for h in hits:
+            yield {"_id": h["_id"], **h["_source"]}
+        if len(hits) < page_size:
+            return
+        after = hits[-1]["sort"]
+
+
+# --- writing pre-judgements ----------------------------------------------------------------
+
+
+def write(
+    es: Elasticsearch, prefix: str, updates: Iterable[tuple[str, dict[str, Any]]], chunk_size: int = 500
+) -> tuple[int, list[dict]]:
+    """Partial updates ``(doc id, fields)`` of items; returns ``(updated, per-item errors)``."""
+    idx = items_index(prefix)
+    actions = ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in updates)
+    ok, errors = 0, []
+    for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
+                                                raise_on_exception=False, max_retries=3):
+        if success:
+            ok += 1
+        else:
+            errors.append(info)
+    return ok, errors
+
+
+def refresh_items(es: Elasticsearch, prefix: str) -> None:
+    es.indices.refresh(index=items_index(prefix))
+
+
+# --- human labels --------------------------------------------------------------------------
+
+
+def _scan(es: Elasticsearch, index: str, query: dict, fields: Sequence[str], limit: int, page: int = 2000):
+    pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
+    try:
+        after, n = None, 0
+        while n < limit:
+            size = min(page, limit - n)
+            r = es.search(pit={"id": pit, "keep_alive": "2m"}, query=query, _source=list(fields), size=size,
+                          sort=[{"_shard_doc": "asc"}], search_after=after, track_total_hits=False)
+            hits = r["hits"]["hits"]
+            for h in hits:
+                yield h["_source"]
+            n += len(hits)
+            if len(hits) < size:
+                return
+            after = hits[-1]["sort"]
+    finally:
+        es.options(ignore_status=404).close_point_in_time(id=pit)
+
+
+def pointwise_labels(es: Elasticsearch, prefix: str, limit: int = 20_000) -> list[dict[str, Any]]:
+    """Up to ``limit`` human pointwise judgements (``item_id``, ``locale``, ``grade``), any evaluation."""
+    q = {"bool": {"filter": [{"term": {"kind": "pointwise"}}, {"exists": {"field": "grade"}}]}}
+    return list(_scan(es, judgements_index(prefix), q, ["item_id", "locale", "grade"], limit))
+
+
+def item_texts(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``item_id -> {query, locale, doc}`` for pointwise items (looked up by ``item_id`` field)."""
+    out: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(item_ids))
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        r = es.search(index=items_index(prefix), query={"terms": {"item_id": chunk}}, size=len(chunk),
+                      _source=["item_id", "query", "locale", "doc"])
+        for h in r["hits"]["hits"]:
+            out[h["_source"]["item_id"]] = h["_source"]
+    return out
+
+
+def audit_items(es: Elasticsearch, prefix: str, evaluation_id: str) -> list[dict[str, Any]]:
+    """The evaluation's audit-share items with their pre-judgements."""
+    q = {"bool": {"filter": [{"term": {"evaluation_id": evaluation_id}}, {"term": {"audit": True}}]}}
+    return list(_scan(es, items_index(prefix), q, ["item_id", "locale", "kind", "prejudgement"], 10_000_000))
+
+
+def evaluation_judgements(es: Elasticsearch, prefix: str, evaluation_id: str) -> list[dict[str, Any]]:
+    """Human judgements of one evaluation (``item_id``, ``kind``, ``grade``, ``preference``, ``gold``)."""
+    return list(_scan(es, judgements_index(prefix), {"term": {"evaluation_id": evaluation_id}},
+                      ["item_id", "kind", "grade", "preference", "gold", "locale"], 10_000_000))
