@@ -5,6 +5,7 @@ from typing import Any, Iterable
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.errors import FailedPrecondition, NotFound
+from services.store import resources
 from services.store.templates import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -111,11 +112,8 @@ def update_counts(es: Elasticsearch, prefix: str, evaluation_id: str, counts: di
 
 def create(es: Elasticsearch, prefix: str, evaluation_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Create the evaluation unless one with this id exists; returns (document, created)."""
-    try:
-        es.create(index=index(prefix), id=evaluation_id, document=doc, refresh="wait_for")
-    except ConflictError:
-        return get(es, prefix, evaluation_id), False
-    return get(es, prefix, evaluation_id), True
+    created = resources.create_once(es, index(prefix), evaluation_id, doc)
+    return get(es, prefix, evaluation_id), created
 
 
 def list_page(
@@ -123,22 +121,12 @@ def list_page(
     owner_team: str | None = None, states: Iterable[str] = (),
 ) -> tuple[list[dict[str, Any]], list | None]:
     """Newest first; ``after`` is the sort key of the previous page's last hit."""
-    filters: list[dict] = []
-    if owner_team:
-        filters.append({"term": {"owner_team": owner_team}})
+    filters: list[dict] = [{"term": {"owner_team": owner_team}}] if owner_team else []
     states = list(states)
     if states:
         filters.append({"terms": {"state": states}})
-    body: dict[str, Any] = {
-        "size": page_size,
-        "query": {"bool": {"filter": filters}},
-        "sort": [{"create_time": "desc"}, {"evaluation_id": "desc"}],
-    }
-    if after:
-        body["search_after"] = after
-    hits = es.search(index=index(prefix), **body)["hits"]["hits"]
-    docs = [h["_source"] for h in hits]
-    return docs, (hits[-1]["sort"] if len(hits) == page_size else None)
+    return resources.page(es, index(prefix), page_size, [{"create_time": "desc"}, {"evaluation_id": "desc"}],
+                          after, filters)
 
 
 def stale_productions(es: Elasticsearch, prefix: str, heartbeat_before: str) -> list[str]:

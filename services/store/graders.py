@@ -1,9 +1,9 @@
 """The ``graders`` index: graders, their locales, skills, status and credential hash."""
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import Elasticsearch
 
-from services.errors import NotFound
+from services.store import resources
 from services.store.templates import DATE, KEYWORD, TEXT, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -36,45 +36,29 @@ def index(prefix: str) -> str:
 
 def create(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Store a new grader under ``grader_id`` unless it exists; returns (document, created)."""
-    try:
-        es.create(index=index(prefix), id=doc["grader_id"], document=doc, refresh="wait_for")
-    except ConflictError:
-        return get(es, prefix, doc["grader_id"]), False
-    return doc, True
+    if resources.create_once(es, index(prefix), doc["grader_id"], doc):
+        return doc, True
+    return get(es, prefix, doc["grader_id"]), False
 
 
 def get(es: Elasticsearch, prefix: str, grader_id: str) -> dict[str, Any]:
     """The grader (realtime read), or :class:`NotFound`."""
-    found = find(es, prefix, grader_id)
-    if found is None:
-        raise NotFound(f"graders/{grader_id} does not exist")
-    return found
+    return resources.get(es, index(prefix), grader_id, f"graders/{grader_id}")
 
 
 def find(es: Elasticsearch, prefix: str, grader_id: str) -> dict[str, Any] | None:
-    try:
-        return es.get(index=index(prefix), id=grader_id, realtime=True)["_source"]
-    except NotFoundError:
-        return None
+    return resources.find(es, index(prefix), grader_id)
 
 
 def update(es: Elasticsearch, prefix: str, grader_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Set ``fields``; returns the updated grader, or :class:`NotFound`."""
-    try:
-        r = es.update(index=index(prefix), id=grader_id, doc=fields, retry_on_conflict=5,
-                      refresh="wait_for", source=True)
-    except NotFoundError:
-        raise NotFound(f"graders/{grader_id} does not exist") from None
-    return r["get"]["_source"]
+    return resources.update(es, index(prefix), grader_id, fields, f"graders/{grader_id}")
 
 
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None, partner: str = "",
               locale: str = "", status: str = "") -> tuple[list[dict[str, Any]], list | None]:
-    """Graders by id; ``after`` is the sort key of the previous page's last hit."""
+    """Graders by id (never their credential hash)."""
     filters = [{"term": {k: v}} for k, v in (("partner", partner), ("locales", locale), ("status", status)) if v]
-    body: dict[str, Any] = {"size": page_size, "query": {"bool": {"filter": filters}}, "sort": [{"grader_id": "asc"}],
-                            "_source": {"excludes": ["credential_sha256"]}}
-    if after:
-        body["search_after"] = after
-    hits = es.search(index=index(prefix), **body)["hits"]["hits"]
-    return [h["_source"] for h in hits], (hits[-1]["sort"] if len(hits) == page_size else None)
+    return resources.page(es, index(prefix), page_size, [{"grader_id": "asc"}], after, filters,
+                          source={"excludes": ["credential_sha256"]})
+

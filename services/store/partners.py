@@ -1,9 +1,9 @@
 """The ``partners`` index: vendor/BPO firms and the in-house team."""
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import Elasticsearch
 
-from services.errors import NotFound
+from services.store import resources
 from services.store.templates import DATE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -30,34 +30,20 @@ def index(prefix: str) -> str:
 
 def create(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Store a new partner under ``partner_id`` unless it exists; returns (document, created)."""
-    try:
-        es.create(index=index(prefix), id=doc["partner_id"], document=doc, refresh="wait_for")
-    except ConflictError:
-        return get(es, prefix, doc["partner_id"]), False
-    return doc, True
+    if resources.create_once(es, index(prefix), doc["partner_id"], doc):
+        return doc, True
+    return get(es, prefix, doc["partner_id"]), False
 
 
 def get(es: Elasticsearch, prefix: str, partner_id: str) -> dict[str, Any]:
     """The partner (realtime read), or :class:`NotFound`."""
-    try:
-        return es.get(index=index(prefix), id=partner_id, realtime=True)["_source"]
-    except NotFoundError:
-        raise NotFound(f"partners/{partner_id} does not exist") from None
+    return resources.get(es, index(prefix), partner_id, f"partners/{partner_id}")
 
 
 def update(es: Elasticsearch, prefix: str, partner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    try:
-        r = es.update(index=index(prefix), id=partner_id, doc=fields, retry_on_conflict=5,
-                      refresh="wait_for", source=True)
-    except NotFoundError:
-        raise NotFound(f"partners/{partner_id} does not exist") from None
-    return r["get"]["_source"]
+    return resources.update(es, index(prefix), partner_id, fields, f"partners/{partner_id}")
 
 
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None
               ) -> tuple[list[dict[str, Any]], list | None]:
-    body: dict[str, Any] = {"size": page_size, "sort": [{"partner_id": "asc"}]}
-    if after:
-        body["search_after"] = after
-    hits = es.search(index=index(prefix), **body)["hits"]["hits"]
-    return [h["_source"] for h in hits], (hits[-1]["sort"] if len(hits) == page_size else None)
+    return resources.page(es, index(prefix), page_size, [{"partner_id": "asc"}], after)

@@ -1,8 +1,9 @@
 """The ``programmes`` index: who grades what, at what price and SLA."""
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch
+from elasticsearch import Elasticsearch
 
+from services.store import resources
 from services.store.templates import DATE, DOUBLE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -32,11 +33,9 @@ def index(prefix: str) -> str:
 
 def create(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Store a new programme under ``programme_id`` unless it exists; returns (document, created)."""
-    try:
-        es.create(index=index(prefix), id=doc["programme_id"], document=doc, refresh="wait_for")
-    except ConflictError:
-        return es.get(index=index(prefix), id=doc["programme_id"])["_source"], False
-    return doc, True
+    if resources.create_once(es, index(prefix), doc["programme_id"], doc):
+        return doc, True
+    return resources.get(es, index(prefix), doc["programme_id"], f"programmes/{doc['programme_id']}"), False
 
 
 def get_many(es: Elasticsearch, prefix: str, programme_ids: list[str]) -> list[dict[str, Any]]:
@@ -49,8 +48,4 @@ def get_many(es: Elasticsearch, prefix: str, programme_ids: list[str]) -> list[d
 
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None
               ) -> tuple[list[dict[str, Any]], list | None]:
-    body: dict[str, Any] = {"size": page_size, "sort": [{"programme_id": "asc"}]}
-    if after:
-        body["search_after"] = after
-    hits = es.search(index=index(prefix), **body)["hits"]["hits"]
-    return [h["_source"] for h in hits], (hits[-1]["sort"] if len(hits) == page_size else None)
+    return resources.page(es, index(prefix), page_size, [{"programme_id": "asc"}], after)
