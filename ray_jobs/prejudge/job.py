@@ -316,7 +316,7 @@ def run(
     for loc, row in locales.items():
         row["calibration_source"] = cal.source(loc)
         row["calibration"] = heldout.get(loc)
-        row["agreement"] = None  # filled by route.refresh_agreement once the audit share is judged
+        row["agreement"] = None  # kept current by services.evaluation.automation while the audit share is judged
     automation = {
         "model": model_id, "model_version": model_version, "threshold": cfg.threshold,
         "audit_share": cfg.audit_share, "seed": cfg.seed, "items": total,

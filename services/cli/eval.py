@@ -283,6 +283,13 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
     print(f"  queries {c.queries}  items {c.items}  gold {c.gold_items}  identical pairs {c.identical_pairs}  "
           f"pii dropped {c.pii_dropped}  garbage dropped {c.garbage_dropped}  not in every bucket {c.uncovered_dropped}  "
           f"below floor {c.below_floor_dropped}")
+    a = e.automation
+    if a.model:
+        print(f"  automation {a.automation_rate:.0%} by {a.model_version or a.model} (threshold {a.threshold:.2f}), "
+              f"audit {a.audit}")
+        for la in a.locales:
+            agree = f"{la.agreement:.0%} of {la.audit_judged} judged" if la.HasField("agreement") else "not judged yet"
+            print(f"    {la.locale:8} automation {la.automation_rate:5.0%}  audit {la.audit:>5}  agreement {agree}")
     if e.strata:
         print("  strata (population queries / traffic weight / sampled):")
         for st in e.strata:

@@ -12,6 +12,7 @@ from services.aip import id_of, page_after, page_token, timestamp
 from services.auth import current_principal
 from services.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
+from services.evaluation.automation import AgreementRefresher
 from services.evaluation.production import Producer
 from services.evaluation.spec import from_proto, proto_from_json, to_json
 from services.store import evaluations
@@ -36,6 +37,7 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
         counts=evaluation_pb2.EvaluationCounts(**{k: int(v) for k, v in (doc.get("counts") or {}).items()
                                                   if k in evaluation_pb2.EvaluationCounts.DESCRIPTOR.fields_by_name}),
         strata=[evaluation_pb2.Stratum(**s) for s in doc.get("strata") or []],
+        automation=automation_proto(doc.get("automation") or {}),
         creator=doc.get("creator", ""),
     )
     for attr in ("create_time", "update_time"):
@@ -66,6 +68,9 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         self.producer = Producer(ctx.es, ctx.prefix, ctx.log_mapping, outage_seconds=ctx.config.outage_seconds)
         ctx.closers.append(self.producer.shutdown)
         self.producer.start()
+        self.agreement = AgreementRefresher(ctx.es, ctx.prefix)
+        ctx.closers.append(self.agreement.stop)
+        self.agreement.start()
 
     def CreateEvaluation(self, request, context):
         principal = current_principal.get()
@@ -150,6 +155,23 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             if doc["state"] in evaluations.TERMINAL_STATES:
                 return
             time.sleep(WATCH_POLL_S)
+
+
+def automation_proto(a: dict) -> evaluation_pb2.Automation:
+    """What pre-judgement settled, and how well the model agrees with humans on the audit share."""
+    out = evaluation_pb2.Automation(
+        model=a.get("model") or "", model_version=a.get("model_version") or "",
+        automation_rate=float(a.get("automation_rate") or 0.0), auto_judged=int(a.get("auto_judged") or 0),
+        audit=int(a.get("audit") or 0), threshold=float(a.get("threshold") or 0.0))
+    agreement = a.get("audit_agreement") or {}
+    for loc, row in sorted((a.get("locales") or {}).items()):
+        audit = agreement.get(loc) or {}
+        la = out.locales.add(locale=loc, items=int(row.get("items") or 0), auto_judged=int(row.get("auto_judged") or 0),
+                             audit=int(row.get("audit") or 0), automation_rate=float(row.get("automation_rate") or 0.0),
+                             audit_judged=int(audit.get("judged") or 0))
+        if row.get("agreement") is not None:
+            la.agreement = float(row["agreement"])
+    return out
 
 
 def _stage_progress(doc: dict, rate: "_Rate") -> tuple[float, float | None]:

@@ -140,3 +140,10 @@ def stale_productions(es: Elasticsearch, prefix: str, heartbeat_before: str) -> 
     ], "minimum_should_match": 1}}
     r = es.search(index=index(prefix), query=q, size=1000, _source=False, sort=[{"create_time": "asc"}])
     return [h["_id"] for h in r["hits"]["hits"]]
+
+
+def ids_in_state(es: Elasticsearch, prefix: str, state: str, limit: int = 1000) -> list[str]:
+    """Ids of evaluations in ``state`` (oldest first)."""
+    r = es.search(index=index(prefix), query={"term": {"state": state}}, size=limit, _source=False,
+                  sort=[{"create_time": "asc"}])
+    return [h["_id"] for h in r["hits"]["hits"]]

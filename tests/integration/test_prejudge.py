@@ -17,7 +17,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ray_jobs.prejudge import job, route, synthetic  # noqa: E402
+from ray_jobs.prejudge import job, synthetic  # noqa: E402
+from services.evaluation.automation import refresh_agreement  # noqa: E402
 from services.config import ElasticsearchConfig  # noqa: E402
 from services.store import embedding_cache, evaluations, templates  # noqa: E402
 from services.store import prejudgements as store  # noqa: E402
@@ -115,7 +116,7 @@ def test_prejudge_scores_calibrates_routes_and_moves_to_grading(world):
         "item_id": k, "evaluation_id": "ev-new", "kind": got[k]["kind"], "locale": got[k]["locale"],
         **({"grade": new.truth[k]} if k in new.truth else {"preference": new.sxs_truth[k]}),
     }} for k in audit), refresh="wait_for")
-    agreement = route.refresh_agreement(es, prefix, "ev-new")
+    agreement = refresh_agreement(es, prefix, "ev-new")
     assert sum(r["judged"] for r in agreement.values()) == len(audit)
     ev = evaluations.get(es, prefix, "ev-new")
     assert all(0 <= ev["automation"]["locales"][loc]["agreement"] <= 1 for loc in agreement)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from ray_jobs.prejudge.route import audit_agreement, audit_draw, automation_by_locale, route
+from evaluators.automation import audit_agreement
+from ray_jobs.prejudge.route import audit_draw, automation_by_locale, route
 
 
 def ids(n):

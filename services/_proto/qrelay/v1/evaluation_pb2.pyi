@@ -49,7 +49,7 @@ PROPORTIONAL: Allocation
 FIXED: Allocation
 
 class Evaluation(_message.Message):
-    __slots__ = ("name", "display_name", "spec", "state", "state_reason", "counts", "strata", "creator", "create_time", "update_time")
+    __slots__ = ("name", "display_name", "spec", "state", "state_reason", "counts", "strata", "creator", "create_time", "update_time", "automation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +60,7 @@ class Evaluation(_message.Message):
     CREATOR_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     spec: EvaluationSpec
@@ -70,7 +71,44 @@ class Evaluation(_message.Message):
     creator: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., strata: _Optional[_Iterable[_Union[Stratum, _Mapping]]] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    automation: Automation
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., strata: _Optional[_Iterable[_Union[Stratum, _Mapping]]] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., automation: _Optional[_Union[Automation, _Mapping]] = ...) -> None: ...
+
+class Automation(_message.Message):
+    __slots__ = ("model", "model_version", "threshold", "automation_rate", "auto_judged", "audit", "locales")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATION_RATE_FIELD_NUMBER: _ClassVar[int]
+    AUTO_JUDGED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
+    LOCALES_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    model_version: str
+    threshold: float
+    automation_rate: float
+    auto_judged: int
+    audit: int
+    locales: _containers.RepeatedCompositeFieldContainer[LocaleAutomation]
+    def __init__(self, model: _Optional[str] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ..., automation_rate: _Optional[float] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., locales: _Optional[_Iterable[_Union[LocaleAutomation, _Mapping]]] = ...) -> None: ...
+
+class LocaleAutomation(_message.Message):
+    __slots__ = ("locale", "items", "auto_judged", "audit", "automation_rate", "audit_judged", "agreement")
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    AUTO_JUDGED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATION_RATE_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_JUDGED_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    locale: str
+    items: int
+    auto_judged: int
+    audit: int
+    automation_rate: float
+    audit_judged: int
+    agreement: float
+    def __init__(self, locale: _Optional[str] = ..., items: _Optional[int] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., automation_rate: _Optional[float] = ..., audit_judged: _Optional[int] = ..., agreement: _Optional[float] = ...) -> None: ...
 
 class EvaluationSpec(_message.Message):
     __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team")
