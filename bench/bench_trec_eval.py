@@ -7,6 +7,12 @@
 The first qrelay run ever also compiles its scanners (numba, cached on disk afterwards):
 run it once before timing, as ranx is warmed.
 Measures: ndcg_cut_10, P_10, recip_rank, map.
+
+``qrelay (parse+compute)`` is ``qrelay trec-eval``: both files streamed side by side
+(memory bounded whatever the number of queries).  ``qrelay (files in memory)`` reads both
+files whole first and times parsing + computing on the bytes (so its peak grows with the
+files).  ``time s`` is wall time of the timed section, ``cpu s`` its user + system CPU
+time (steadier on a shared machine), ``proc s`` the whole process.
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ from evaluators.metrics import evaluate_files
 t = time.perf_counter(); ev = evaluate_files(Q, R, MEASURES); T = time.perf_counter() - t
 OUT = ev.mean['ndcg_cut_10']
 """,
-    "qrelay (compute only)": """
+    "qrelay (files in memory)": """
 import sys; sys.path.insert(0, ROOT)
 from evaluators.metrics import evaluate, parse_qrels, read_bytes
 qr = parse_qrels(read_bytes(Q)); data = read_bytes(R)
@@ -83,9 +89,13 @@ def _limit_memory(gb: float):
 
 
 def run_contender(code: str, qrels: str, run: str, timeout: float, mem_gb: float = 0):
-    prog = ("import time, json\nROOT=%r\nQ=%r\nR=%r\nMEASURES=%r\n" % (ROOT, qrels, run, MEASURES)
-            + code + "\nimport resource\nprint('RESULT', json.dumps([T, OUT, "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))\n")
+    # CPU seconds (user + system) of the timed section too: on a shared machine wall time is noise
+    code = (code.replace("t = time.perf_counter()", "t = time.perf_counter(); c0 = _cpu()")
+            .replace("T = time.perf_counter() - t", "T = time.perf_counter() - t; C = _cpu() - c0"))
+    prog = ("import time, json, resource\nROOT=%r\nQ=%r\nR=%r\nMEASURES=%r\n" % (ROOT, qrels, run, MEASURES)
+            + "def _cpu():\n    r = resource.getrusage(resource.RUSAGE_SELF)\n    return r.ru_utime + r.ru_stime\n"
+            + code + "\nprint('RESULT', json.dumps([T, OUT, "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, C]))\n")
     t0 = time.perf_counter()
     try:
         p = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=timeout,
@@ -95,8 +105,8 @@ def run_contender(code: str, qrels: str, run: str, timeout: float, mem_gb: float
     wall = time.perf_counter() - t0
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
-            t, out, rss = json.loads(line[7:])
-            return (t, wall, rss / 1024, out), None
+            t, out, rss, cpu = json.loads(line[7:])
+            return (t, wall, rss / 1024, out, cpu), None
     err = (p.stderr.strip().splitlines() or ["?"])[-1]
     oom = p.returncode in (-9, 137) or "MemoryError" in err or "bad_alloc" in p.stderr
     return None, (f"n/a: out of memory (limit {mem_gb:g} GB)" if oom and mem_gb else
@@ -129,14 +139,15 @@ def main() -> None:
             rows.append((name, res, why))
         peers = [res[0] for name, res, _ in rows if res and not name.startswith("qrelay")]
         best = min(peers) if peers else None
-        print(f"{'contender':30} {'time s':>8} {'proc s':>8} {'peak MB':>8} {'x fastest peer':>14} {'mean nDCG@10':>13}")
+        print(f"{'contender':30} {'time s':>8} {'cpu s':>8} {'proc s':>8} {'peak MB':>8} {'x fastest peer':>14} "
+              f"{'mean nDCG@10':>13}")
         for name, res, why in rows:
             if res is None:
                 print(f"{name:30} {why}")
                 continue
-            t, wall, rss, out = res
+            t, wall, rss, out, cpu = res
             ratio = f"{best / t:.1f}x" if best else "-"
-            print(f"{name:30} {t:8.2f} {wall:8.2f} {rss:8.0f} {ratio:>14} {out:13.6f}")
+            print(f"{name:30} {t:8.2f} {cpu:8.2f} {wall:8.2f} {rss:8.0f} {ratio:>14} {out:13.6f}")
 
 
 if __name__ == "__main__":

@@ -16,17 +16,24 @@
 """
 from .evaluate import Evaluation, Options, evaluate
 from .registry import REGISTRY, Measure, MeasureSpec, parse_measure, parse_measures
-from .trec import Qrels, RunBlock, TrecFormatError, parse_qrels, read_blocks, read_bytes, scan_run_block
+from .trec import (Qrels, QrelsIndex, RunBlock, TrecFormatError, index_qrels, parse_qrels, read_blocks, read_bytes,
+                   scan_run_block)
 
 __all__ = [
     "Evaluation", "Options", "evaluate", "evaluate_files",
     "REGISTRY", "Measure", "MeasureSpec", "parse_measure", "parse_measures",
-    "Qrels", "RunBlock", "TrecFormatError", "parse_qrels", "scan_run_block", "read_blocks", "read_bytes",
+    "Qrels", "QrelsIndex", "RunBlock", "TrecFormatError", "parse_qrels", "index_qrels", "scan_run_block",
+    "read_blocks", "read_bytes",
 ]
 
 
 def evaluate_files(qrels_path, run_path, measures, options: Options | None = None,
-                   block_size: int = 1 << 23) -> Evaluation:
-    """Read and evaluate TREC files by path (the run is streamed in blocks)."""
-    qrels = parse_qrels(read_bytes(qrels_path), str(qrels_path))
-    return evaluate(qrels, lambda: read_blocks(run_path, block_size), measures, options, str(run_path))
+                   block_size: int = 1 << 23, window_bytes: int = 1 << 23) -> Evaluation:
+    """Read and evaluate TREC files by path: both streamed in blocks, side by side.
+
+    Memory stays bounded when both files list their queries in the same order
+    (each query's lines together); otherwise the qrels are read whole (see
+    :mod:`.evaluate`).
+    """
+    return evaluate(lambda: read_blocks(qrels_path, block_size), lambda: read_blocks(run_path, block_size),
+                    measures, options, str(run_path), str(qrels_path), window_bytes)

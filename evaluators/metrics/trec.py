@@ -11,7 +11,8 @@ Lines whose first field starts with ``#`` and blank lines are skipped;
 whitespace is C's ``isspace()``.
 
 Everything here is a pure function over ``bytes``/numpy buffers except
-:func:`read_blocks` and :func:`read_bytes`, the one place that opens files.
+:func:`read_blocks` and :func:`read_bytes`, the one place that opens files
+(and :class:`SegmentReader`, which only pulls blocks it is given).
 
 How it is fast: one compiled pass (numba, :mod:`.jit`) per block walks the
 bytes once — no token is ever materialised as a Python object.  Each qrels
@@ -24,6 +25,11 @@ Scores are parsed exactly: Clinger's fast path (an integer mantissa up to
 2**53 times or divided by an exact power of ten up to 1e22 is one correctly
 rounded operation, which is what ``strtod`` returns); anything else goes
 through Python's correctly rounded ``float``.
+
+For qrels too large to hold, :func:`index_qrels` validates a qrels file
+given as blocks and keeps only where each query's lines start; windows of
+whole queries are then parsed with :func:`parse_qrels` as the run reaches
+them (read forward with :class:`SegmentReader`, see :mod:`.evaluate`).
 
 Queries are numbered by *slot*, in order of first appearance in the qrels;
 ``Qrels.qid_order`` lists the slots in ``strcmp`` order of their ids
@@ -43,7 +49,10 @@ from .jit import njit
 __all__ = [
     "TrecFormatError",
     "Qrels",
+    "QrelsIndex",
     "RunBlock",
+    "SegmentReader",
+    "index_qrels",
     "parse_qrels",
     "scan_run_block",
     "iter_line_blocks",
@@ -53,6 +62,7 @@ __all__ = [
     "UNJUDGED",
 ]
 
+FULL = -2  # RunBlock.stop: the output arrays filled up; scan again from ``consumed``
 NONPOOL = -1  # grade code: document not in the qrels of its query
 UNJUDGED = -2  # grade code: in the qrels with a negative grade ("in the pool but unjudged")
 
@@ -408,14 +418,41 @@ def _group_by_query(row_q, row_g, nq):
     for r in range(len(row_q)):
         grades[fill[row_q[r]]] = row_g[r]
         fill[row_q[r]] += 1
-    for q in range(nq):
-        seg = grades[offsets[q]:offsets[q + 1]]
-        seg[:] = np.sort(seg)[::-1]
+    for q in range(nq):  # insertion sort, descending: groups are short (tens of judgements)
+        lo, hi = offsets[q], offsets[q + 1]
+        for i in range(lo + 1, hi):
+            g = grades[i]
+            j = i - 1
+            while j >= lo and grades[j] < g:
+                grades[j + 1] = grades[j]
+                j -= 1
+            grades[j + 1] = g
     return grades, offsets
 
 
+class _QidTexts:
+    """Query ids held as bytes ``buf[qid_start[s]:+qid_len[s]]`` per slot."""
+
+    def qid(self, slot: int) -> str:
+        s = int(self.qid_start[slot])
+        return self.buf[s:s + int(self.qid_len[slot])].tobytes().decode("utf-8", "replace")
+
+    def qid_texts(self, slots: np.ndarray) -> list:
+        """Query ids of many slots at once."""
+        names = self.qid_names(slots)
+        return [b.decode("utf-8", "replace") for b in names.tolist()]
+
+    def qid_names(self, slots: np.ndarray) -> np.ndarray:
+        """Query ids of ``slots`` as a numpy bytes array (sorts in ``strcmp`` order)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(slots) == 0:
+            return np.zeros(0, "S1")
+        width = int(self.qid_len[slots].max())
+        return _qid_matrix(self.buf, self.qid_start[slots], self.qid_len[slots], width).view(f"S{width}").ravel()
+
+
 @dataclass
-class Qrels:
+class Qrels(_QidTexts):
     """Judgements as columnar arrays plus the hash tables the run is joined through.
 
     Query *slots* number queries in order of first appearance; ``qid_order``
@@ -454,19 +491,6 @@ class Qrels:
     def max_grade(self) -> int:
         return int(self.row_grade.max()) if len(self.row_grade) else 0
 
-    def qid(self, slot: int) -> str:
-        s = int(self.qid_start[slot])
-        return self.buf[s:s + int(self.qid_len[slot])].tobytes().decode("utf-8", "replace")
-
-    def qid_texts(self, slots: np.ndarray) -> list:
-        """Query ids of many slots at once."""
-        slots = np.asarray(slots, dtype=np.int64)
-        if len(slots) == 0:
-            return []
-        width = int(self.qid_len[slots].max())
-        names = _qid_matrix(self.buf, self.qid_start[slots], self.qid_len[slots], width).view(f"S{width}")
-        return [b.decode("utf-8", "replace") for b in names.ravel().tolist()]
-
     @property
     def qids(self) -> list:
         """Query ids in ``strcmp`` order."""
@@ -479,8 +503,15 @@ class Qrels:
                                for q in self.qid_order])
 
 
-def parse_qrels(data: bytes, source: str = "<qrels>") -> Qrels:
-    """Parse a whole qrels file given as bytes.
+def _grade_error(data: bytes, a: int, b: int, source: str, lineno: int) -> None:
+    text = data[a:b].decode(errors="replace")
+    if _INT_RE.fullmatch(data[a:b]):
+        _fail(source, lineno, f"relevance grade {text!r} is outside -127..127")
+    _fail(source, lineno, f"relevance grade {text!r} is not an integer")
+
+
+def parse_qrels(data: bytes, source: str = "<qrels>", line_offset: int = 0) -> Qrels:
+    """Parse a whole qrels file given as bytes (``line_offset``: lines before ``data`` in its file).
 
     >>> q = parse_qrels(b"1 0 d1 2\\n1 0 d2 0\\n")
     >>> q.qids, q.grade.tolist()
@@ -494,12 +525,9 @@ def parse_qrels(data: bytes, source: str = "<qrels>") -> Qrels:
      err) = _scan_qrels(buf, _count_newlines(buf) + 1)
     code, line, a, b = err
     if code == _E_FIELDS:
-        _fail(source, line + 1, f"expected exactly 4 whitespace-separated fields, found {a}")
+        _fail(source, line_offset + line + 1, f"expected exactly 4 whitespace-separated fields, found {a}")
     if code == _E_GRADE:
-        text = data[a:b].decode(errors="replace")
-        if _INT_RE.fullmatch(data[a:b]):
-            _fail(source, line + 1, f"relevance grade {text!r} is outside -127..127")
-        _fail(source, line + 1, f"relevance grade {text!r} is not an integer")
+        _grade_error(data, a, b, source, line_offset + line + 1)
     if len(row_q) == 0:
         raise TrecFormatError(f"{source}: no judgements (only comments/blank lines)")
     nq = len(q_s)
@@ -513,11 +541,232 @@ def parse_qrels(data: bytes, source: str = "<qrels>") -> Qrels:
         q = row_q[dup_b]
         qid = data[q_s[q]:q_s[q] + q_l[q]].decode("utf-8", "replace")
         doc = data[row_ds[dup_b]:row_ds[dup_b] + row_dl[dup_b]].decode("utf-8", "replace")
-        _fail(source, int(_content_line(buf, dup_b)) + 1,
+        _fail(source, line_offset + int(_content_line(buf, dup_b)) + 1,
               f"duplicate judgement for query {qid!r} document {doc!r}")
     grades_desc, offsets = _group_by_query(row_q, row_g, nq)
     return Qrels(buf, q_s, q_l, q_h, qtab, row_q, row_ds, row_dl, row_h, row_g, t_off, t_h, t_r,
                  order, rank, grades_desc, offsets)
+
+
+# --------------------------------------------------------------------------- qrels index (streaming)
+
+_I_DONE, _I_GROW, _I_REPEAT = 0, 1, 2
+
+
+@njit
+def _index_block(buf, start, base, qbuf, qn, q_s, q_l, q_h, seg, qtab, nq, cur, gmax, check):
+    """One pass over line-aligned qrels bytes: note each query's first byte.
+
+    Only the query id of each line is read, unless ``check``: then every line
+    is validated and the grades parsed (for their maximum).
+
+    New queries get the next slot: their id is copied to ``qbuf`` and
+    ``seg[slot]`` is the file offset (``base`` + position) of their first
+    line.  Stops with ``_I_GROW`` (before the line) when the arrays are full,
+    with ``_I_REPEAT`` when a query seen earlier comes back after another
+    (the qrels are not grouped by query).  Returns (position, lines read,
+    status, error, nq, cur, qn, gmax, judgements, comment lines).
+    """
+    n = len(buf)
+    i = start
+    line = 0
+    rows = 0
+    comments = 0
+    status = _I_DONE
+    err = (_OK, 0, 0, 0)
+    while i < n:
+        ls = i
+        s0, e0 = _token(buf, i, n)
+        if s0 == e0 or buf[s0] == 35:  # blank line or comment
+            comments += s0 != e0
+            i = _line_end(buf, e0, n) + 1
+            line += 1
+            continue
+        g = 0
+        e4 = e0
+        if check:
+            s1, e1 = _token(buf, e0, n)
+            s2, e2 = _token(buf, e1, n)
+            s3, e3 = _token(buf, e2, n)
+            s4, e4 = _token(buf, e3, n)
+            if s3 == e3 or s4 != e4:
+                err = (_E_FIELDS, line, _count_tokens(buf, s0, n), 0)
+                break
+            g, ok = _parse_grade(buf, s3, e3)
+            if not ok:
+                err = (_E_GRADE, line, s3, e3)
+                break
+        if cur < 0 or not _same(buf, s0, e0 - s0, qbuf, q_s[cur], q_l[cur]):
+            h = _fnv(buf, s0, e0)
+            q, slot = _find_qid(buf, s0, e0, h, qbuf, q_s, q_l, q_h, qtab)
+            if q >= 0:
+                status = _I_REPEAT
+                i = ls
+                break
+            if nq == len(q_s) or qn + (e0 - s0) > len(qbuf):
+                status = _I_GROW
+                i = ls
+                break
+            for k in range(e0 - s0):
+                qbuf[qn + k] = buf[s0 + k]
+            q_s[nq] = qn
+            q_l[nq] = e0 - s0
+            q_h[nq] = h
+            seg[nq] = base + ls
+            qtab[slot] = nq
+            qn += e0 - s0
+            cur = nq
+            nq += 1
+        if check and g > gmax:
+            gmax = g
+        rows += 1
+        i = _line_end(buf, e4, n) + 1
+        line += 1
+    return i, line, status, err, nq, cur, qn, gmax, rows, comments
+
+
+@njit
+def _rehash(q_h, nq, qtab):
+    m = np.uint64(len(qtab) - 1)
+    for r in range(nq):
+        sl = q_h[r] & m
+        while qtab[sl] >= 0:
+            sl = (sl + np.uint64(1)) & m
+        qtab[sl] = r
+
+
+@dataclass
+class QrelsIndex(_QidTexts):
+    """Where each query's judgements lie in a qrels file, from one validating pass.
+
+    Slots number queries in file order; query ``s``'s lines are the bytes
+    ``segment[s]:segment[s + 1]`` of the file (``segment[n_queries]`` is the
+    file size).  Only built for files grouped by query (each query's lines
+    together), which is what makes the segments contiguous.  ``buf`` holds
+    the query ids only (a few bytes per query), not the judgements.
+    """
+
+    buf: np.ndarray
+    qid_start: np.ndarray
+    qid_len: np.ndarray
+    qid_hash: np.ndarray
+    qid_table: np.ndarray
+    segment: np.ndarray
+    max_grade: int | None  # None unless indexed with check=True
+    n_lines: int  # non-blank, non-comment lines
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.qid_start)
+
+
+def index_qrels(blocks, source: str = "<qrels>", check: bool = False) -> QrelsIndex | None:
+    """Index the queries of a qrels file given as byte blocks; ``None`` if not grouped by query.
+
+    Reads the first field of each line only: the lines are validated when
+    their segments are parsed (:func:`parse_qrels`).  With ``check`` every
+    line is validated here (:class:`TrecFormatError` as from
+    :func:`parse_qrels`, duplicate judgements aside) and ``max_grade`` is set
+    (else it is None).  Memory: a few tens of bytes per query, none per
+    judgement.
+
+    >>> ix = index_qrels([b"a 0 d1 1\\nb 0 d", b"1 0\\nb 0 d2 3\\n"], check=True)
+    >>> ix.qid_texts([0, 1]), ix.segment.tolist(), ix.max_grade
+    (['a', 'b'], [0, 9, 27], 3)
+    >>> index_qrels([b"a 0 d1 1\\nb 0 d1 0\\na 0 d2 1\\n"]) is None
+    True
+    """
+    cap = 1024
+    qbuf = np.empty(16 * cap, np.uint8)
+    q_s = np.empty(cap, np.int64)
+    q_l = np.empty(cap, np.int32)
+    q_h = np.empty(cap, np.uint64)
+    seg = np.empty(cap + 1, np.int64)
+    qtab = np.full(2 * cap, -1, np.int32)
+    nq, cur, qn, gmax, rows, comments = 0, -1, 0, -128, 0, 0
+    base = 0
+    for data, line_offset in iter_line_blocks(blocks):
+        buf = np.frombuffer(data, np.uint8)
+        pos = 0
+        lines = 0
+        while True:
+            pos, ln, status, err, nq, cur, qn, gmax, r, c = _index_block(
+                buf, pos, base, qbuf, qn, q_s, q_l, q_h, seg, qtab, nq, cur, gmax, check)
+            lines += ln
+            rows += r
+            comments += c
+            code, eline, a, b = err
+            if code == _E_FIELDS:
+                _fail(source, line_offset + lines + 1, f"expected exactly 4 whitespace-separated fields, found {a}")
+            if code == _E_GRADE:
+                _grade_error(data, a, b, source, line_offset + lines + 1)
+            if status == _I_REPEAT:
+                return None
+            if status == _I_DONE:
+                break
+            if nq == len(q_s):  # grow the query arrays and rehash
+                cap *= 2
+                q_s, q_l, q_h = (np.concatenate([x[:nq], np.empty(cap - nq, x.dtype)]) for x in (q_s, q_l, q_h))
+                seg = np.concatenate([seg[:nq], np.empty(cap + 1 - nq, seg.dtype)])
+                qtab = np.full(2 * cap, -1, np.int32)
+                _rehash(q_h, nq, qtab)
+            if qn + len(data) > len(qbuf):
+                qbuf = np.concatenate([qbuf[:qn], np.empty(max(len(qbuf), len(data) + 1), np.uint8)])
+        base += len(data)
+    if rows == 0:
+        if comments == 0:
+            raise TrecFormatError(f"{source}: no judgements (empty file)")
+        raise TrecFormatError(f"{source}: no judgements (only comments/blank lines)")
+    seg = seg[:nq + 1].copy()
+    seg[nq] = base
+    return QrelsIndex(qbuf[:qn].copy(), q_s[:nq].copy(), q_l[:nq].copy(), q_h[:nq].copy(), qtab, seg,
+                      int(gmax) if check else None, int(rows))
+
+
+class SegmentReader:
+    """Reads byte ranges of a file given as blocks, front to back, holding only what is asked for.
+
+    ``read(s, e)`` returns bytes ``s:e`` (``e=None``: to the end); ranges
+    must not go backwards.
+
+    >>> r = SegmentReader([b"ab\\nc", b"d\\nef"])
+    >>> r.read(1, 4), r.read(5, None)
+    (b'b\\nc', b'\\nef')
+    """
+
+    def __init__(self, blocks):
+        self._it = iter(blocks)
+        self._buf = bytearray()
+        self._pos = 0  # file offset of _buf[0]
+
+    def read(self, s: int, e: int | None) -> bytes:
+        if s < self._pos or (e is not None and e < s):
+            raise ValueError(f"segment {s}:{e} is behind the reader (at {self._pos})")
+        while e is None or self._pos + len(self._buf) < e:
+            block = next(self._it, None)
+            if block is None:
+                break
+            self._buf += block
+        skip = min(s - self._pos, len(self._buf))
+        del self._buf[:skip]
+        self._pos += skip
+        k = len(self._buf) if e is None else min(e - s, len(self._buf))
+        with memoryview(self._buf) as mv:
+            out = bytes(mv[:k])
+        del self._buf[:k]
+        self._pos += k
+        return out
+
+
+def lines_before(blocks, offset: int) -> int:
+    """Newlines in the first ``offset`` bytes of a file given as blocks (for error messages)."""
+    count = 0
+    for block in blocks:
+        if offset <= 0:
+            break
+        count += block.count(b"\n", 0, offset)
+        offset -= len(block)
+    return count
 
 
 # --------------------------------------------------------------------------- run
@@ -532,11 +781,22 @@ def _last_newline(buf, end):
 
 
 @njit
-def _scan_run(buf, end, final, qbuf, q_s, q_l, q_h, qtab, row_ds, row_dl, row_g, t_off, t_h, t_r,
-              pow10, out_q, out_s, out_code, out_ds, out_dl, out_h, out_line,
+def _scan_run(buf, start, end, final, qbuf, q_s, q_l, q_h, qtab, dbuf, lo, hi, row_ds, row_dl, row_g,
+              t_off, t_h, t_r, pow10, out_q, out_s, out_code, out_ds, out_dl, out_h, out_line,
               slow_row, slow_s, slow_e, slow_line):
+    """Scan run lines from ``start``; query ids resolve through (qbuf, q_s, q_l, q_h, qtab) to slots.
+
+    Documents are looked up in the per-query tables of slots ``lo..hi`` (table
+    index ``slot - lo``, docno bytes in ``dbuf``).  A line that starts the
+    ranking of a known query outside ``lo..hi`` stops the scan before it:
+    the last value returned is that slot (-1 when the scan did not stop).
+    When the output arrays are full the scan stops where the current query
+    started, returning :data:`FULL` (-2).
+    """
+    cap = len(out_q)
     lim = end if final else _last_newline(buf, end)
-    i = 0
+    lim = max(lim, start)
+    i = start
     line = 0
     nout = 0
     nslow = 0
@@ -559,12 +819,16 @@ def _scan_run(buf, end, final, qbuf, q_s, q_l, q_h, qtab, row_ds, row_dl, row_g,
         if s5 == e5:
             err = (_E_FIELDS, line, _count_tokens(buf, s0, lim))
             break
+        if prev_s < 0 or not _same(buf, s0, e0 - s0, buf, prev_s, prev_l):
+            q, _ = _find_qid(buf, s0, e0, _fnv(buf, s0, e0), qbuf, q_s, q_l, q_h, qtab)
+            if q >= 0 and (q < lo or q > hi):
+                return nout, nslow, ls, line, content, err, q
+            seg_byte, seg_line, seg_out, seg_slow = ls, line, nout, nslow
+            prev_s, prev_l, prev_q = s0, e0 - s0, q
+        if nout == cap or nslow == cap:  # no room for this line: stop before its query
+            return seg_out, seg_slow, seg_byte, seg_line, content, err, np.int64(FULL)
         i = _line_end(buf, e5, lim) + 1
         content += 1
-        if prev_s < 0 or not _same(buf, s0, e0 - s0, buf, prev_s, prev_l):
-            seg_byte, seg_line, seg_out, seg_slow = ls, line, nout, nslow
-            q, _ = _find_qid(buf, s0, e0, _fnv(buf, s0, e0), qbuf, q_s, q_l, q_h, qtab)
-            prev_s, prev_l, prev_q = s0, e0 - s0, q
         q = prev_q
         v, ok = _parse_score(buf, s4, e4, pow10)
         if not ok:
@@ -575,13 +839,13 @@ def _scan_run(buf, end, final, qbuf, q_s, q_l, q_h, qtab, row_ds, row_dl, row_g,
             nslow += 1
         if q >= 0:
             h = _fnv(buf, s2, e2)
-            base = t_off[q]
-            mask = np.uint64(t_off[q + 1] - base - 1)
+            base = t_off[q - lo]
+            mask = np.uint64(t_off[q - lo + 1] - base - 1)
             slot = _slot0(h, mask)
             code = NONPOOL
             while t_r[base + slot] >= 0:
                 r = t_r[base + slot]
-                if t_h[base + slot] == h and _same(buf, s2, e2 - s2, qbuf, row_ds[r], row_dl[r]):
+                if t_h[base + slot] == h and _same(buf, s2, e2 - s2, dbuf, row_ds[r], row_dl[r]):
                     code = row_g[r] if row_g[r] >= 0 else UNJUDGED
                     break
                 slot = (slot + np.uint64(1)) & mask
@@ -595,9 +859,9 @@ def _scan_run(buf, end, final, qbuf, q_s, q_l, q_h, qtab, row_ds, row_dl, row_g,
             nout += 1
         line += 1
     if final or seg_byte < 0 or err[0] != _OK:
-        return nout, nslow, lim, line, content, err
+        return nout, nslow, lim, line, content, err, np.int64(-1)
     # hold back the last query's lines: they may continue in the next block
-    return seg_out, seg_slow, seg_byte, seg_line, content, err
+    return seg_out, seg_slow, seg_byte, seg_line, content, err, np.int64(-1)
 
 
 @dataclass
@@ -606,9 +870,13 @@ class RunBlock:
 
     ``query`` slot, ``score``, grade ``code`` (grade >= 0, :data:`NONPOOL`,
     :data:`UNJUDGED`), docno ``buf[doc_start:+doc_len]`` and its ``doc_hash``,
-    ``lineno`` (1-based, in the file).  ``consumed`` bytes of the block were
-    used; ``lines`` newlines lie in them; ``content`` result lines were read
-    (of any query, held-back ones included).
+    ``lineno`` (1-based, in the file).  ``consumed``: the scan ended at this
+    byte of the block (absolute, whatever ``start`` was); ``lines`` newlines
+    lie between ``start`` and there; ``content`` result lines were read (of
+    any query, held-back ones included).  ``stop``: the slot of a known query
+    outside the tables' window whose first line ended the scan (-1: none;
+    :data:`FULL`: ``capacity`` rows were reached, the scan ended where the
+    last query began).
     """
 
     buf: np.ndarray
@@ -622,6 +890,7 @@ class RunBlock:
     consumed: int
     lines: int
     content: int = 0
+    stop: int = -1
 
     def __len__(self) -> int:
         return len(self.query)
@@ -649,12 +918,21 @@ class _Scratch:
 
 def scan_run_block(data: bytes, qrels: Qrels, final: bool = True, source: str = "<run>",
                    line_offset: int = 0, scratch: _Scratch | None = None,
-                   capacity: int | None = None) -> RunBlock:
-    """Scan run lines from ``data`` and join them with ``qrels``.
+                   capacity: int | None = None, start: int = 0, index=None, lo: int = 0) -> RunBlock:
+    """Scan run lines from ``data[start:]`` and join them with ``qrels``.
 
     With ``final=False`` only whole lines are read and the last query's lines
     are held back (``consumed`` stops where they start): the caller prepends
     ``data[consumed:]`` to the next block.
+
+    ``index`` (a :class:`QrelsIndex` of the whole qrels) resolves query ids to
+    its slots; ``qrels`` then holds only the judgements of slots
+    ``lo .. lo + qrels.n_queries - 1`` (a window of the file), and the scan
+    stops at the first line of a known query outside the window
+    (``RunBlock.stop``).  Without ``index`` the slots are ``qrels``' own.
+    ``capacity`` (default: enough for any line count the bytes can hold)
+    bounds the rows returned; a scan that reaches it stops early with
+    ``stop ==`` :data:`FULL`.
 
     >>> q = parse_qrels(b"1 0 d1 2\\n")
     >>> r = scan_run_block(b"1 Q0 d1 1 2.5 x\\n1 Q0 d2 2 -1e3 x\\n2 Q0 d1 1 0 x\\n", q)
@@ -664,12 +942,15 @@ def scan_run_block(data: bytes, qrels: Qrels, final: bool = True, source: str = 
     buf = np.frombuffer(data, dtype=np.uint8)
     scratch = scratch or _Scratch()
     # a run line has at least 12 bytes; callers with long blocks may count lines instead
-    out = scratch.ensure(capacity if capacity is not None else len(data) // 12 + 2)
+    out = scratch.ensure(capacity if capacity is not None else (len(data) - start) // 12 + 2)
     oq, os_, oc, ods, odl, oh, oline, slow_row, slow_s, slow_e, slow_line = out
-    nout, nslow, consumed, lines, content, err = _scan_run(
-        buf, len(buf), final, qrels.buf, qrels.qid_start, qrels.qid_len, qrels.qid_hash, qrels.qid_table,
-        qrels.row_doc_start, qrels.row_doc_len, qrels.row_grade,
-        qrels.table_offsets, qrels.table_hash, qrels.table_row, _POW10, oq, os_, oc, ods, odl, oh, oline, slow_row, slow_s, slow_e, slow_line)
+    ix = qrels if index is None else index
+    hi = lo + qrels.n_queries - 1
+    nout, nslow, consumed, lines, content, err, stop = _scan_run(
+        buf, start, len(buf), final, ix.buf, ix.qid_start, ix.qid_len, ix.qid_hash, ix.qid_table,
+        qrels.buf, lo, hi, qrels.row_doc_start, qrels.row_doc_len, qrels.row_grade,
+        qrels.table_offsets, qrels.table_hash, qrels.table_row, _POW10, oq, os_, oc, ods, odl, oh, oline,
+        slow_row, slow_s, slow_e, slow_line)
     code, line, found = err
     if code == _E_FIELDS:
         _fail(source, line_offset + line + 1,
@@ -689,7 +970,7 @@ def scan_run_block(data: bytes, qrels: Qrels, final: bool = True, source: str = 
         if slow_row[k] >= 0:
             score[slow_row[k]] = v
     return RunBlock(buf, oq[:nout], score, oc[:nout], ods[:nout], odl[:nout], oh[:nout],
-                    oline[:nout] + (line_offset + 1), consumed, lines, content)
+                    oline[:nout] + (line_offset + 1), int(consumed), int(lines), int(content), int(stop))
 
 
 def iter_line_blocks(blocks) -> Iterator[tuple[bytes, int]]:

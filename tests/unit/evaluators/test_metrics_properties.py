@@ -281,3 +281,10 @@ def test_any_block_size_gives_the_same_values(per_query, block):
     part = evaluate(parse_qrels(qb), lambda: [rb[i:i + block] for i in range(0, len(rb), block)],
                     MEASURES, Options(max_depth=7))
     assert part.qids == whole.qids and part.mean == whole.mean
+    # the qrels streamed beside the run too, in blocks and windows of the same size
+    both = evaluate(lambda: [qb[i:i + block] for i in range(0, len(qb), block)],
+                    lambda: [rb[i:i + block] for i in range(0, len(rb), block)],
+                    MEASURES, Options(max_depth=7), window_bytes=block)
+    assert both.qids == whole.qids and both.mean == whole.mean
+    for m in whole.per_query:
+        np.testing.assert_array_equal(both.per_query[m], whole.per_query[m])

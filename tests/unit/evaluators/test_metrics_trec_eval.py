@@ -151,3 +151,160 @@ def _cli_main(argv):
         except CommandError as exc:
             print(exc)
             return exc.exit_code
+
+
+# --------------------------------------------------------------------------- qrels streamed beside the run
+
+ALL_MEASURES = TREC_MEASURES + ["ndcg_exp_cut.5", "err_cut.5,20", "judged.10"]
+
+
+def _blocks97(data, size=97):
+    return lambda: [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def _whole_path_calls(monkeypatch):
+    """Count evaluations that fell back to the whole-qrels path."""
+    import sys
+
+    ev_mod = sys.modules["evaluators.metrics.evaluate"]  # the package re-exports a function of that name
+    calls = []
+    real = ev_mod._evaluate_streaming
+
+    def spy(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(ev_mod, "_evaluate_streaming", spy)
+    return calls
+
+
+def _assert_same(a, b):
+    assert a.qids == b.qids and a.n_queries == b.n_queries
+    assert a.mean == b.mean
+    for m in b.per_query:
+        np.testing.assert_array_equal(a.per_query[m], b.per_query[m], err_msg=m)
+
+
+def _regroup(qb, order):
+    """The qrels lines of ``qb`` grouped by query, queries in the given order (a permutation)."""
+    groups = {}
+    for line in qb.decode().splitlines():
+        groups.setdefault(line.split()[0], []).append(line)
+    qids = list(groups)
+    return ("\n".join(line for i in order for line in groups[qids[i]]) + "\n").encode()
+
+
+@pytest.mark.parametrize("window", [1, 97, 1 << 23])
+@pytest.mark.parametrize("opts", [{}, {"complete": True}, {"max_depth": 5}, {"judged_only": True},
+                                  {"relevance_level": 2}])
+def test_qrels_streamed_beside_the_run_equal_whole(monkeypatch, window, opts):
+    # same query order in both files, queries missing from either, 97-byte blocks of both
+    qrels, run, qb, rb = _gen(34, n_q=60, neg=True)
+    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES, Options(**opts))
+    calls = _whole_path_calls(monkeypatch)
+    part = evaluate(_blocks97(qb), _blocks97(rb), ALL_MEASURES, Options(**opts), window_bytes=window)
+    assert calls == []  # streamed side by side, no fallback
+    _assert_same(part, whole)
+    assert evaluate(qb, rb, ALL_MEASURES, Options(**opts), window_bytes=window).mean == whole.mean
+
+
+def test_qrels_streamed_agree_with_pytrec_eval():
+    qrels, run, qb, rb = _gen(35, n_q=50)
+    ev = evaluate(_blocks97(qb), _blocks97(rb), TREC_MEASURES, window_bytes=200)
+    ref = pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES)).evaluate(run)
+    assert sorted(ev.qids) == sorted(ref)
+    for m, vals in ev.per_query.items():
+        np.testing.assert_allclose(vals, [ref[q][m] for q in ev.qids], rtol=0, atol=1e-9, err_msg=m)
+
+
+@pytest.mark.parametrize("how", ["reversed", "shuffled", "swap_last_two"])
+def test_qrels_in_another_query_order_fall_back_to_whole(monkeypatch, how):
+    qrels, run, qb, rb = _gen(36, n_q=60)
+    n = len(qrels)
+    ranked = [i for i, q in enumerate(qrels) if q in run]  # qrels queries the run ranks
+    swapped = list(range(n))
+    swapped[ranked[-2]], swapped[ranked[-1]] = swapped[ranked[-1]], swapped[ranked[-2]]
+    order = {"reversed": list(range(n))[::-1],
+             "shuffled": list(np.random.default_rng(1).permutation(n)),
+             "swap_last_two": swapped}[how]
+    qb2 = _regroup(qb, order)
+    whole = evaluate(parse_qrels(qb2), rb, ALL_MEASURES)
+    calls = _whole_path_calls(monkeypatch)
+    part = evaluate(_blocks97(qb2), _blocks97(rb), ALL_MEASURES, window_bytes=97)
+    assert calls == [1]
+    _assert_same(part, whole)
+
+
+def test_qrels_not_grouped_by_query_fall_back_to_whole(monkeypatch):
+    qrels, run, qb, rb = _gen(37, n_q=30)
+    lines = qb.decode().splitlines()
+    lines.append(lines.pop(0))  # the first query's first judgement moves to the end
+    qb2 = ("\n".join(lines) + "\n").encode()
+    whole = evaluate(parse_qrels(qb2), rb, ALL_MEASURES)
+    calls = _whole_path_calls(monkeypatch)
+    part = evaluate(_blocks97(qb2), _blocks97(rb), ALL_MEASURES)
+    assert calls == [1]
+    _assert_same(part, whole)
+    _assert_same(part, evaluate(parse_qrels(qb), rb, ALL_MEASURES))
+
+
+def test_run_query_split_in_two_falls_back(monkeypatch):
+    qrels, run, qb, rb = _gen(38, n_q=30)
+    lines = rb.decode().splitlines()
+    lines.append(lines.pop(0))  # first query's first line at the end of the run
+    rb2 = ("\n".join(lines) + "\n").encode()
+    whole = evaluate(parse_qrels(qb), rb2, ALL_MEASURES)
+    part = evaluate(_blocks97(qb), _blocks97(rb2), ALL_MEASURES, window_bytes=97)
+    _assert_same(part, whole)
+
+
+def test_streamed_qrels_comments_and_blank_lines():
+    qb = b"# judged by A\n\n1 0 a 1\n1 0 b 0\n# B\n2 0 a 2\n\n2 0 c 1\n# end\n"
+    rb = b"1 Q0 b 1 2.0 r\n1 Q0 a 2 1.0 r\n3 Q0 a 1 1 r\n2 Q0 a 1 1 r\n2 Q0 c 2 0.5 r\n"
+    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES)
+    for size in (1, 5, 97):
+        for window in (1, 10, 1000):
+            _assert_same(evaluate(_blocks97(qb, size), _blocks97(rb, size), ALL_MEASURES,
+                                  window_bytes=window), whole)
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])  # in a ranked query, between ranked queries, after the last
+def test_streamed_qrels_duplicate_judgement_names_the_line(where):
+    from evaluators.metrics import TrecFormatError
+
+    qb = [b"1 0 a 1", b"1 0 b 0", b"2 0 a 1", b"3 0 a 1", b"3 0 b 1", b"4 0 x 1"]
+    dup = {0: (2, b"1 0 a 2"), 1: (4, b"2 0 a 0"), 2: (6, b"4 0 x 3")}[where]
+    qb.insert(*dup)
+    data = b"\n".join(qb) + b"\n"
+    rb = b"1 Q0 a 1 1 r\n3 Q0 a 1 1 r\n"
+    line = dup[0] + 1
+    for window in (1, 1000):
+        with pytest.raises(TrecFormatError, match=rf"^qrels\.txt:{line}: duplicate judgement"):
+            evaluate(_blocks97(data, 7), rb, ["map"], qrels_source="qrels.txt", window_bytes=window)
+
+
+@pytest.mark.parametrize("measures", [["map"], ["map", "err_cut.10"]])  # err_cut: checked in the index pass
+def test_streamed_qrels_bad_line_across_blocks(measures):
+    from evaluators.metrics import TrecFormatError
+
+    data = "".join(f"q{i} 0 d{i} 1\n" for i in range(300)).encode() + b"q9 0 dx 1 extra\n"
+    with pytest.raises(TrecFormatError, match=r"^qrels\.txt:301: expected exactly 4"):
+        evaluate(_blocks97(data), b"q1 Q0 d1 1 1 r\n", measures, qrels_source="qrels.txt")
+    bad_grade = data.replace(b"q9 0 dx 1 extra", b"q299 0 dx 1.5")
+    with pytest.raises(TrecFormatError, match=r"^qrels\.txt:301: relevance grade '1.5' is not an integer"):
+        evaluate(_blocks97(bad_grade), b"q1 Q0 d1 1 1 r\n", measures, qrels_source="qrels.txt",
+                 window_bytes=50)
+    with pytest.raises(TrecFormatError, match=r"^qrels\.txt: no judgements \(empty file\)"):
+        evaluate(b" \n", b"q1 Q0 d1 1 1 r\n", ["map"], qrels_source="qrels.txt")
+
+
+@pytest.mark.parametrize("streamed_qrels", [False, True])
+def test_scanner_arrays_smaller_than_a_query(monkeypatch, streamed_qrels):
+    import sys
+
+    qrels, run, qb, rb = _gen(39, n_q=20)
+    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES)
+    monkeypatch.setattr(sys.modules["evaluators.metrics.evaluate"], "_ROWS", 2)  # queries have up to 40 lines
+    part = evaluate(_blocks97(qb) if streamed_qrels else parse_qrels(qb), _blocks97(rb, 500), ALL_MEASURES,
+                    window_bytes=300)
+    _assert_same(part, whole)
