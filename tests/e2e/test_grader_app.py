@@ -139,6 +139,7 @@ def test_grade_by_keyboard_skip_and_empty_queue(stack, es, browser):
     assert sxs["flipped"] is flipped and sxs["shown_preference"] == 2
     # stored against (ranker_a, ranker_b): positive means ranker_b better
     assert sxs["preference"] == (-2 if flipped else 2)
+    es.indices.refresh(index=f"{stack['prefix']}assignments")  # the skip was acknowledged, not yet searchable
     slots = es.search(index=f"{stack['prefix']}assignments", query={"term": {"state": "SKIPPED"}})["hits"]["hits"]
     assert [s["_source"]["skip_reason"] for s in slots] == ["PAGE_BROKEN"]
 
