@@ -8,6 +8,10 @@ credential), and runs the load generator in separate processes (gRPC over loopba
 simulated grader loops NextAssignment → SubmitJudgement. Reports judgements/s sustained and
 p50/p99 latency of both calls, then audits Elasticsearch: acknowledged submits missing (must
 be 0), duplicate judgements of one item by one grader (0), items judged beyond their overlap (0).
+Also prints where the CPU went during the run: the server process(es), Elasticsearch (when it is a
+local node), the load generator and the whole machine (other jobs included), in cores and in CPU
+ms per acknowledged judgement. Note: the simulated graders have no think time, so by Little's law
+the mean latency of a call is about graders / (2 × judgements/s).
 """
 from __future__ import annotations
 
@@ -34,6 +38,43 @@ sys.path.insert(0, str(ROOT))
 OPS_TOKEN = "bench-ops"
 
 
+CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent by everything on this machine (all cores), from /proc/stat."""
+    try:
+        vals = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(vals[:8]) - vals[3] - vals[4]) / CLK  # minus idle and iowait
+
+
+def es_pid(url: str) -> int | None:
+    """The pid of the local Elasticsearch serving ``url`` (by its --http-port), if it is local."""
+    m = re.search(r":(\d+)/?$", url)
+    if not m:
+        return None
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"--http-port" in cmd and cmd[cmd.index(b"--http-port") + 1:][:1] == [m.group(1).encode()]:
+                return int(d.name)
+    return None
+
+
 @contextmanager
 def server(es_url: str, prefix: str, log: Path, workers: int):
     env = {**os.environ, "QRELAY_ES_URL": es_url, "QRELAY_INDEX_PREFIX": prefix, "QRELAY_PORT": "0",
@@ -52,7 +93,7 @@ def server(es_url: str, prefix: str, log: Path, workers: int):
         address = m.group(1) if m else None
         time.sleep(0.2)
     try:
-        yield address
+        yield address, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
@@ -106,6 +147,7 @@ def load_worker(addresses: list[str], credentials: list[str], seconds: float, st
         next_ms, submit_ms, acked, errors = [], [], [], Counter()
         await asyncio.sleep(max(0.0, start_at - time.time()))
         end = time.time() + seconds
+        cpu0 = time.process_time()
 
         async def grader(i, cred):
             stub = stubs[i % len(stubs)]
@@ -133,9 +175,10 @@ def load_worker(addresses: list[str], credentials: list[str], seconds: float, st
                             break
 
         await asyncio.gather(*(grader(i, c) for i, c in enumerate(credentials)))
+        cpu = time.process_time() - cpu0
         for c in channels:
             await c.close()
-        return next_ms, submit_ms, acked, dict(errors)
+        return next_ms, submit_ms, acked, dict(errors), cpu
 
     out.send(asyncio.run(run()))
     out.close()
@@ -151,16 +194,18 @@ def run_load(addresses: list[str], credentials: list[str], seconds: float, proce
         p.start()
         pipes.append(recv)
         procs.append(p)
-    next_ms, submit_ms, acked, errors = [], [], [], Counter()
+    next_ms, submit_ms, acked, errors, cpu = [], [], [], Counter(), 0.0
     for r in pipes:
-        n, s, a, e = r.recv()
+        n, s, a, e, c = r.recv()
         next_ms += n
         submit_ms += s
         acked += a
         errors.update(e)
+        cpu += c
     for p in procs:
         p.join()
-    return {"next_ms": np.array(next_ms), "submit_ms": np.array(submit_ms), "acked": acked, "errors": dict(errors)}
+    return {"next_ms": np.array(next_ms), "submit_ms": np.array(submit_ms), "acked": acked, "errors": dict(errors),
+            "cpu_load": cpu}
 
 
 def audit(es, prefix: str, acked: list[str], overlap: int) -> dict:
@@ -184,14 +229,22 @@ def scenario(es, es_url: str, replicas: int, args, tmp: Path) -> dict:
     templates.install(es, prefix)
     seed(es, prefix, "bench", args.items, args.overlap)
     with ExitStack() as stack:
-        addresses = [stack.enter_context(server(es_url, prefix, tmp / f"serve-{replicas}-{k}.log", args.workers))
-                     for k in range(replicas)]
+        servers = [stack.enter_context(server(es_url, prefix, tmp / f"serve-{replicas}-{k}.log", args.workers))
+                   for k in range(replicas)]
+        addresses, pids = [a for a, _ in servers], [p for _, p in servers]
         credentials = create_graders(addresses[0], args.graders)
+        espid = es_pid(es_url)
         t = time.time()
+        before = [cpu_seconds(p) for p in pids], cpu_seconds(espid) if espid else 0.0, machine_busy_seconds(), time.time()
         load = run_load(addresses, credentials, args.seconds, args.processes)
+        after = [cpu_seconds(p) for p in pids], cpu_seconds(espid) if espid else 0.0, machine_busy_seconds(), time.time()
         wall = time.time() - t - 2
+    span = after[3] - before[3]  # the CPU counters also cover the load generator's start-up and hand-back
+    cpu = {"server": sum(a - b for a, b in zip(after[0], before[0])) / span,
+           "es": (after[1] - before[1]) / span if espid else float("nan"),
+           "load": load.pop("cpu_load") / args.seconds, "machine": (after[2] - before[2]) / span, "span": span}
     result = {"replicas": replicas, **load, **audit(es, prefix, load["acked"], args.overlap),
-              "rate": len(load["acked"]) / args.seconds, "wall": wall}
+              "rate": len(load["acked"]) / args.seconds, "wall": wall, "cpu": cpu}
     for name in es.indices.get(index=f"{prefix}*"):
         es.indices.delete(index=name)
     for tpl in es.indices.get_index_template(name=f"{prefix}*")["index_templates"]:
@@ -235,6 +288,13 @@ def main() -> int:
             r["replicas"], f"{r['rate']:.1f}", pct(r["next_ms"], 50), pct(r["next_ms"], 99), pct(r["submit_ms"], 50),
             pct(r["submit_ms"], 99), len(r["acked"]), r["missing"], r["duplicates"], r["beyond_overlap"],
             ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "none")))
+    print("\nCPU in cores (of %d) during the run: server process(es) | Elasticsearch | load generator | "
+          "whole machine (incl. other jobs); CPU ms per judgement: server | ES | load" % os.cpu_count())
+    for r in results:
+        c, n = r["cpu"], max(1, len(r["acked"]))
+        print(f"replicas {r['replicas']}: {c['server']:.2f} | {c['es']:.2f} | {c['load']:.2f} | {c['machine']:.2f}; "
+              f"{c['server'] * c['span'] * 1000 / n:.1f} | {c['es'] * c['span'] * 1000 / n:.1f} | "
+              f"{c['load'] * args.seconds * 1000 / n:.1f}")
     bad = any(r["missing"] or r["duplicates"] or r["beyond_overlap"] for r in results)
     return 1 if bad else 0
 

@@ -24,6 +24,11 @@ class GradingConfig:
     queue_candidates: int = 24
     # Queue searches per NextAssignment before answering "queue empty".
     queue_pages: int = 4
+    # The in-process candidate pool per (evaluations, locales, kinds): items fetched per search,
+    # how long one search serves, and how many items one NextAssignment tries (one multi-get).
+    pool_size: int = 256
+    pool_seconds: float = 1.0
+    lease_candidates: int = 8
     # How long evaluations-in-GRADING and grader credentials are cached per server process.
     cache_seconds: float = 2.0
     credential_cache_seconds: float = 10.0
@@ -51,6 +56,9 @@ class GradingConfig:
             max_lease_seconds=num("QRELAY_LEASE_MAX_SECONDS", d.max_lease_seconds),
             queue_candidates=int(num("QRELAY_QUEUE_CANDIDATES", d.queue_candidates)),
             queue_pages=d.queue_pages,
+            pool_size=int(num("QRELAY_QUEUE_POOL_SIZE", d.pool_size)),
+            pool_seconds=num("QRELAY_QUEUE_POOL_SECONDS", d.pool_seconds),
+            lease_candidates=int(num("QRELAY_LEASE_CANDIDATES", d.lease_candidates)),
             cache_seconds=num("QRELAY_GRADING_CACHE_SECONDS", d.cache_seconds),
             credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
             guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),

@@ -3,17 +3,25 @@
 A grader gets items only in their locales and skills (kinds), from evaluations in GRADING
 they are allowed on (their programmes' owner teams; no programmes: all), highest priority
 first, then earliest deadline; never an item they already held (judged, skipped, or let
-expire); never a slot beyond the item's overlap (the slots are the overlap). Candidates
-come from one search, their slots from one realtime multi-get; the lease is one
-``create`` or one optimistic replace. Ties in priority and deadline are shuffled per call,
-so concurrent graders and server replicas rarely reach for the same slot.
+expire); never a slot beyond the item's overlap (the slots are the overlap).
+
+The critical path of NextAssignment is two round trips: one realtime multi-get of the
+candidates' slots *and* the grader's profile (so a suspension applies at once), then one
+``create`` or optimistic replace of a slot. Candidates come from a short-lived in-process pool
+per (evaluations, locales, kinds) — one search serves many calls; the pool is only a list of
+items worth trying: the slots, read realtime, decide everything (overlap, "never the same item
+twice", free or live). Ties in priority and deadline are sampled at random per call, so
+concurrent graders and server replicas rarely reach for the same slot. When the pool yields
+nothing, the per-call paged search of old runs before the grader hears "queue empty".
 """
 from __future__ import annotations
 
 import logging
+import queue as queue_mod
 import random
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -49,6 +57,151 @@ class TtlCache:
         return value
 
 
+class CandidatePool:
+    """Open items for one (evaluations, locales, kinds), best first, refetched every ``seconds``
+    (or at once when a grader finds nothing in it). Only a hint: slots decide."""
+
+    def __init__(self, fetch: Callable[[], list[dict[str, Any]]], seconds: float):
+        self._fetch, self.seconds = fetch, seconds
+        self._items: list[dict[str, Any]] = []
+        self._held: dict[str, set[str]] = {}  # item → graders seen holding one of its slots
+        self._expires = 0.0
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+
+    def refresh(self, force: bool = False) -> None:
+        seen = self._generation
+        # one thread fetches; the others go on with what is there (or wait if there is nothing)
+        if not self._refreshing.acquire(blocking=force or not self._items):
+            return
+        try:
+            if self._generation != seen or (not force and self._expires > time.monotonic()):
+                return  # someone else just did
+            items = self._fetch()
+            with self._lock:
+                keep = {it["item_id"] for it in items}
+                self._held = {k: v for k, v in self._held.items() if k in keep}
+                self._items = items
+                self._expires = time.monotonic() + self.seconds
+                self._generation += 1
+        finally:
+            self._refreshing.release()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - the next call that finds nothing refreshes in line
+            log.warning("could not refresh the candidate pool", exc_info=True)
+
+    def pick(self, grader_id: str, k: int) -> list[dict[str, Any]]:
+        """Up to ``k`` items for a grader: the best (priority, deadline) tier first, sampled at random."""
+        if self._expires <= time.monotonic():
+            if self._items and not self._refreshing.locked():
+                # the search runs off the request path; this call goes on with the current list
+                threading.Thread(target=self._refresh_quietly, name="candidate-pool", daemon=True).start()
+            elif not self._items:
+                self.refresh()
+        with self._lock:
+            eligible = [it for it in self._items if grader_id not in self._held.get(it["item_id"], ())]
+        if not eligible:
+            return []
+        top = _rank(eligible[0])
+        tier = 0
+        while tier < len(eligible) and _rank(eligible[tier]) == top:
+            tier += 1
+        if tier >= k:
+            return random.sample(eligible[:tier], k)
+        return eligible[:k]
+
+    def held(self, item_id: str, graders: set[str]) -> None:
+        with self._lock:
+            self._held.setdefault(item_id, set()).update(graders)
+
+    def drop(self, item_id: str) -> None:
+        with self._lock:
+            self._items = [it for it in self._items if it["item_id"] != item_id]
+
+
+def _rank(item: dict[str, Any]) -> tuple:
+    return (item.get("priority") or 0, item.get("deadline") or "")
+
+
+class LeaseCache:
+    """The slots this process leased (as written, with their version), by assignment id, so a
+    submit from the same grader can replace its slot without reading it first. Only a hint: the
+    optimistic replace fails if the slot changed anywhere, and the caller then reads it."""
+
+    def __init__(self, capacity: int = 100_000):
+        self.capacity = capacity
+        self._slots: "OrderedDict[str, assignments.Slot]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, slot: assignments.Slot) -> None:
+        with self._lock:
+            self._slots[slot.doc["assignment_id"]] = slot
+            while len(self._slots) > self.capacity:
+                self._slots.popitem(last=False)
+
+    def take(self, assignment_id: str) -> assignments.Slot | None:
+        with self._lock:
+            return self._slots.pop(assignment_id, None)
+
+
+class JudgedCounter:
+    """Raises items' judged counts (a routing hint) off the request path, in batches: one
+    multi-get and one bulk per batch instead of three round trips per submit. Best effort: a
+    count that is lost is repaired by the queue (``Dispatcher._repair``)."""
+
+    def __init__(self, es: Elasticsearch, prefix: str, batch: int = 500, linger: float = 0.05):
+        self.es, self.prefix, self.batch, self.linger = es, prefix, batch, linger
+        self._queue: "queue_mod.Queue[tuple[str, int]]" = queue_mod.Queue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+        self._busy = 0
+
+    def add(self, item_id: str, overlap: int) -> None:
+        if self._thread is None:
+            with self._start:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="judged-counter", daemon=True)
+                    self._thread.start()
+        self._queue.put((item_id, overlap))
+
+    def idle(self) -> bool:
+        return self._queue.empty() and not self._busy
+
+    def _run(self) -> None:
+        retries: dict[str, int] = {}
+        while True:
+            first = self._queue.get()
+            self._busy = 1
+            todo = dict([first])
+            end = time.monotonic() + self.linger
+            while len(todo) < self.batch:
+                try:
+                    item_id, overlap = self._queue.get(timeout=max(0.0, end - time.monotonic()))
+                except queue_mod.Empty:
+                    break
+                todo[item_id] = overlap
+            try:
+                lost = queue.raise_judged_many(self.es, self.prefix, todo)
+            except Exception:  # noqa: BLE001 - a routing hint; the slots stay the truth
+                log.warning("could not update the judged count of %d items", len(todo), exc_info=True)
+                lost = []
+                time.sleep(0.5)
+            for item_id in lost:
+                retries[item_id] = retries.get(item_id, 0) + 1
+                if retries[item_id] <= 10:
+                    self._queue.put((item_id, todo[item_id]))
+                else:
+                    retries.pop(item_id, None)
+            for item_id in todo:
+                if item_id not in lost:
+                    retries.pop(item_id, None)
+            self._busy = 0
+
+
 @dataclass(frozen=True)
 class Lease:
     """A leased task: its slot document and the item it is for."""
@@ -76,6 +229,13 @@ class Dispatcher:
         self._evaluations = TtlCache(cfg.cache_seconds)
         self._programmes = TtlCache(cfg.cache_seconds)
         self._partners = TtlCache(cfg.cache_seconds)
+        # routing fields of graders' profiles (locales, skills, programmes); their status is read
+        # realtime with the slots on every call
+        self._profiles: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._pools: dict[tuple, CandidatePool] = {}
+        self._pools_lock = threading.Lock()
+        self.leases = LeaseCache()
+        self.counter = JudgedCounter(es, prefix)
 
     # --- who is asking -------------------------------------------------------------------
 
@@ -89,14 +249,25 @@ class Dispatcher:
 
     def active_grader(self, grader_id: str) -> dict[str, Any]:
         doc = self.grader(grader_id)
+        self._check_active(grader_id, doc)
+        self._profiles[grader_id] = (time.monotonic() + self.cfg.cache_seconds, doc)
+        if len(self._profiles) > 100_000:
+            self._profiles.clear()
+        return doc
+
+    def _check_active(self, grader_id: str, doc: dict[str, Any]) -> None:
         if doc.get("status") == "SUSPENDED":
+            self._profiles.pop(grader_id, None)
             raise PermissionDenied(f"graders/{grader_id} is suspended: no tasks are served")
         partner_id = doc.get("partner")
         if partner_id:
             partner = self._partners.get(partner_id, lambda: _partner_or_none(self.es, self.prefix, partner_id))
             if partner and partner.get("status") == "SUSPENDED":
                 raise PermissionDenied(f"partners/{partner_id} is suspended: its graders get no tasks")
-        return doc
+
+    def _profile(self, grader_id: str) -> dict[str, Any] | None:
+        hit = self._profiles.get(grader_id)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
 
     def allowed_evaluations(self, grader: dict[str, Any]) -> list[str]:
         open_ = self._evaluations.get("grading", lambda: queue.grading_evaluations(self.es, self.prefix))
@@ -111,6 +282,52 @@ class Dispatcher:
     # --- the next task -------------------------------------------------------------------
 
     def next(self, grader_id: str, kind: str | None = None) -> Lease:
+        grader, checked = self._profile(grader_id), False
+        if grader is None:
+            grader, checked = self.active_grader(grader_id), True
+        lease = self._from_pool(grader, kind, realtime_check=not checked)
+        if lease is not None:
+            return lease
+        return self._search(grader_id, kind)
+
+    def _pool(self, grader: dict[str, Any], kind: str | None) -> CandidatePool | None:
+        locales = tuple(sorted(grader.get("locales") or ()))
+        kinds = tuple(kinds_for(grader, kind))
+        evaluations = tuple(sorted(self.allowed_evaluations(grader)))
+        if not (locales and kinds and evaluations):
+            return None
+        key = (evaluations, locales, kinds)
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                if len(self._pools) > 10_000:
+                    self._pools.clear()
+                pool = self._pools[key] = CandidatePool(
+                    lambda: queue.candidates(self.es, self.prefix, evaluations, locales, kinds, self.cfg.pool_size,
+                                             random.getrandbits(31))[0], self.cfg.pool_seconds)
+        return pool
+
+    def _from_pool(self, grader: dict[str, Any], kind: str | None, realtime_check: bool = True) -> Lease | None:
+        """A lease from the pool, or None (pool empty for this grader, or the profile changed:
+        the caller decides again). Suspension and profile changes are seen realtime."""
+        pool = self._pool(grader, kind)
+        if pool is None:
+            return None
+        for attempt in range(2):
+            items = pool.pick(grader["grader_id"], self.cfg.lease_candidates)
+            if not items:
+                if attempt == 0:
+                    pool.refresh(force=True)
+                    continue
+                return None
+            try:
+                return self._lease_one(grader, items, pool=pool, realtime_check=realtime_check)
+            except _ProfileChanged:
+                return None
+        return None
+
+    def _search(self, grader_id: str, kind: str | None) -> Lease:
+        """The per-call paged search (no pool), with the grader's profile read realtime."""
         grader = self.active_grader(grader_id)
         locales = list(grader.get("locales") or ())
         kinds = kinds_for(grader, kind)
@@ -128,25 +345,44 @@ class Dispatcher:
             raise NotFound(f"no tasks for you right now ({where}); try again later")
         return lease
 
-    def _lease_one(self, grader: dict[str, Any], items: Sequence[dict[str, Any]]) -> Lease | None:
+    def _lease_one(self, grader: dict[str, Any], items: Sequence[dict[str, Any]],
+                   pool: CandidatePool | None = None, realtime_check: bool = False) -> Lease | None:
         if not items:
             return None
         me = grader["grader_id"]
         wanted = [(it, s) for it in items for s in range(int(it.get("overlap") or 1))]
-        slots = assignments.get_slots(self.es, self.prefix, (assignments.slot_id(it["item_id"], s) for it, s in wanted))
+        ids = [assignments.slot_id(it["item_id"], s) for it, s in wanted]
+        if not realtime_check:
+            slots = assignments.get_slots(self.es, self.prefix, ids)
+        else:  # the profile came from the cache: read it realtime with the slots
+            slots, [g] = assignments.get_slots_with(self.es, self.prefix, ids,
+                                                    [{"_index": graders.index(self.prefix), "_id": me}])
+            fresh = g.get("_source") if g.get("found") else None
+            if fresh is None:
+                self._profiles.pop(me, None)
+                raise _ProfileChanged()
+            self._check_active(me, fresh)
+            if any(fresh.get(f) != grader.get(f) for f in _ROUTING_FIELDS):
+                self._profiles.pop(me, None)
+                raise _ProfileChanged()
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
         at = leases.now()
         for it in items:
             mine = by_item[it["item_id"]]
-            if any(me in leases.graders_of(sl.doc) for sl in mine):
+            held = set().union(*(leases.graders_of(sl.doc) for sl in mine))
+            if pool is not None and held:
+                pool.held(it["item_id"], held)
+            if me in held:
                 continue
             free = [sl for sl in mine if leases.is_free(sl.doc, at)]
             if not free:
+                if pool is not None:
+                    pool.drop(it["item_id"])
                 done = sum(1 for sl in mine if sl.doc and sl.doc["state"] == "SUBMITTED")
                 if done >= len(mine) and (it.get("judgements") or 0) < done:
-                    self._repair(it["item_id"], done)
+                    self._repair(it["item_id"], len(mine))
                 continue
             # never-used slots first (create is cheapest), then the rest in random order
             free.sort(key=lambda sl: (sl.doc is not None, random.random()))
@@ -154,26 +390,38 @@ class Dispatcher:
                 slot_no = int(sl.slot_id.rpartition(":")[2])
                 aid = leases.new_assignment_id(it["item_id"], slot_no)
                 doc = leases.new_lease(it["item_id"], slot_no, aid, grader, it, at, self.cfg.lease_seconds, sl.doc)
-                if assignments.claim(self.es, self.prefix, sl, doc):
+                taken = assignments.claim(self.es, self.prefix, sl, doc)
+                if taken:
+                    self.leases.put(taken)
+                    if pool is not None:
+                        pool.held(it["item_id"], {me})
+                        if len(free) == 1:
+                            pool.drop(it["item_id"])
                     return Lease(doc, it)
         return None
 
-    def _repair(self, item_id: str, done: int) -> None:
-        try:
-            queue.raise_judged(self.es, self.prefix, item_id, done)
-        except Exception:  # noqa: BLE001 - a routing hint; the slots stay the truth
-            log.warning("could not update the judged count of %s", item_id, exc_info=True)
+    def _repair(self, item_id: str, overlap: int) -> None:
+        """Raise the item's judged count from its slots, off the request path (a routing hint)."""
+        self.counter.add(item_id, overlap)
 
     # --- suspension ----------------------------------------------------------------------
 
     def release_all(self, grader_id: str) -> int:
         """Give every live lease of a grader back to the pool; returns how many."""
+        self._profiles.pop(grader_id, None)
         n = 0
         at = leases.now()
         for sl in assignments.live_of(self.es, self.prefix, grader_id):
             if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, at)):
                 n += 1
         return n
+
+
+_ROUTING_FIELDS = ("locales", "skills", "programmes", "partner", "status")
+
+
+class _ProfileChanged(Exception):
+    """The cached profile is stale: route again from the realtime one."""
 
 
 def _partner_or_none(es: Elasticsearch, prefix: str, partner_id: str) -> dict[str, Any] | None:

@@ -88,11 +88,13 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         aid = assignment_id_of(request.name)
         field = request.WhichOneof("rating")
         rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged)
-        return judgement_to_proto(judging.submit(self.es, self.prefix, _me(), aid, rating))
+        return judgement_to_proto(judging.submit(self.es, self.prefix, _me(), aid, rating,
+                                                 known=self.dispatch.leases.take(aid), count=self.dispatch.counter.add))
 
     def SkipAssignment(self, request, context):
         aid = assignment_id_of(request.name)
         reason = grading_pb2.SkipReason.Name(request.reason) if request.reason else ""
+        self.dispatch.leases.take(aid)  # the slot changes: submits read it again
         judging.skip(self.es, self.prefix, _me(), aid, reason, request.comment)
         return grading_pb2.SkipAssignmentResponse()
 
@@ -101,6 +103,7 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         seconds = request.extension.ToTimedelta().total_seconds() if request.HasField("extension") else 0
         if seconds < 0:
             raise InvalidArgument(FieldViolation("extension", "must not be negative"))
+        self.dispatch.leases.take(aid)  # the slot changes: submits read it again
         slot = judging.extend(self.es, self.prefix, _me(), aid, seconds or self.cfg.lease_seconds,
                               self.cfg.max_lease_seconds)
         item = queue.get_item(self.es, self.prefix, slot["item_id"]) or {}

@@ -66,17 +66,26 @@ def slot_id(item_id: str, slot: int) -> str:
 
 def get_slots(es: Elasticsearch, prefix: str, ids: Iterable[str]) -> dict[str, Slot]:
     """Slots by id in one realtime multi-get (missing ones have ``doc=None``)."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    r = es.mget(index=index(prefix), ids=ids, realtime=True)
+    return get_slots_with(es, prefix, ids)[0]
+
+
+def get_slots_with(es: Elasticsearch, prefix: str, ids: Iterable[str],
+                   others: Iterable[dict[str, Any]] = ()) -> tuple[dict[str, Slot], list[dict[str, Any]]]:
+    """Slots by id plus other documents (mget specs ``{"_index", "_id"[, "_source"]}``) in the same
+    realtime multi-get (one round trip). Returns (slots, the other documents' raw mget entries in order: ``found``, ``_source``,
+    ``_seq_no``, ``_primary_term``)."""
+    ids, others = list(ids), list(others)
+    if not ids and not others:
+        return {}, []
+    docs = [{"_index": index(prefix), "_id": i} for i in ids] + others
+    r = es.mget(docs=docs, realtime=True)["docs"]
     out = {}
-    for d in r["docs"]:
+    for d in r[:len(ids)]:
         if d.get("found"):
             out[d["_id"]] = Slot(d["_id"], d["_source"], d["_seq_no"], d["_primary_term"])
         else:
             out[d["_id"]] = Slot(d["_id"], None)
-    return out
+    return out, list(r[len(ids):])
 
 
 def get_slot(es: Elasticsearch, prefix: str, sid: str) -> Slot:
@@ -87,29 +96,31 @@ def get_slot(es: Elasticsearch, prefix: str, sid: str) -> Slot:
     return Slot(sid, r["_source"], r["_seq_no"], r["_primary_term"])
 
 
-def claim(es: Elasticsearch, prefix: str, slot: Slot, doc: dict[str, Any]) -> bool:
+def claim(es: Elasticsearch, prefix: str, slot: Slot, doc: dict[str, Any]) -> Slot | None:
     """Take ``slot`` with ``doc``: create it if it never existed, else replace exactly the version
-    read. False when another writer got there first (nothing changed)."""
+    read. Returns the slot as written (with its new seq_no/primary_term, so the holder can replace
+    it later without reading it again); None when another writer got there first (nothing changed)."""
     try:
         if slot.doc is None:
-            es.create(index=index(prefix), id=slot.slot_id, document=doc)
+            r = es.create(index=index(prefix), id=slot.slot_id, document=doc)
         else:
-            es.index(index=index(prefix), id=slot.slot_id, document=doc,
-                      if_seq_no=slot.seq_no, if_primary_term=slot.primary_term)
+            r = es.index(index=index(prefix), id=slot.slot_id, document=doc,
+                         if_seq_no=slot.seq_no, if_primary_term=slot.primary_term)
     except ConflictError:
-        return False
-    return True
+        return None
+    return Slot(slot.slot_id, doc, r["_seq_no"], r["_primary_term"])
 
 
-def replace(es: Elasticsearch, prefix: str, slot: Slot, doc: dict[str, Any], refresh: bool = False) -> bool:
-    """Replace the version of ``slot`` that was read; False if it changed meanwhile."""
+def replace(es: Elasticsearch, prefix: str, slot: Slot, doc: dict[str, Any], refresh: bool = False) -> Slot | None:
+    """Replace the version of ``slot`` that was read; returns the slot as written (new version),
+    or None if it changed meanwhile."""
     try:
-        es.index(index=index(prefix), id=slot.slot_id, document=doc,
-                 if_seq_no=slot.seq_no, if_primary_term=slot.primary_term,
-                 **({"refresh": "wait_for"} if refresh else {}))
+        r = es.index(index=index(prefix), id=slot.slot_id, document=doc,
+                     if_seq_no=slot.seq_no, if_primary_term=slot.primary_term,
+                     **({"refresh": "wait_for"} if refresh else {}))
     except ConflictError:
-        return False
-    return True
+        return None
+    return Slot(slot.slot_id, doc, r["_seq_no"], r["_primary_term"])
 
 
 def live_of(es: Elasticsearch, prefix: str, grader: str, size: int = 1000) -> list[Slot]:

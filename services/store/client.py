@@ -15,7 +15,9 @@ def connect(cfg: ElasticsearchConfig, url: str | None = None) -> Elasticsearch:
     target = url or cfg.url
     if not target:
         raise ValueError("no Elasticsearch URL: set QRELAY_ES_URL or start the local node")
-    kwargs: dict = {"request_timeout": cfg.request_timeout, "retry_on_timeout": True, "max_retries": 2}
+    # as many pooled connections as the server has worker threads, so RPCs never queue for one
+    kwargs: dict = {"request_timeout": cfg.request_timeout, "retry_on_timeout": True, "max_retries": 2,
+                    "connections_per_node": 32}
     if cfg.api_key:
         kwargs["api_key"] = cfg.api_key
     elif cfg.username:

@@ -91,3 +91,37 @@ def raise_judged(es: Elasticsearch, prefix: str, item_id: str, done: int, retrie
             return
         except ConflictError:
             continue
+
+
+def raise_judged_many(es: Elasticsearch, prefix: str, overlaps: dict[str, int]) -> list[str]:
+    """:func:`raise_judged` for many items at once, from their slots: one realtime multi-get of
+    the items' counters and all their slots, then one bulk of conditional updates (each only if
+    the item is unchanged since read, and only ever raising the count). Returns the item ids whose
+    update lost a race (call again for those)."""
+    from services.store import assignments
+
+    ids = list(overlaps)
+    if not ids:
+        return []
+    slot_ids = [assignments.slot_id(i, s) for i in ids for s in range(max(1, int(overlaps[i] or 1)))]
+    slots, docs = assignments.get_slots_with(es, prefix, slot_ids, [{"_index": items.index(prefix), "_id": i, "_source": ["judgements"]} for i in ids])
+    done: dict[str, int] = {}
+    for sid, sl in slots.items():
+        if sl.doc and sl.doc.get("state") == "SUBMITTED":
+            done[sl.doc["item_id"]] = done.get(sl.doc["item_id"], 0) + 1
+    ops: list[dict[str, Any]] = []
+    for item_id, d in zip(ids, docs):
+        if not d.get("found") or done.get(item_id, 0) <= ((d.get("_source") or {}).get("judgements") or 0):
+            continue
+        ops.append({"update": {"_index": items.index(prefix), "_id": item_id,
+                               "if_seq_no": d["_seq_no"], "if_primary_term": d["_primary_term"]}})
+        ops.append({"doc": {"judgements": done[item_id]}})
+    if not ops:
+        return []
+    r = es.bulk(operations=ops)
+    lost = []
+    for entry in r["items"]:
+        res = entry.get("update") or {}
+        if res.get("status") == 409:
+            lost.append(res["_id"])
+    return lost
