@@ -43,16 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def dispatch(args: argparse.Namespace, prog: str) -> int:
+    """Run the parsed command; a :class:`CommandError` becomes one line on stderr and its exit code."""
     try:
         return int(args.func(args) or 0)
     except CommandError as exc:
-        print(f"qrelay {args.command}: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return dispatch(args, f"qrelay {args.command}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from services.cli import CommandError
+from services.cli import CommandError, dispatch
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:9200"
 
@@ -174,11 +174,4 @@ def main(argv: list[str] | None = None, prog: str = "python -m fixtures.logs") -
     """The same commands without the rest of ``qrelay`` (``python -m fixtures.logs``)."""
     parser = argparse.ArgumentParser(prog=prog, description="Generate fixture search logs and load them into Elasticsearch.")
     _add_commands(parser)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except CommandError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
+    return dispatch(parser.parse_args(argv), prog)
