@@ -43,6 +43,7 @@ def spec_proto(index: str, size: int):
 
 
 def worker_qrelay(es, index: str, size: int) -> dict:
+    from services import aip
     from services.evaluation.production import Producer
     from services.evaluation.spec import to_json
     from services.logmapping import LogFieldMapping
@@ -51,7 +52,7 @@ def worker_qrelay(es, index: str, size: int) -> dict:
     prefix = f"bench-q-{uuid.uuid4().hex[:6]}-"
     templates.install(es, prefix)
     eid = uuid.uuid4().hex[:20]
-    now = evaluations.now()
+    now = aip.now_iso()
     evaluations.create(es, prefix, eid, {"evaluation_id": eid, "state": "PENDING", "spec": to_json(spec_proto(index, size)),
                                          "display_name": "bench", "create_time": now, "update_time": now, "counts": {}})
     t = time.perf_counter()

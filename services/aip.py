@@ -1,5 +1,5 @@
-"""The API conventions every servicer shares (Google AIP style): resource names, page tokens
-and timestamps between stored ISO strings and protobuf."""
+"""The API conventions every servicer shares (Google AIP style): resource names, page tokens,
+and times — how they are stored (ISO strings) and sent (protobuf Timestamps)."""
 from __future__ import annotations
 
 import base64
@@ -39,6 +39,20 @@ def page_after(token: str, field: str = "page_token") -> list | None:
     except ValueError:
         pass
     raise InvalidArgument(FieldViolation(field, "is not a page token this server issued"))
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware (UTC)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(t: dt.datetime) -> str:
+    """How qrelay stores a time: ISO-8601 with milliseconds and offset."""
+    return t.isoformat(timespec="milliseconds")
+
+
+def now_iso() -> str:
+    return iso(now())
 
 
 def parse_time(value: str) -> dt.datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from typing import Callable, Mapping
 
 import grpc
@@ -88,38 +89,33 @@ class ServerInterceptor(grpc.ServerInterceptor):
 
     def _unary(self, method: str, token: str | None, behaviour: Callable):
         def wrapped(request, context):
-            start = time.perf_counter()
-            principal = None
-            try:
-                principal = authorize(method, token, self._roles, self._auth)
-                reset = current_principal.set(principal)
-                try:
-                    response = behaviour(request, context)
-                finally:
-                    current_principal.reset(reset)
-            except Exception as exc:  # noqa: BLE001 - mapped to a status below
-                self._fail(method, principal, start, exc, context)
-            self._access(method, principal, start, "OK")
-            return response
+            with self._serving(method, token, context):
+                return behaviour(request, context)
 
         return wrapped
 
     def _stream(self, method: str, token: str | None, behaviour: Callable):
         def wrapped(request, context):
-            start = time.perf_counter()
-            principal = None
-            try:
-                principal = authorize(method, token, self._roles, self._auth)
-                reset = current_principal.set(principal)
-                try:
-                    yield from behaviour(request, context)
-                finally:
-                    current_principal.reset(reset)
-            except Exception as exc:  # noqa: BLE001
-                self._fail(method, principal, start, exc, context)
-            self._access(method, principal, start, "OK")
+            with self._serving(method, token, context):
+                yield from behaviour(request, context)
 
         return wrapped
+
+    @contextmanager
+    def _serving(self, method: str, token: str | None, context):
+        """Authorise, run the body as the caller's principal, map its failure, log the call."""
+        start = time.perf_counter()
+        principal = None
+        try:
+            principal = authorize(method, token, self._roles, self._auth)
+            reset = current_principal.set(principal)
+            try:
+                yield
+            finally:
+                current_principal.reset(reset)
+        except Exception as exc:  # noqa: BLE001 - mapped to a status below
+            self._fail(method, principal, start, exc, context)
+        self._access(method, principal, start, "OK")
 
     def _fail(self, method, principal, start, exc, context):
         status = status_for(exc)

@@ -21,6 +21,7 @@ import numpy as np
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from evaluators.sampling import InfeasiblePlan, frequency_bands, stratified_sample
+from services import aip
 from services.logmapping import LogFieldMapping
 from services.errors import FailedPrecondition
 from services.evaluation import hygiene
@@ -244,7 +245,7 @@ class Producer:
         if doc["state"] not in ("PENDING", "PRODUCING"):
             raise Cancelled()
         return evaluations.transition(self.es, self.prefix, evaluation_id, {"PENDING", "PRODUCING"}, "PRODUCING",
-                                      fields={"producer": self.owner, "heartbeat": evaluations.now()})
+                                      fields={"producer": self.owner, "heartbeat": aip.now_iso()})
 
     def _check(self, evaluation_id: str, counts: dict, progress: dict) -> None:
         """Heartbeat + progress; raises :class:`Cancelled` if the evaluation left PRODUCING."""
@@ -253,7 +254,7 @@ class Producer:
         doc = evaluations.get(self.es, self.prefix, evaluation_id)
         if doc["state"] != "PRODUCING":
             raise Cancelled()
-        evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, heartbeat=evaluations.now(),
+        evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, heartbeat=aip.now_iso(),
                                   progress=progress)
 
     def _refresh_counts(self, evaluation_id: str) -> None:
@@ -275,7 +276,7 @@ class Producer:
                   "garbage_dropped": drawn.dropped["garbage"], "uncovered_dropped": drawn.dropped["uncovered"],
                   "below_floor_dropped": drawn.dropped["below_floor"], "items": 0, "gold_items": 0, "identical_pairs": 0}
         evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, strata=drawn.strata,
-                                  heartbeat=evaluations.now(), progress={"done": 0, "total": len(drawn.units)})
+                                  heartbeat=aip.now_iso(), progress={"done": 0, "total": len(drawn.units)})
         common = {
             "evaluation_id": evaluation_id, "overlap": spec.overlap, "priority": spec.priority,
             "deadline": spec.deadline.isoformat() if spec.deadline else None,
@@ -308,7 +309,7 @@ class Producer:
 
         counts.update(items.counts_by(self.es, self.prefix, evaluation_id))
         evaluations.transition(self.es, self.prefix, evaluation_id, {"PRODUCING"}, "PREJUDGING",
-                               fields={"counts": counts, "heartbeat": evaluations.now(), "progress": {"done": 0, "total": 0}})
+                               fields={"counts": counts, "heartbeat": aip.now_iso(), "progress": {"done": 0, "total": 0}})
         log.info("production done", extra={"evaluation": evaluation_id, "counts": counts})
 
     def _results(self, source, spec: Spec, kfield, group_paths, chunk: list[Unit], strata: list[str],

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 
+from services import aip
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
 from services.aip import id_of, page_after, page_token, timestamp
 from services.auth import current_principal
@@ -21,10 +22,6 @@ MAX_PAGE = 500
 ACTIVE = ("PENDING", "PRODUCING", "PREJUDGING", "GRADING")
 WATCH_POLL_S = 0.5
 WATCH_HEARTBEAT_S = 15.0
-
-
-def evaluation_id_of(name: str, field: str = "name") -> str:
-    return id_of(name, "evaluations", field)
 
 
 def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
@@ -87,7 +84,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             evaluation_id = uuid.uuid4().hex[:20]
         checks.validate(self.ctx.es, self.ctx.log_mapping, spec)
         stored_spec = ev_with_defaults(request.evaluation, spec)
-        now = evaluations.now()
+        now = aip.now_iso()
         doc = {
             "evaluation_id": evaluation_id,
             "request_id": request.request_id or None,
@@ -110,7 +107,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         return to_proto(stored)
 
     def GetEvaluation(self, request, context):
-        return to_proto(evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id_of(request.name)))
+        return to_proto(evaluations.get(self.ctx.es, self.ctx.prefix, id_of(request.name, "evaluations")))
 
     def ListEvaluations(self, request, context):
         if request.page_size < 0:
@@ -123,13 +120,13 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
                                                       next_page_token=page_token(after))
 
     def CancelEvaluation(self, request, context):
-        evaluation_id = evaluation_id_of(request.name)
+        evaluation_id = id_of(request.name, "evaluations")
         reason = request.reason.strip() or f"cancelled by {current_principal.get().subject}"
         doc = evaluations.transition(self.ctx.es, self.ctx.prefix, evaluation_id, ACTIVE, "CANCELLED", reason[:500])
         return to_proto(doc)
 
     def WatchEvaluation(self, request, context):
-        evaluation_id = evaluation_id_of(request.name)
+        evaluation_id = id_of(request.name, "evaluations")
         last = None
         last_sent = 0.0
         rate = _Rate()

@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 
 from elasticsearch import Elasticsearch
 
+from services import aip
 from services.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.grading import leases
 from services.grading.config import GradingConfig
@@ -368,7 +369,7 @@ class Dispatcher:
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
-        at = leases.now()
+        at = aip.now()
         for it in items:
             mine = by_item[it["item_id"]]
             held = set().union(*(leases.graders_of(sl.doc) for sl in mine))
@@ -410,7 +411,7 @@ class Dispatcher:
         """Give every live lease of a grader back to the pool; returns how many."""
         self._profiles.pop(grader_id, None)
         n = 0
-        at = leases.now()
+        at = aip.now()
         for sl in assignments.live_of(self.es, self.prefix, grader_id):
             if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, at)):
                 n += 1

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from elasticsearch import Elasticsearch
 
+from services import aip
 from services.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.grading import leases
 from services.grading.scales import BY_KIND, MAX_COMMENT
@@ -97,12 +98,12 @@ def _validate(doc: dict[str, Any], rating: Rating) -> None:
 
 
 def _judgement(doc: dict[str, Any], rating: Rating, at) -> dict[str, Any]:
-    start = leases.parse(doc["lease_start"])
+    start = aip.parse_time(doc["lease_start"])
     j = {
         "judgement_id": doc["assignment_id"], "assignment_id": doc["assignment_id"], "item_id": doc["item_id"],
         "evaluation_id": doc["evaluation_id"], "grader": doc["grader"], "partner": doc.get("partner") or "",
         "locale": doc["locale"], "kind": doc["kind"], "gold": bool(doc.get("gold")),
-        "flagged": rating.flagged, "comment": rating.comment, "submit_time": leases.iso(at),
+        "flagged": rating.flagged, "comment": rating.comment, "submit_time": aip.iso(at),
         "lease_start": doc["lease_start"], "time_on_task_ms": max(0, int((at - start).total_seconds() * 1000)),
     }
     if doc["kind"] == "pointwise":
@@ -140,7 +141,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
 
     ``known``: the slot as this process leased it (skips the read when still current);
     ``count``: raises the item's judged count off the request path (default: inline)."""
-    at = leases.now()
+    at = aip.now()
     if _known_live(known, grader_id, assignment_id, rating, at):
         doc = known.doc
         judgement = _judgement(doc, rating, at)
@@ -154,7 +155,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         if doc["state"] == "SUBMITTED":
             return _ensure_written(es, prefix, doc)
         _validate(doc, rating)
-        at = leases.now()
+        at = aip.now()
         _require_live(slot, assignment_id, at)
         judgement = _judgement(doc, rating, at)
         if not assignments.replace(es, prefix, slot, leases.submitted(doc, judgement, at)):
@@ -201,7 +202,7 @@ def skip(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rea
         slot = _own_slot(es, prefix, grader_id, assignment_id)
         if slot.doc["state"] == "SKIPPED":
             return  # a retry
-        at = leases.now()
+        at = aip.now()
         _require_live(slot, assignment_id, at)
         if assignments.replace(es, prefix, slot, leases.skipped(slot.doc, reason, comment, at)):
             return
@@ -213,10 +214,10 @@ def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, s
     """Push a live lease's end to ``now + seconds`` (capped at ``max_seconds``); returns the slot."""
     for _ in range(3):
         slot = _own_slot(es, prefix, grader_id, assignment_id)
-        at = leases.now()
+        at = aip.now()
         _require_live(slot, assignment_id, at)
         doc = leases.extended(slot.doc, at, min(seconds, max_seconds))
-        if leases.parse(doc["lease_expire"]) < leases.parse(slot.doc["lease_expire"]):
+        if aip.parse_time(doc["lease_expire"]) < aip.parse_time(slot.doc["lease_expire"]):
             return slot.doc  # never shortens a lease
         if assignments.replace(es, prefix, slot, doc):
             return doc

@@ -19,21 +19,11 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from services.aip import iso, parse_time
+
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)  # for the examples
 FREE_STATES = frozenset({"SKIPPED", "RELEASED", "EXPIRED"})
 MAX_HISTORY = 20
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(t: datetime) -> str:
-    return t.isoformat(timespec="milliseconds")
-
-
-def parse(t: str) -> datetime:
-    return datetime.fromisoformat(t.replace("Z", "+00:00"))
 
 
 def new_assignment_id(item_id: str, slot: int) -> str:
@@ -59,11 +49,11 @@ def is_free(doc: dict[str, Any] | None, at: datetime) -> bool:
         return True
     if doc["state"] in FREE_STATES:
         return True
-    return doc["state"] == "LEASED" and parse(doc["lease_expire"]) <= at
+    return doc["state"] == "LEASED" and parse_time(doc["lease_expire"]) <= at
 
 
 def is_live(doc: dict[str, Any], at: datetime) -> bool:
-    return doc["state"] == "LEASED" and parse(doc["lease_expire"]) > at
+    return doc["state"] == "LEASED" and parse_time(doc["lease_expire"]) > at
 
 
 def graders_of(doc: dict[str, Any] | None) -> set[str]:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
+from services import aip
 from services._proto.qrelay.v1 import common_pb2, grading_pb2, grading_pb2_grpc
 from services.auth import current_principal
 from services.errors import FieldViolation, InvalidArgument
-from services.grading import judging, leases, stats
+from services.grading import judging, stats
 from services.grading.config import GradingConfig
 from services.grading.dispatch import Dispatcher
 from services.grading.scales import Guidelines
@@ -16,19 +17,6 @@ from services.store import queue
 
 _KINDS = {common_pb2.POINTWISE: "pointwise", common_pb2.SIDE_BY_SIDE: "side_by_side"}
 _SCALES = {"pointwise": common_pb2.POINTWISE_0_3, "side_by_side": common_pb2.SIDE_BY_SIDE_MINUS3_PLUS3}
-
-
-def assignment_id_of(name: str, field: str = "name") -> str:
-    prefix, _, ident = name.partition("/")
-    if prefix != "assignments" or not ident or "/" in ident:
-        raise InvalidArgument(FieldViolation(field, f"must look like assignments/{{id}}, got {name!r}"))
-    return ident
-
-
-def _ts(value: str) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(leases.parse(value))
-    return ts
 
 
 def _doc(d: dict[str, Any]) -> common_pb2.ResultDoc:
@@ -53,7 +41,7 @@ def task_of(slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Task:
 
 def judgement_to_proto(j: dict[str, Any]) -> grading_pb2.Judgement:
     out = grading_pb2.Judgement(name=f"judgements/{j['judgement_id']}", assignment=f"assignments/{j['assignment_id']}",
-                                submit_time=_ts(j["submit_time"]),
+                                submit_time=aip.timestamp(j["submit_time"]),
                                 time_on_task=duration_pb2.Duration(seconds=j["time_on_task_ms"] // 1000,
                                                                    nanos=(j["time_on_task_ms"] % 1000) * 1_000_000))
     if j["kind"] == "pointwise":
@@ -76,7 +64,7 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
 
     def _assignment(self, slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Assignment:
         return grading_pb2.Assignment(name=f"assignments/{slot['assignment_id']}", task=task_of(slot, item),
-                                      lease_expire_time=_ts(slot["lease_expire"]),
+                                      lease_expire_time=aip.timestamp(slot["lease_expire"]),
                                       guidelines=self.guidelines.for_kind(item["kind"]))
 
     def NextAssignment(self, request, context):
@@ -85,21 +73,21 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         return self._assignment(lease.slot, lease.item)
 
     def SubmitJudgement(self, request, context):
-        aid = assignment_id_of(request.name)
+        aid = aip.id_of(request.name, "assignments")
         field = request.WhichOneof("rating")
         rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged)
         return judgement_to_proto(judging.submit(self.es, self.prefix, _me(), aid, rating,
                                                  known=self.dispatch.leases.take(aid), count=self.dispatch.counter.add))
 
     def SkipAssignment(self, request, context):
-        aid = assignment_id_of(request.name)
+        aid = aip.id_of(request.name, "assignments")
         reason = grading_pb2.SkipReason.Name(request.reason) if request.reason else ""
         self.dispatch.leases.take(aid)  # the slot changes: submits read it again
         judging.skip(self.es, self.prefix, _me(), aid, reason, request.comment)
         return grading_pb2.SkipAssignmentResponse()
 
     def ExtendLease(self, request, context):
-        aid = assignment_id_of(request.name)
+        aid = aip.id_of(request.name, "assignments")
         seconds = request.extension.ToTimedelta().total_seconds() if request.HasField("extension") else 0
         if seconds < 0:
             raise InvalidArgument(FieldViolation("extension", "must not be negative"))

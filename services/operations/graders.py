@@ -7,7 +7,7 @@ from elasticsearch import Elasticsearch
 
 from services.errors import FieldViolation, InvalidArgument, Violations
 from services.grading.dispatch import Dispatcher
-from services.grading.leases import iso, now
+from services.aip import iso, now
 from services.operations import credentials
 from services.operations.partners import require_partner
 from services.aip import id_of

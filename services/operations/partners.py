@@ -6,7 +6,7 @@ from typing import Any, Iterable
 from elasticsearch import Elasticsearch
 
 from services.errors import FieldViolation, InvalidArgument, NotFound, Violations
-from services.grading.leases import iso, now
+from services.aip import iso, now
 from services.operations.validation import check_locales, check_name, new_id
 from services.store import partners, programmes
 

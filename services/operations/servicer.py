@@ -9,7 +9,7 @@ from services._proto.qrelay.v1 import operations_pb2, operations_pb2_grpc
 from services.aip import id_of, page_after, page_token, timestamp
 from services.errors import Violations
 from services.grading.dispatch import Dispatcher
-from services.grading.leases import iso, now
+from services.aip import iso, now
 from services.operations import graders as grader_ops
 from services.operations import partners as partner_ops
 from services.operations.validation import check_locales, page_size

@@ -1,9 +1,9 @@
 """The ``evaluations`` index: one document per evaluation (id = evaluation id)."""
-import datetime as _dt
 from typing import Any, Iterable
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from services.aip import now_iso
 from services.errors import FailedPrecondition, NotFound
 from services.store import resources
 from services.store.templates import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
@@ -49,10 +49,6 @@ FAMILY = IndexFamily(
 TERMINAL_STATES = frozenset({"COMPLETE", "CANCELLED", "FAILED"})
 
 
-def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
 def index(prefix: str) -> str:
     return FAMILY.index(prefix)
 
@@ -93,7 +89,7 @@ def transition(
             raise FailedPrecondition(
                 f"evaluations/{evaluation_id} is {doc['state']}, not {' or '.join(sorted(allowed))}"
             )
-        update = {"state": to, "update_time": now(), **({"state_reason": reason} if reason else {}), **(fields or {})}
+        update = {"state": to, "update_time": now_iso(), **({"state_reason": reason} if reason else {}), **(fields or {})}
         try:
             es.update(index=index(prefix), id=evaluation_id, doc=update,
                       if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"], refresh="wait_for")
@@ -106,7 +102,7 @@ def transition(
 
 def update_counts(es: Elasticsearch, prefix: str, evaluation_id: str, counts: dict[str, int], **fields: Any) -> None:
     """Set (not add) the given counters and fields; last writer wins, counters are recomputed, not incremented."""
-    body = {"counts": counts, "update_time": now(), **fields}
+    body = {"counts": counts, "update_time": now_iso(), **fields}
     es.update(index=index(prefix), id=evaluation_id, doc=body, retry_on_conflict=5)
 
 
