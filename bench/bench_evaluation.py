@@ -43,16 +43,16 @@ def spec_proto(index: str, size: int):
 
 
 def worker_qrelay(es, index: str, size: int) -> dict:
-    from services import aip
+    from services.core import clock
     from services.evaluation.production import Producer
     from services.evaluation.spec import to_json
-    from services.logmapping import LogFieldMapping
+    from services.core.logmapping import LogFieldMapping
     from services.store import evaluations, templates
 
     prefix = f"bench-q-{uuid.uuid4().hex[:6]}-"
     templates.install(es, prefix)
     eid = uuid.uuid4().hex[:20]
-    now = aip.now_iso()
+    now = clock.now_iso()
     evaluations.create(es, prefix, eid, {"evaluation_id": eid, "state": "PENDING", "spec": to_json(spec_proto(index, size)),
                                          "display_name": "bench", "create_time": now, "update_time": now, "counts": {}})
     t = time.perf_counter()
@@ -69,6 +69,7 @@ def worker_naive(es, index: str, size: int) -> dict:
     from elasticsearch import helpers
 
     from evaluators.sampling import frequency_bands, stratified_sample
+    from services.core.querynorm import normalize_query
     from services.evaluation import hygiene
     from services.evaluation.pooling import QueryResults, pointwise_items, side_by_side_items
     from services.store import items, templates
@@ -81,7 +82,7 @@ def worker_naive(es, index: str, size: int) -> dict:
     units: dict = {}
     for e in events:
         src = e["_source"]
-        key = (hygiene.normalize_query(src["query"]), src["locale"])
+        key = (normalize_query(src["query"]), src["locale"])
         u = units.setdefault(key, {"count": 0, "buckets": {}})
         u["count"] += 1
         prev = u["buckets"].get(src["bucket"])

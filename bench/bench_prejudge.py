@@ -37,9 +37,10 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ray_jobs.prejudge import job, synthetic  # noqa: E402
+from fixtures.evaluations import synthetic  # noqa: E402
+from ray_jobs.prejudge import job  # noqa: E402
 from ray_jobs.prejudge.read import doc_text  # noqa: E402
-from services.config import ElasticsearchConfig  # noqa: E402
+from services.core.settings import ElasticsearchConfig  # noqa: E402
 from services.store import evaluations, templates  # noqa: E402
 
 

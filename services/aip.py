@@ -1,14 +1,14 @@
 """The API conventions every servicer shares (Google AIP style): resource names, page tokens,
-and times — how they are stored (ISO strings) and sent (protobuf Timestamps)."""
+and stored times sent as protobuf Timestamps (how times are stored: ``services.core.clock``)."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 
 from google.protobuf import timestamp_pb2
 
-from services.errors import FieldViolation, InvalidArgument
+from services.core.clock import parse_time
+from services.core.errors import FieldViolation, InvalidArgument
 
 
 def id_of(name: str, collection: str, field: str = "name") -> str:
@@ -39,25 +39,6 @@ def page_after(token: str, field: str = "page_token") -> list | None:
     except ValueError:
         pass
     raise InvalidArgument(FieldViolation(field, "is not a page token this server issued"))
-
-
-def now() -> dt.datetime:
-    """The current time, timezone-aware (UTC)."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def iso(t: dt.datetime) -> str:
-    """How qrelay stores a time: ISO-8601 with milliseconds and offset."""
-    return t.isoformat(timespec="milliseconds")
-
-
-def now_iso() -> str:
-    return iso(now())
-
-
-def parse_time(value: str) -> dt.datetime:
-    """A stored ISO-8601 time (``Z`` or offset) as an aware datetime."""
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def timestamp(value: str | None) -> timestamp_pb2.Timestamp | None:

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Protocol
 from google.protobuf import descriptor as _descriptor
 
 from services.config import Principal
-from services.errors import PermissionDenied, Unauthenticated
+from services.core.errors import PermissionDenied, Unauthenticated
 
 _ROLE_NAMES = {1: "engineer", 2: "grader", 3: "ops", 4: "admin"}
 

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from services.core.errors import ConfigError
+from services.core.settings import ElasticsearchConfig, env_float, env_int, es_from_env
+
 ROLES = ("engineer", "grader", "ops", "admin")
 
 # Tokens the local stack uses when none are configured. They only ever exist on a
@@ -22,33 +25,12 @@ DEV_TOKENS = (
 )
 
 
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message names the setting."""
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a subject name and one of :data:`ROLES`."""
 
     subject: str
     role: str
-
-
-@dataclass(frozen=True)
-class ElasticsearchConfig:
-    """How to reach Elasticsearch. ``url=None`` means: start the local node."""
-
-    url: str | None = None
-    username: str | None = None
-    password: str | None = None
-    api_key: str | None = None
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    index_prefix: str = "qrelay-"
-    request_timeout: float = 30.0
-    # Where the local node keeps its data when qrelay starts one itself.
-    local_data: Path = Path(".qrelay/es")
-    local_port: int = 9200
 
 
 @dataclass(frozen=True)
@@ -97,56 +79,15 @@ def parse_tokens(spec: str) -> dict[str, Principal]:
     return tokens
 
 
-def _bool(name: str, value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("1", "true", "yes", "on"):
-        return True
-    if v in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={value!r} is not a boolean (use true or false)")
-
-
-def _int(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not an integer") from None
-
-
-def _float(name: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number") from None
-
-
-def es_from_env(env: Mapping[str, str]) -> ElasticsearchConfig:
-    """Elasticsearch settings from ``QRELAY_ES_*`` variables (shared by server, jobs, tests)."""
-    d = ElasticsearchConfig()
-    return ElasticsearchConfig(
-        url=env.get("QRELAY_ES_URL") or None,
-        username=env.get("QRELAY_ES_USERNAME") or None,
-        password=env.get("QRELAY_ES_PASSWORD") or None,
-        api_key=env.get("QRELAY_ES_API_KEY") or None,
-        ca_certs=env.get("QRELAY_ES_CA_CERTS") or None,
-        verify_certs=_bool("QRELAY_ES_VERIFY_CERTS", env["QRELAY_ES_VERIFY_CERTS"])
-        if "QRELAY_ES_VERIFY_CERTS" in env
-        else True,
-        index_prefix=env.get("QRELAY_INDEX_PREFIX", d.index_prefix),
-        local_data=Path(env.get("QRELAY_ES_DATA", str(d.local_data))),
-        local_port=_int("QRELAY_ES_PORT", env["QRELAY_ES_PORT"]) if "QRELAY_ES_PORT" in env else d.local_port,
-    )
-
-
 def from_env(env: Mapping[str, str] | None = None) -> Config:
     """Build the configuration from ``QRELAY_*`` variables; flags override it later via ``replace``."""
     env = os.environ if env is None else env
     s = ServerConfig()
     server = ServerConfig(
         host=env.get("QRELAY_HOST", s.host),
-        port=_int("QRELAY_PORT", env["QRELAY_PORT"]) if "QRELAY_PORT" in env else s.port,
-        max_workers=_int("QRELAY_MAX_WORKERS", env["QRELAY_MAX_WORKERS"]) if "QRELAY_MAX_WORKERS" in env else s.max_workers,
-        drain_seconds=_float("QRELAY_DRAIN_SECONDS", env.get("QRELAY_DRAIN_SECONDS", str(s.drain_seconds))),
+        port=env_int("QRELAY_PORT", env["QRELAY_PORT"]) if "QRELAY_PORT" in env else s.port,
+        max_workers=env_int("QRELAY_MAX_WORKERS", env["QRELAY_MAX_WORKERS"]) if "QRELAY_MAX_WORKERS" in env else s.max_workers,
+        drain_seconds=env_float("QRELAY_DRAIN_SECONDS", env.get("QRELAY_DRAIN_SECONDS", str(s.drain_seconds))),
         log_format=env.get("QRELAY_LOG_FORMAT", s.log_format),
         log_level=env.get("QRELAY_LOG_LEVEL", s.log_level).upper(),
     )
@@ -166,4 +107,4 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     mapping = env.get("QRELAY_LOG_MAPPING")
     return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""),
                   log_mapping_file=Path(mapping) if mapping else None,
-                  outage_seconds=_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")))
+                  outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")))

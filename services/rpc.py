@@ -12,7 +12,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from services import errors
+from services.core import errors
 from services.auth import Authenticator, authorize, bearer_token, current_principal
 
 log = logging.getLogger("qrelay.rpc")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from elasticsearch import Elasticsearch
 
-from services.logmapping import LogFieldMapping
+from services.core.logmapping import LogFieldMapping
 from services._proto.qrelay.v1 import (
     evaluation_pb2_grpc,
     grading_pb2_grpc,

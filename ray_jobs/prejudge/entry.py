@@ -48,8 +48,8 @@ class UserError(Exception):
 def execute(evaluation_id: str, args: argparse.Namespace) -> dict:
     """Connect to Elasticsearch and Ray, run the job, return the summary; :class:`UserError` on bad input."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from services.config import ConfigError, es_from_env
-    from services.errors import QrelayError
+    from services.core.errors import ConfigError, QrelayError
+    from services.core.settings import es_from_env
     from services.store.client import StoreUnavailable, connect, ping
 
     from ray_jobs.prejudge import job

@@ -29,8 +29,8 @@ from ray_jobs.prejudge.calibrate import calibrate, gather_labels
 from ray_jobs.prejudge.encode import EncoderPool, PoolSpec, pair_text, run_cached
 from ray_jobs.prejudge.read import read_items
 from ray_jobs.prejudge.route import automation_by_locale, route
-from services import aip
-from services.errors import FailedPrecondition, Unavailable
+from services.core import clock
+from services.core.errors import FailedPrecondition, Unavailable
 from services.store import evaluations
 from services.store import prejudgements as store
 
@@ -278,7 +278,7 @@ def run(
     routing = route(conf, all_ids, cfg.threshold, cfg.audit_share, cfg.seed, gold=gold, identical=identical)
     model_id = bi.model_id + (f"+cross:{cross.model_id}" if cross else "")
     model_version = bi.version + (f"+{cross.version}" if cross else "")
-    stamp = aip.now_iso()
+    stamp = clock.now_iso()
     doc_ids = items.pw_id + items.sx_id
 
     def update(i: int) -> tuple[str, dict[str, Any]]:

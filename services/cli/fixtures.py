@@ -1,7 +1,5 @@
 """``qrelay fixtures``: generate fixture search logs and load them into Elasticsearch.
 
-``python -m fixtures.logs`` runs the same commands (it calls :func:`main`).
-
     qrelay fixtures generate --events 1000 --seed 7 -o logs.jsonl.gz
     qrelay fixtures load --events 1000000 --seed 7 --index search-logs-fixture --documents
     qrelay fixtures load --file logs.jsonl.gz --es-url http://127.0.0.1:9200
@@ -12,7 +10,7 @@ import argparse
 import os
 import sys
 
-from services.cli import CommandError, dispatch
+from services.cli import CommandError
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:9200"
 
@@ -124,7 +122,8 @@ def cmd_load(args) -> int:
 
     from fixtures.logs import loader, template
     from fixtures.logs.jsonl import read_jsonl
-    from services.config import ConfigError, es_from_env
+    from services.core.errors import ConfigError
+    from services.core.settings import es_from_env
     from services.store.client import StoreUnavailable, connect, ping
 
     try:
@@ -169,9 +168,3 @@ def cmd_load(args) -> int:
         raise CommandError(f"Elasticsearch at {url} failed during the load: {exc}", exit_code=3) from None
     return 1 if report.failed else 0
 
-
-def main(argv: list[str] | None = None, prog: str = "python -m fixtures.logs") -> int:
-    """The same commands without the rest of ``qrelay`` (``python -m fixtures.logs``)."""
-    parser = argparse.ArgumentParser(prog=prog, description="Generate fixture search logs and load them into Elasticsearch.")
-    _add_commands(parser)
-    return dispatch(parser.parse_args(argv), prog)

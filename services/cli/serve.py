@@ -58,7 +58,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.logmapping import LogFieldMapping
+    from services.core.logmapping import LogFieldMapping
     from services import logs, wiring
     from services.server import PortInUse, run_until_signalled, start
     from services.store import templates

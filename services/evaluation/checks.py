@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from services.logmapping import LogFieldMapping
-from services.errors import FailedPrecondition, Violations
+from services.core.logmapping import LogFieldMapping
+from services.core.errors import FailedPrecondition, Violations
 from services.evaluation.mustache import TemplateError, render_json
 from services.evaluation.production import key_field
 from services.evaluation.spec import P, Spec

@@ -8,7 +8,6 @@ has a reason, so the evaluation can count what was dropped and why.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 PII_EMAIL = "email"
 PII_PHONE = "phone"
@@ -22,22 +21,6 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE)
 _DIGIT_RUN = re.compile(r"\+?\(?\d[\d\s().-]{6,}\d")
 _LONG_ID = re.compile(r"\b(?=[a-z0-9_-]*\d)(?=[a-z0-9_-]*[a-z])[a-z0-9_-]{16,}\b|\b[0-9a-f]{24,}\b")
 _MAX_LEN = 200
-
-
-def normalize_query(text: str) -> str:
-    """NFKC, then Unicode case folding, then whitespace collapsed to single spaces and trimmed.
-
-    NFKC first so that full-width forms fold (``ＳＩＭフリー`` → ``SIMフリー``) before
-    ``casefold`` (which also maps ``ß`` → ``ss``); NFKC again after, because case folding can
-    produce sequences that are not NFKC-normal.
-
-    >>> normalize_query("  Zapatos  de RUNNING\\tpara Mujer ")
-    'zapatos de running para mujer'
-    >>> normalize_query("ＳＩＭフリー　スマホ")
-    'simフリー スマホ'
-    """
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return " ".join(folded.split())
 
 
 def _luhn(digits: str) -> bool:

@@ -21,9 +21,10 @@ import numpy as np
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from evaluators.sampling import InfeasiblePlan, frequency_bands, stratified_sample
-from services import aip
-from services.logmapping import LogFieldMapping
-from services.errors import FailedPrecondition
+from services.core import clock
+from services.core.logmapping import LogFieldMapping
+from services.core.errors import FailedPrecondition
+from services.core.querynorm import normalize_query
 from services.evaluation import hygiene
 from services.evaluation.mustache import TemplateError, render_json
 from services.evaluation.pooling import QueryResults, gold_count, gold_items, pointwise_items, side_by_side_items
@@ -86,7 +87,7 @@ def sample(es: Elasticsearch, source: logs.LogSource, spec: Spec, kfield: str, g
     paths = group_paths + ([bucket_path] if wanted_buckets and bucket_path else [])
     for key, values, n in logs.query_frequencies(es, source, kfield, paths):
         group = values[:len(group_paths)]
-        norm = hygiene.normalize_query(key)
+        norm = normalize_query(key)
         ident = (norm, group)
         if ident in rejected:
             continue
@@ -245,7 +246,7 @@ class Producer:
         if doc["state"] not in ("PENDING", "PRODUCING"):
             raise Cancelled()
         return evaluations.transition(self.es, self.prefix, evaluation_id, {"PENDING", "PRODUCING"}, "PRODUCING",
-                                      fields={"producer": self.owner, "heartbeat": aip.now_iso()})
+                                      fields={"producer": self.owner, "heartbeat": clock.now_iso()})
 
     def _check(self, evaluation_id: str, counts: dict, progress: dict) -> None:
         """Heartbeat + progress; raises :class:`Cancelled` if the evaluation left PRODUCING."""
@@ -254,7 +255,7 @@ class Producer:
         doc = evaluations.get(self.es, self.prefix, evaluation_id)
         if doc["state"] != "PRODUCING":
             raise Cancelled()
-        evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, heartbeat=aip.now_iso(),
+        evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, heartbeat=clock.now_iso(),
                                   progress=progress)
 
     def _refresh_counts(self, evaluation_id: str) -> None:
@@ -276,7 +277,7 @@ class Producer:
                   "garbage_dropped": drawn.dropped["garbage"], "uncovered_dropped": drawn.dropped["uncovered"],
                   "below_floor_dropped": drawn.dropped["below_floor"], "items": 0, "gold_items": 0, "identical_pairs": 0}
         evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, strata=drawn.strata,
-                                  heartbeat=aip.now_iso(), progress={"done": 0, "total": len(drawn.units)})
+                                  heartbeat=clock.now_iso(), progress={"done": 0, "total": len(drawn.units)})
         common = {
             "evaluation_id": evaluation_id, "overlap": spec.overlap, "priority": spec.priority,
             "deadline": spec.deadline.isoformat() if spec.deadline else None,
@@ -309,7 +310,7 @@ class Producer:
 
         counts.update(items.counts_by(self.es, self.prefix, evaluation_id))
         evaluations.transition(self.es, self.prefix, evaluation_id, {"PRODUCING"}, "PREJUDGING",
-                               fields={"counts": counts, "heartbeat": aip.now_iso(), "progress": {"done": 0, "total": 0}})
+                               fields={"counts": counts, "heartbeat": clock.now_iso(), "progress": {"done": 0, "total": 0}})
         log.info("production done", extra={"evaluation": evaluation_id, "counts": counts})
 
     def _results(self, source, spec: Spec, kfield, group_paths, chunk: list[Unit], strata: list[str],

@@ -7,11 +7,12 @@ import json
 import time
 import uuid
 
-from services import aip
+
+from services.core import clock
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
 from services.aip import id_of, page_after, page_token, timestamp
 from services.auth import current_principal
-from services.errors import FieldViolation, InvalidArgument, NotFound
+from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
 from services.evaluation.automation import AgreementRefresher
 from services.evaluation.production import Producer
@@ -84,7 +85,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             evaluation_id = uuid.uuid4().hex[:20]
         checks.validate(self.ctx.es, self.ctx.log_mapping, spec)
         stored_spec = ev_with_defaults(request.evaluation, spec)
-        now = aip.now_iso()
+        now = clock.now_iso()
         doc = {
             "evaluation_id": evaluation_id,
             "request_id": request.request_id or None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from google.protobuf import json_format
 
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2
-from services.errors import Violations
+from services.core.errors import Violations
 
 MAX_DEPTH = 100
 DEFAULT_DEPTH = 10

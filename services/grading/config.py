@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from services.config import ConfigError
+from services.core.errors import ConfigError
 
 DEFAULT_GUIDELINES = Path(__file__).resolve().parents[2] / "fixtures" / "guidelines"
 

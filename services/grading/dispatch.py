@@ -27,8 +27,9 @@ from typing import Any, Callable, Sequence
 
 from elasticsearch import Elasticsearch
 
-from services import aip
-from services.errors import FailedPrecondition, NotFound, PermissionDenied
+
+from services.core import clock
+from services.core.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.grading import leases
 from services.grading.config import GradingConfig
 from services.store import assignments, graders, partners, programmes, queue
@@ -369,7 +370,7 @@ class Dispatcher:
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
-        at = aip.now()
+        at = clock.now()
         for it in items:
             mine = by_item[it["item_id"]]
             held = set().union(*(leases.graders_of(sl.doc) for sl in mine))
@@ -411,7 +412,7 @@ class Dispatcher:
         """Give every live lease of a grader back to the pool; returns how many."""
         self._profiles.pop(grader_id, None)
         n = 0
-        at = aip.now()
+        at = clock.now()
         for sl in assignments.live_of(self.es, self.prefix, grader_id):
             if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, at)):
                 n += 1

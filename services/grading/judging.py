@@ -21,8 +21,9 @@ from typing import Any, Callable
 
 from elasticsearch import Elasticsearch
 
-from services import aip
-from services.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+
+from services.core import clock
+from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.grading import leases
 from services.grading.scales import BY_KIND, MAX_COMMENT
 from services.store import assignments, judgements, queue
@@ -98,12 +99,12 @@ def _validate(doc: dict[str, Any], rating: Rating) -> None:
 
 
 def _judgement(doc: dict[str, Any], rating: Rating, at) -> dict[str, Any]:
-    start = aip.parse_time(doc["lease_start"])
+    start = clock.parse_time(doc["lease_start"])
     j = {
         "judgement_id": doc["assignment_id"], "assignment_id": doc["assignment_id"], "item_id": doc["item_id"],
         "evaluation_id": doc["evaluation_id"], "grader": doc["grader"], "partner": doc.get("partner") or "",
         "locale": doc["locale"], "kind": doc["kind"], "gold": bool(doc.get("gold")),
-        "flagged": rating.flagged, "comment": rating.comment, "submit_time": aip.iso(at),
+        "flagged": rating.flagged, "comment": rating.comment, "submit_time": clock.iso(at),
         "lease_start": doc["lease_start"], "time_on_task_ms": max(0, int((at - start).total_seconds() * 1000)),
     }
     if doc["kind"] == "pointwise":
@@ -141,7 +142,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
 
     ``known``: the slot as this process leased it (skips the read when still current);
     ``count``: raises the item's judged count off the request path (default: inline)."""
-    at = aip.now()
+    at = clock.now()
     if _known_live(known, grader_id, assignment_id, rating, at):
         doc = known.doc
         judgement = _judgement(doc, rating, at)
@@ -155,7 +156,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         if doc["state"] == "SUBMITTED":
             return _ensure_written(es, prefix, doc)
         _validate(doc, rating)
-        at = aip.now()
+        at = clock.now()
         _require_live(slot, assignment_id, at)
         judgement = _judgement(doc, rating, at)
         if not assignments.replace(es, prefix, slot, leases.submitted(doc, judgement, at)):
@@ -202,7 +203,7 @@ def skip(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rea
         slot = _own_slot(es, prefix, grader_id, assignment_id)
         if slot.doc["state"] == "SKIPPED":
             return  # a retry
-        at = aip.now()
+        at = clock.now()
         _require_live(slot, assignment_id, at)
         if assignments.replace(es, prefix, slot, leases.skipped(slot.doc, reason, comment, at)):
             return
@@ -214,10 +215,10 @@ def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, s
     """Push a live lease's end to ``now + seconds`` (capped at ``max_seconds``); returns the slot."""
     for _ in range(3):
         slot = _own_slot(es, prefix, grader_id, assignment_id)
-        at = aip.now()
+        at = clock.now()
         _require_live(slot, assignment_id, at)
         doc = leases.extended(slot.doc, at, min(seconds, max_seconds))
-        if aip.parse_time(doc["lease_expire"]) < aip.parse_time(slot.doc["lease_expire"]):
+        if clock.parse_time(doc["lease_expire"]) < clock.parse_time(slot.doc["lease_expire"]):
             return slot.doc  # never shortens a lease
         if assignments.replace(es, prefix, slot, doc):
             return doc

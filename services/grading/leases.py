@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.aip import iso, parse_time
+from services.core.clock import iso, parse_time
 
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)  # for the examples
 FREE_STATES = frozenset({"SKIPPED", "RELEASED", "EXPIRED"})

@@ -8,7 +8,7 @@ from google.protobuf import duration_pb2
 from services import aip
 from services._proto.qrelay.v1 import common_pb2, grading_pb2, grading_pb2_grpc
 from services.auth import current_principal
-from services.errors import FieldViolation, InvalidArgument
+from services.core.errors import FieldViolation, InvalidArgument
 from services.grading import judging, stats
 from services.grading.config import GradingConfig
 from services.grading.dispatch import Dispatcher

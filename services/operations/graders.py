@@ -5,9 +5,9 @@ from typing import Any, Iterable
 
 from elasticsearch import Elasticsearch
 
-from services.errors import FieldViolation, InvalidArgument, Violations
+from services.core.errors import FieldViolation, InvalidArgument, Violations
 from services.grading.dispatch import Dispatcher
-from services.aip import iso, now
+from services.core.clock import iso, now
 from services.operations import credentials
 from services.operations.partners import require_partner
 from services.aip import id_of

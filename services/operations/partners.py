@@ -5,8 +5,8 @@ from typing import Any, Iterable
 
 from elasticsearch import Elasticsearch
 
-from services.errors import FieldViolation, InvalidArgument, NotFound, Violations
-from services.aip import iso, now
+from services.core.errors import FieldViolation, InvalidArgument, NotFound, Violations
+from services.core.clock import iso, now
 from services.operations.validation import check_locales, check_name, new_id
 from services.store import partners, programmes
 

@@ -7,9 +7,9 @@ from google.protobuf import json_format
 
 from services._proto.qrelay.v1 import operations_pb2, operations_pb2_grpc
 from services.aip import id_of, page_after, page_token, timestamp
-from services.errors import Violations
+from services.core.errors import Violations
 from services.grading.dispatch import Dispatcher
-from services.aip import iso, now
+from services.core.clock import iso, now
 from services.operations import graders as grader_ops
 from services.operations import partners as partner_ops
 from services.operations.validation import check_locales, page_size

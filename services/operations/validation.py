@@ -5,7 +5,7 @@ import hashlib
 import re
 import uuid
 
-from services.errors import FieldViolation, InvalidArgument, Violations
+from services.core.errors import FieldViolation, InvalidArgument, Violations
 
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_NAME = 200

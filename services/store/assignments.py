@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from services.store.templates import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
+from services.store.family import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
     name="assignments",

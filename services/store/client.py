@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from services.config import ElasticsearchConfig
+from services.core.settings import ElasticsearchConfig
 
 
 class StoreUnavailable(Exception):

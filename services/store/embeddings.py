@@ -3,7 +3,7 @@
 Vectors are stored as little-endian float32 bytes in a ``binary`` field: the cache is read by
 id, never searched, and one index then serves models of any dimension.
 """
-from services.store.templates import DATE, INT, KEYWORD, IndexFamily
+from services.store.family import DATE, INT, KEYWORD, IndexFamily
 
 FAMILY = IndexFamily(
     name="embeddings",

@@ -3,10 +3,10 @@ from typing import Any, Iterable
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from services.aip import now_iso
-from services.errors import FailedPrecondition, NotFound
+from services.core.clock import now_iso
+from services.core.errors import FailedPrecondition, NotFound
 from services.store import resources
-from services.store.templates import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
+from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
     name="evaluations",

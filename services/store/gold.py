@@ -3,7 +3,7 @@ from typing import Any, Sequence
 
 from elasticsearch import Elasticsearch, helpers
 
-from services.store.templates import DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
+from services.store.family import DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
     name="gold",

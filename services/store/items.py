@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from elasticsearch import Elasticsearch, helpers
 
-from services.store.templates import BOOL, DATE, FLOAT, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
+from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 _DOC = {"type": "object", "dynamic": "strict", "properties": {
     "doc_id": KEYWORD, "title": {"type": "text", "index": False}, "snippet": {"type": "text", "index": False},

@@ -3,7 +3,7 @@ from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from services.store.templates import BOOL, DATE, INT, KEYWORD, LONG, TEXT, IndexFamily
+from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
     name="judgements",

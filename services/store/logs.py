@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from services.logmapping import LogFieldMapping
+from services.core.logmapping import LogFieldMapping
 
 # Field types a terms/composite aggregation can group by.
 _AGGREGATABLE = {"keyword", "constant_keyword", "boolean", "long", "integer", "short", "byte", "ip", "date",

@@ -1,5 +1,5 @@
 """The ``metrics`` index: dated metric snapshots, for trends."""
-from services.store.templates import DATE, DOUBLE, KEYWORD, LONG, IndexFamily
+from services.store.family import DATE, DOUBLE, KEYWORD, LONG, IndexFamily
 
 FAMILY = IndexFamily(
     name="metrics",

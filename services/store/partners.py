@@ -4,7 +4,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.store import resources
-from services.store.templates import DATE, KEYWORD, TEXT_KW, IndexFamily
+from services.store.family import DATE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
     name="partners",

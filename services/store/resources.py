@@ -6,7 +6,7 @@ from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from services.errors import NotFound
+from services.core.errors import NotFound
 
 
 def create_once(es: Elasticsearch, index: str, doc_id: str, doc: dict[str, Any]) -> bool:

@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
+from services.core.querynorm import normalize_query
 from services.evaluation import hygiene
 from services.store import gold as gold_store
 from tests.integration.serving import TOKENS, auth, qrelay_server
@@ -119,7 +120,7 @@ def test_items_pool_pairs_once_and_reveal_no_ranker(es, server, produced):
 
 def test_no_pii_reaches_items(es, server, produced):
     items = items_of(es, server[1], produced.name.split("/")[1])
-    assert all(hygiene.rejection(hygiene.normalize_query(i["query"])) is None for i in items)
+    assert all(hygiene.rejection(normalize_query(i["query"])) is None for i in items)
     assert produced.counts.pii_dropped > 0
 
 

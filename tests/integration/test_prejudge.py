@@ -17,9 +17,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ray_jobs.prejudge import job, synthetic  # noqa: E402
+from fixtures.evaluations import synthetic  # noqa: E402
+from ray_jobs.prejudge import job  # noqa: E402
 from services.evaluation.automation import refresh_agreement  # noqa: E402
-from services.config import ElasticsearchConfig  # noqa: E402
+from services.core.settings import ElasticsearchConfig  # noqa: E402
 from services.store import embedding_cache, evaluations, templates  # noqa: E402
 from services.store import prejudgements as store  # noqa: E402
 

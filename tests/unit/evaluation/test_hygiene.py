@@ -3,6 +3,7 @@ import itertools
 import pytest
 
 from fixtures.logs.generator import generate_events
+from services.core.querynorm import normalize_query
 from services.evaluation import hygiene
 
 
@@ -19,7 +20,7 @@ from services.evaluation import hygiene
     ("カメラ 防水", None),
 ])
 def test_pii_kind(query, kind):
-    assert hygiene.pii_kind(hygiene.normalize_query(query)) == kind
+    assert hygiene.pii_kind(normalize_query(query)) == kind
 
 
 @pytest.mark.parametrize("query, kind", [("", "empty"), ("   ", "empty"), ("?!?!", "garbage"), ("zzzzzzzz", "garbage"),
@@ -29,7 +30,7 @@ def test_garbage_kind(query, kind):
 
 
 def test_normalize_groups_case_width_and_space():
-    assert hygiene.normalize_query("  Nike\u3000ＲＵＮＮＩＮＧ  Shoes ") == "nike running shoes"
+    assert normalize_query("  Nike\u3000ＲＵＮＮＩＮＧ  Shoes ") == "nike running shoes"
 
 
 def test_catches_every_pii_query_of_the_fixture_logs_and_nothing_else():
@@ -37,7 +38,7 @@ def test_catches_every_pii_query_of_the_fixture_logs_and_nothing_else():
     found = missed = false_alarms = 0
     for e in events:
         truth = e["fixture_truth"]["pii"]
-        got = hygiene.pii_kind(hygiene.normalize_query(e["query"]))
+        got = hygiene.pii_kind(normalize_query(e["query"]))
         found += bool(truth and got)
         missed += bool(truth and not got)
         false_alarms += bool(got and not truth)

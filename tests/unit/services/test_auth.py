@@ -3,7 +3,7 @@ import pytest
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2, grading_pb2, operations_pb2, reporting_pb2
 from services.auth import StaticTokens, authorize, bearer_token, method_roles
 from services.config import Principal
-from services.errors import PermissionDenied, Unauthenticated
+from services.core.errors import PermissionDenied, Unauthenticated
 
 ROLES = method_roles(m.DESCRIPTOR for m in (common_pb2, evaluation_pb2, grading_pb2, reporting_pb2, operations_pb2))
 AUTH = StaticTokens({"eng": Principal("eve", "engineer"), "gr": Principal("gina", "grader")})

@@ -48,13 +48,17 @@ class Unavailable(QrelayError):
     """A dependency (Elasticsearch) is down; the call is safe to retry (UNAVAILABLE)."""
 
 
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the setting."""
+
+
 class Violations:
     """Collects field violations so a request reports all its problems at once.
 
     >>> v = Violations(); v.check(False, "depth", "must be in 1..100"); v.raise_if_any()
     Traceback (most recent call last):
     ...
-    services.errors.InvalidArgument: depth: must be in 1..100
+    services.core.errors.InvalidArgument: depth: must be in 1..100
     """
 
     def __init__(self) -> None:
