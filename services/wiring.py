@@ -47,12 +47,13 @@ def servicers(ctx: Context) -> list[tuple[Callable[[Any, Any], None], Any]]:
     from services.evaluation.servicer import EvaluationServicer
     from services.grading.servicer import GradingServicer
     from services.operations.servicer import OperationsServicer
+    from services.reporting.servicer import ReportingServicer
 
     grading = GradingServicer(ctx, grading_config(ctx))
     return [
         (evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server, EvaluationServicer(ctx)),
         (grading_pb2_grpc.add_GradingServiceServicer_to_server, grading),
-        (reporting_pb2_grpc.add_ReportingServiceServicer_to_server, reporting_pb2_grpc.ReportingServiceServicer()),
+        (reporting_pb2_grpc.add_ReportingServiceServicer_to_server, ReportingServicer(ctx)),
         (operations_pb2_grpc.add_OperationsServiceServicer_to_server, OperationsServicer(ctx, grading.dispatch)),
     ]
 

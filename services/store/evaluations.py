@@ -10,7 +10,7 @@ from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, 
 
 FAMILY = IndexFamily(
     name="evaluations",
-    version=1,
+    version=2,
     doc="Evaluations: the engineer's spec (opaque), state, counts, strata and weights.",
     properties={
         "evaluation_id": KEYWORD,
@@ -35,6 +35,12 @@ FAMILY = IndexFamily(
         # the current stage's progress (production: queries; pre-judgement: items); Watch derives ETA from it
         "progress": {"type": "object", "dynamic": "strict", "properties": {"done": LONG, "total": LONG}},
         "automation": OPAQUE,
+        "grading": OPAQUE,  # human grading progress: items done, judgements, rate, ETA
+        "completion": OPAQUE,  # how it completed: reason, coverage, message
+        "complete_time": DATE,
+        "consensus": OPAQUE,  # the reporting worker's state: seeded, watermark, fitted reliability
+        "series": KEYWORD,  # id of the first evaluation of a recurring series
+        "next_run_time": DATE,  # recurring: when the next evaluation of the series is due
         "producer": KEYWORD,  # the server process producing items (claim)
         "heartbeat": DATE,  # last sign of life of the producer; stale claims are resumed
         "create_time": DATE,

@@ -12,6 +12,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from services.store import items, judgements
+from services.store.scan import scan
 
 ITEM_FIELDS = [
     "item_id", "evaluation_id", "kind", "query", "locale", "doc", "left", "right",
@@ -100,29 +101,10 @@ def refresh_items(es: Elasticsearch, prefix: str) -> None:
 # --- human labels --------------------------------------------------------------------------
 
 
-def _scan(es: Elasticsearch, index: str, query: dict, fields: Sequence[str], limit: int, page: int = 2000):
-    pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
-    try:
-        after, n = None, 0
-        while n < limit:
-            size = min(page, limit - n)
-            r = es.search(pit={"id": pit, "keep_alive": "2m"}, query=query, _source=list(fields), size=size,
-                          sort=[{"_shard_doc": "asc"}], search_after=after, track_total_hits=False)
-            hits = r["hits"]["hits"]
-            for h in hits:
-                yield h["_source"]
-            n += len(hits)
-            if len(hits) < size:
-                return
-            after = hits[-1]["sort"]
-    finally:
-        es.options(ignore_status=404).close_point_in_time(id=pit)
-
-
 def pointwise_labels(es: Elasticsearch, prefix: str, limit: int = 20_000) -> list[dict[str, Any]]:
     """Up to ``limit`` human pointwise judgements (``item_id``, ``locale``, ``grade``), any evaluation."""
     q = {"bool": {"filter": [{"term": {"kind": "pointwise"}}, {"exists": {"field": "grade"}}]}}
-    return list(_scan(es, judgements_index(prefix), q, ["item_id", "locale", "grade"], limit))
+    return list(scan(es, judgements_index(prefix), q, ["item_id", "locale", "grade"], limit))
 
 
 def item_texts(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -141,10 +123,10 @@ def item_texts(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[
 def audit_items(es: Elasticsearch, prefix: str, evaluation_id: str) -> list[dict[str, Any]]:
     """The evaluation's audit-share items with their pre-judgements."""
     q = {"bool": {"filter": [{"term": {"evaluation_id": evaluation_id}}, {"term": {"audit": True}}]}}
-    return list(_scan(es, items_index(prefix), q, ["item_id", "locale", "kind", "prejudgement"], 10_000_000))
+    return list(scan(es, items_index(prefix), q, ["item_id", "locale", "kind", "prejudgement"]))
 
 
 def evaluation_judgements(es: Elasticsearch, prefix: str, evaluation_id: str) -> list[dict[str, Any]]:
     """Human judgements of one evaluation (``item_id``, ``kind``, ``grade``, ``preference``, ``gold``)."""
-    return list(_scan(es, judgements_index(prefix), {"term": {"evaluation_id": evaluation_id}},
-                      ["item_id", "kind", "grade", "preference", "gold", "locale"], 10_000_000))
+    return list(scan(es, judgements_index(prefix), {"term": {"evaluation_id": evaluation_id}},
+                      ["item_id", "kind", "grade", "preference", "gold", "locale"]))

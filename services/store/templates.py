@@ -10,14 +10,15 @@ from __future__ import annotations
 from elasticsearch import Elasticsearch
 
 from services.store import (
-    assignments, embeddings, evaluations, gold, graders, items, judgements, metrics, partners, programmes,
+    assignments, consensus, embeddings, evaluations, gold, graders, items, judgements, metrics, partners, programmes,
 )
 from services.store.family import IndexFamily
 
 
 def families() -> list[IndexFamily]:
     """Every family, in install order."""
-    return [m.FAMILY for m in (evaluations, items, assignments, judgements, gold, graders, partners, programmes, metrics, embeddings)]
+    return [m.FAMILY for m in (evaluations, items, assignments, judgements, consensus, gold, graders, partners, programmes, metrics,
+                                 embeddings)]
 
 
 def install(es: Elasticsearch, prefix: str) -> list[str]:

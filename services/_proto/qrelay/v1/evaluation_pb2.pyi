@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from services._proto.qrelay.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
@@ -22,6 +23,13 @@ class EvaluationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLED: _ClassVar[EvaluationState]
     FAILED: _ClassVar[EvaluationState]
 
+class CompletionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COMPLETION_REASON_UNSPECIFIED: _ClassVar[CompletionReason]
+    ALL_JUDGED: _ClassVar[CompletionReason]
+    DEADLINE_PASSED: _ClassVar[CompletionReason]
+    NOTHING_TO_JUDGE: _ClassVar[CompletionReason]
+
 class SamplingUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SAMPLING_UNIT_UNSPECIFIED: _ClassVar[SamplingUnit]
@@ -41,6 +49,10 @@ GRADING: EvaluationState
 COMPLETE: EvaluationState
 CANCELLED: EvaluationState
 FAILED: EvaluationState
+COMPLETION_REASON_UNSPECIFIED: CompletionReason
+ALL_JUDGED: CompletionReason
+DEADLINE_PASSED: CompletionReason
+NOTHING_TO_JUDGE: CompletionReason
 SAMPLING_UNIT_UNSPECIFIED: SamplingUnit
 TRAFFIC_WEIGHTED: SamplingUnit
 UNIQUE_QUERY: SamplingUnit
@@ -49,7 +61,7 @@ PROPORTIONAL: Allocation
 FIXED: Allocation
 
 class Evaluation(_message.Message):
-    __slots__ = ("name", "display_name", "spec", "state", "state_reason", "counts", "strata", "creator", "create_time", "update_time", "automation")
+    __slots__ = ("name", "display_name", "spec", "state", "state_reason", "counts", "strata", "creator", "create_time", "update_time", "automation", "grading", "completion", "series", "next_run_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +73,10 @@ class Evaluation(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     AUTOMATION_FIELD_NUMBER: _ClassVar[int]
+    GRADING_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     spec: EvaluationSpec
@@ -72,7 +88,65 @@ class Evaluation(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     automation: Automation
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., strata: _Optional[_Iterable[_Union[Stratum, _Mapping]]] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., automation: _Optional[_Union[Automation, _Mapping]] = ...) -> None: ...
+    grading: GradingProgress
+    completion: Completion
+    series: str
+    next_run_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., strata: _Optional[_Iterable[_Union[Stratum, _Mapping]]] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., automation: _Optional[_Union[Automation, _Mapping]] = ..., grading: _Optional[_Union[GradingProgress, _Mapping]] = ..., completion: _Optional[_Union[Completion, _Mapping]] = ..., series: _Optional[str] = ..., next_run_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GradingProgress(_message.Message):
+    __slots__ = ("items_for_humans", "items_done", "judgements_wanted", "judgements", "judgements_per_minute", "eta", "labelled_share")
+    ITEMS_FOR_HUMANS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_DONE_FIELD_NUMBER: _ClassVar[int]
+    JUDGEMENTS_WANTED_FIELD_NUMBER: _ClassVar[int]
+    JUDGEMENTS_FIELD_NUMBER: _ClassVar[int]
+    JUDGEMENTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    ETA_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    items_for_humans: int
+    items_done: int
+    judgements_wanted: int
+    judgements: int
+    judgements_per_minute: float
+    eta: _timestamp_pb2.Timestamp
+    labelled_share: float
+    def __init__(self, items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ..., judgements_wanted: _Optional[int] = ..., judgements: _Optional[int] = ..., judgements_per_minute: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labelled_share: _Optional[float] = ...) -> None: ...
+
+class Completion(_message.Message):
+    __slots__ = ("reason", "coverage", "human_coverage", "message", "complete_time")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    HUMAN_COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    reason: CompletionReason
+    coverage: float
+    human_coverage: float
+    message: str
+    complete_time: _timestamp_pb2.Timestamp
+    def __init__(self, reason: _Optional[_Union[CompletionReason, str]] = ..., coverage: _Optional[float] = ..., human_coverage: _Optional[float] = ..., message: _Optional[str] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Recurrence(_message.Message):
+    __slots__ = ("every", "window")
+    EVERY_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    every: _duration_pb2.Duration
+    window: _duration_pb2.Duration
+    def __init__(self, every: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Alerting(_message.Message):
+    __slots__ = ("measures", "baseline_snapshots", "min_drop", "webhook_url", "alpha")
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_DROP_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_URL_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    measures: _containers.RepeatedScalarFieldContainer[str]
+    baseline_snapshots: int
+    min_drop: float
+    webhook_url: str
+    alpha: float
+    def __init__(self, measures: _Optional[_Iterable[str]] = ..., baseline_snapshots: _Optional[int] = ..., min_drop: _Optional[float] = ..., webhook_url: _Optional[str] = ..., alpha: _Optional[float] = ...) -> None: ...
 
 class Automation(_message.Message):
     __slots__ = ("model", "model_version", "threshold", "automation_rate", "auto_judged", "audit", "locales")
@@ -111,7 +185,7 @@ class LocaleAutomation(_message.Message):
     def __init__(self, locale: _Optional[str] = ..., items: _Optional[int] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., automation_rate: _Optional[float] = ..., audit_judged: _Optional[int] = ..., agreement: _Optional[float] = ...) -> None: ...
 
 class EvaluationSpec(_message.Message):
-    __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team")
+    __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team", "recurrence", "alerting")
     LOG_SOURCE_FIELD_NUMBER: _ClassVar[int]
     RANKERS_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +196,8 @@ class EvaluationSpec(_message.Message):
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     OWNER_TEAM_FIELD_NUMBER: _ClassVar[int]
+    RECURRENCE_FIELD_NUMBER: _ClassVar[int]
+    ALERTING_FIELD_NUMBER: _ClassVar[int]
     log_source: LogSource
     rankers: _containers.RepeatedCompositeFieldContainer[Ranker]
     kinds: _containers.RepeatedScalarFieldContainer[_common_pb2.JudgementKind]
@@ -132,7 +208,9 @@ class EvaluationSpec(_message.Message):
     priority: int
     deadline: _timestamp_pb2.Timestamp
     owner_team: str
-    def __init__(self, log_source: _Optional[_Union[LogSource, _Mapping]] = ..., rankers: _Optional[_Iterable[_Union[Ranker, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[_common_pb2.JudgementKind, str]]] = ..., depth: _Optional[int] = ..., overlap: _Optional[int] = ..., gold_share: _Optional[float] = ..., sample_plan: _Optional[_Union[SamplePlan, _Mapping]] = ..., priority: _Optional[int] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_team: _Optional[str] = ...) -> None: ...
+    recurrence: Recurrence
+    alerting: Alerting
+    def __init__(self, log_source: _Optional[_Union[LogSource, _Mapping]] = ..., rankers: _Optional[_Iterable[_Union[Ranker, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[_common_pb2.JudgementKind, str]]] = ..., depth: _Optional[int] = ..., overlap: _Optional[int] = ..., gold_share: _Optional[float] = ..., sample_plan: _Optional[_Union[SamplePlan, _Mapping]] = ..., priority: _Optional[int] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_team: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., alerting: _Optional[_Union[Alerting, _Mapping]] = ...) -> None: ...
 
 class LogSource(_message.Message):
     __slots__ = ("index_pattern", "window", "filters")
@@ -327,7 +405,7 @@ class WatchEvaluationRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class EvaluationProgress(_message.Message):
-    __slots__ = ("name", "state", "state_reason", "counts", "stage_progress", "eta", "report_time")
+    __slots__ = ("name", "state", "state_reason", "counts", "stage_progress", "eta", "report_time", "grading", "completion")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +413,8 @@ class EvaluationProgress(_message.Message):
     STAGE_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     ETA_FIELD_NUMBER: _ClassVar[int]
     REPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    GRADING_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: EvaluationState
     state_reason: str
@@ -342,4 +422,6 @@ class EvaluationProgress(_message.Message):
     stage_progress: float
     eta: _timestamp_pb2.Timestamp
     report_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., stage_progress: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    grading: GradingProgress
+    completion: Completion
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., stage_progress: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., grading: _Optional[_Union[GradingProgress, _Mapping]] = ..., completion: _Optional[_Union[Completion, _Mapping]] = ...) -> None: ...

@@ -22,16 +22,20 @@ ACTIVE: ActiveStatus
 SUSPENDED: ActiveStatus
 
 class Partner(_message.Message):
-    __slots__ = ("name", "display_name", "status", "create_time")
+    __slots__ = ("name", "display_name", "status", "create_time", "price_per_judgement", "currency")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_JUDGEMENT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     status: ActiveStatus
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., status: _Optional[_Union[ActiveStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    price_per_judgement: float
+    currency: str
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., status: _Optional[_Union[ActiveStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_per_judgement: _Optional[float] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class Grader(_message.Message):
     __slots__ = ("name", "display_name", "partner", "locales", "skills", "status", "programmes", "create_time")

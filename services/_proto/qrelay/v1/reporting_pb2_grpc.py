@@ -27,7 +27,7 @@ if _version_not_supported:
 
 
 class ReportingServiceStub:
-    """Reports, comparisons, trends and scorecards.
+    """Reports, comparisons, exports, trends, alerts and scorecards.
     """
 
     def __init__(self, channel):
@@ -46,10 +46,20 @@ class ReportingServiceStub:
                 request_serializer=qrelay_dot_v1_dot_reporting__pb2.CompareRankersRequest.SerializeToString,
                 response_deserializer=qrelay_dot_v1_dot_reporting__pb2.RankerComparison.FromString,
                 _registered_method=True)
+        self.ExportEvaluation = channel.unary_stream(
+                '/qrelay.v1.ReportingService/ExportEvaluation',
+                request_serializer=qrelay_dot_v1_dot_reporting__pb2.ExportEvaluationRequest.SerializeToString,
+                response_deserializer=qrelay_dot_v1_dot_reporting__pb2.ExportChunk.FromString,
+                _registered_method=True)
         self.ListMetricSnapshots = channel.unary_unary(
                 '/qrelay.v1.ReportingService/ListMetricSnapshots',
                 request_serializer=qrelay_dot_v1_dot_reporting__pb2.ListMetricSnapshotsRequest.SerializeToString,
                 response_deserializer=qrelay_dot_v1_dot_reporting__pb2.ListMetricSnapshotsResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/qrelay.v1.ReportingService/ListAlerts',
+                request_serializer=qrelay_dot_v1_dot_reporting__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=qrelay_dot_v1_dot_reporting__pb2.ListAlertsResponse.FromString,
                 _registered_method=True)
         self.GetPartnerScorecard = channel.unary_unary(
                 '/qrelay.v1.ReportingService/GetPartnerScorecard',
@@ -61,29 +71,61 @@ class ReportingServiceStub:
                 request_serializer=qrelay_dot_v1_dot_reporting__pb2.GetGraderScorecardRequest.SerializeToString,
                 response_deserializer=qrelay_dot_v1_dot_reporting__pb2.Scorecard.FromString,
                 _registered_method=True)
+        self.ListScorecards = channel.unary_unary(
+                '/qrelay.v1.ReportingService/ListScorecards',
+                request_serializer=qrelay_dot_v1_dot_reporting__pb2.ListScorecardsRequest.SerializeToString,
+                response_deserializer=qrelay_dot_v1_dot_reporting__pb2.ListScorecardsResponse.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
-    """Reports, comparisons, trends and scorecards.
+    """Reports, comparisons, exports, trends, alerts and scorecards.
     """
 
     def GetEvaluationReport(self, request, context):
-        """Metrics per ranker for one evaluation, overall and per segment, with confidence intervals.
+        """Metrics per ranker for one evaluation, overall and per segment, with confidence
+        intervals, coverage, automation, agreement, grading time and cost. Allowed while the
+        evaluation is GRADING (the report is then marked partial) and once it is COMPLETE.
+        Errors: NOT_FOUND (no such evaluation), FAILED_PRECONDITION (not yet graded, cancelled or
+        failed; no judged query yet), INVALID_ARGUMENT (unknown measure or segment field, bad
+        confidence level).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CompareRankers(self, request, context):
-        """A paired comparison of two rankers of one evaluation: differences, significance,
-        side-by-side verdicts, per segment with Holm correction.
+        """A paired comparison of two rankers of one evaluation: differences with CIs, t-test and
+        randomisation p-values (Holm-corrected across segments), side-by-side verdicts, and one
+        sentence that says it plainly. Errors as for `GetEvaluationReport`, plus INVALID_ARGUMENT
+        for an unknown ranker or baseline = candidate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportEvaluation(self, request, context):
+        """Streams an evaluation's labels or the rankers' result lists as TREC qrels/runs, JSON
+        Lines or CSV, in chunks. `qrelay trec-eval` (or any IR tool) on the exported consensus
+        qrels and runs reproduces the report's unweighted numbers.
+        Errors: NOT_FOUND, INVALID_ARGUMENT (a format the content cannot take, unknown ranker).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListMetricSnapshots(self, request, context):
-        """Dated metric snapshots for trends (e.g. NDCG@10 of a ranker per market per week).
+        """Dated metric snapshots for trends (e.g. NDCG@10 of a ranker per market per week); one
+        snapshot per ranker × segment × measure is written when an evaluation completes.
+        Errors: INVALID_ARGUMENT (unknown measure, bad window, bad page token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Regression alerts raised when a completed evaluation's metric dropped significantly
+        against its trailing baseline, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,13 +133,22 @@ class ReportingServiceServicer:
 
     def GetPartnerScorecard(self, request, context):
         """A partner's scorecard over a window: quality, throughput, cost, SLA.
+        Errors: NOT_FOUND, INVALID_ARGUMENT (bad window).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetGraderScorecard(self, request, context):
-        """One grader's scorecard over a window.
+        """One grader's scorecard over a window. Errors: NOT_FOUND, INVALID_ARGUMENT (bad window).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScorecards(self, request, context):
+        """Scorecards of every grader (optionally of one partner) or of every partner over a
+        window, for the workforce page; flagged ones first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,10 +167,20 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     request_deserializer=qrelay_dot_v1_dot_reporting__pb2.CompareRankersRequest.FromString,
                     response_serializer=qrelay_dot_v1_dot_reporting__pb2.RankerComparison.SerializeToString,
             ),
+            'ExportEvaluation': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportEvaluation,
+                    request_deserializer=qrelay_dot_v1_dot_reporting__pb2.ExportEvaluationRequest.FromString,
+                    response_serializer=qrelay_dot_v1_dot_reporting__pb2.ExportChunk.SerializeToString,
+            ),
             'ListMetricSnapshots': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMetricSnapshots,
                     request_deserializer=qrelay_dot_v1_dot_reporting__pb2.ListMetricSnapshotsRequest.FromString,
                     response_serializer=qrelay_dot_v1_dot_reporting__pb2.ListMetricSnapshotsResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=qrelay_dot_v1_dot_reporting__pb2.ListAlertsRequest.FromString,
+                    response_serializer=qrelay_dot_v1_dot_reporting__pb2.ListAlertsResponse.SerializeToString,
             ),
             'GetPartnerScorecard': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPartnerScorecard,
@@ -131,6 +192,11 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     request_deserializer=qrelay_dot_v1_dot_reporting__pb2.GetGraderScorecardRequest.FromString,
                     response_serializer=qrelay_dot_v1_dot_reporting__pb2.Scorecard.SerializeToString,
             ),
+            'ListScorecards': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScorecards,
+                    request_deserializer=qrelay_dot_v1_dot_reporting__pb2.ListScorecardsRequest.FromString,
+                    response_serializer=qrelay_dot_v1_dot_reporting__pb2.ListScorecardsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'qrelay.v1.ReportingService', rpc_method_handlers)
@@ -140,7 +206,7 @@ def add_ReportingServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ReportingService:
-    """Reports, comparisons, trends and scorecards.
+    """Reports, comparisons, exports, trends, alerts and scorecards.
     """
 
     @staticmethod
@@ -198,6 +264,33 @@ class ReportingService:
             _registered_method=True)
 
     @staticmethod
+    def ExportEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/qrelay.v1.ReportingService/ExportEvaluation',
+            qrelay_dot_v1_dot_reporting__pb2.ExportEvaluationRequest.SerializeToString,
+            qrelay_dot_v1_dot_reporting__pb2.ExportChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListMetricSnapshots(request,
             target,
             options=(),
@@ -214,6 +307,33 @@ class ReportingService:
             '/qrelay.v1.ReportingService/ListMetricSnapshots',
             qrelay_dot_v1_dot_reporting__pb2.ListMetricSnapshotsRequest.SerializeToString,
             qrelay_dot_v1_dot_reporting__pb2.ListMetricSnapshotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qrelay.v1.ReportingService/ListAlerts',
+            qrelay_dot_v1_dot_reporting__pb2.ListAlertsRequest.SerializeToString,
+            qrelay_dot_v1_dot_reporting__pb2.ListAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -268,6 +388,33 @@ class ReportingService:
             '/qrelay.v1.ReportingService/GetGraderScorecard',
             qrelay_dot_v1_dot_reporting__pb2.GetGraderScorecardRequest.SerializeToString,
             qrelay_dot_v1_dot_reporting__pb2.Scorecard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScorecards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qrelay.v1.ReportingService/ListScorecards',
+            qrelay_dot_v1_dot_reporting__pb2.ListScorecardsRequest.SerializeToString,
+            qrelay_dot_v1_dot_reporting__pb2.ListScorecardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,89 @@
+"""The ``consensus`` index: one document per item (id = item id) with its current label and
+where it came from — human consensus, the model, a tie of identical lists, or a gold label.
+
+Each document also carries what a report needs of its item (query, stratum, the rankers'
+ranks or sides), so a report reads this one index and never the judgements. Documents are
+seeded from the items when grading starts and replaced whenever the item's judgements change;
+the writer is the reporting worker (``services/reporting``), the readers are reports, exports,
+trends and scorecards.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, LONG, OPAQUE, IndexFamily
+from services.store.scan import scan
+
+SOURCES = ("human", "model", "tie", "gold", "none")
+
+FAMILY = IndexFamily(
+    name="consensus",
+    version=1,
+    doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
+    properties={
+        "item_id": KEYWORD,
+        "evaluation_id": KEYWORD,
+        "kind": KEYWORD,  # pointwise | side_by_side
+        "query_id": KEYWORD,  # digest of (query_norm, stratum): one sampled query
+        "query_norm": KEYWORD,
+        "locale": KEYWORD,
+        "stratum": KEYWORD,
+        "query_traffic": LONG,  # the query's events in the log window (weights within a stratum)
+        "doc_id": KEYWORD,  # pointwise
+        "ranks": OPAQUE,  # pointwise: ranker -> 1-based rank of the doc
+        "ranker_a": KEYWORD,  # SxS: canonical sides; preference > 0 means ranker_b is better
+        "ranker_b": KEYWORD,
+        "gold": BOOL,
+        "needs_humans": BOOL,
+        "audit": BOOL,
+        "overlap": INT,
+        "label": INT,  # pointwise grade 0..3; absent while unlabelled
+        "preference": FLOAT,  # SxS preference in -3..+3; absent while unlabelled
+        "source": KEYWORD,  # one of SOURCES
+        "judgements": INT,  # human judgements behind the label
+        "confidence": FLOAT,  # posterior probability of the label (human) or calibrated confidence (model)
+        "posterior": OPAQUE,  # pointwise: probability per grade 0..3
+        "model_label": FLOAT,  # the model's grade / preference, kept beside the human one for audits
+        "model_version": KEYWORD,
+        "method": KEYWORD,  # aggregation method, e.g. dawid-skene
+        "update_time": DATE,
+    },
+)
+
+
+def index(prefix: str) -> str:
+    return FAMILY.index(prefix)
+
+
+def write(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]], chunk_size: int = 1000,
+          refresh: bool | str = False) -> tuple[int, list[dict]]:
+    """Replace the consensus documents (id = ``item_id``); returns ``(written, per-item errors)``."""
+    idx = index(prefix)
+    actions = ({"_index": idx, "_id": d["item_id"], "_source": d} for d in docs)
+    ok, errors = 0, []
+    for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
+                                                raise_on_exception=False, max_retries=3, refresh=refresh):
+        if success:
+            ok += 1
+        else:
+            errors.append(info)
+    return ok, errors
+
+
+def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
+                  fields: Sequence[str] | None = None, **terms: Any) -> Iterator[dict[str, Any]]:
+    """Stream the evaluation's consensus documents, optionally restricted by exact field values
+    (e.g. ``kind="pointwise"``)."""
+    filters = [{"term": {"evaluation_id": evaluation_id}}] + [{"term": {k: v}} for k, v in terms.items()]
+    return scan(es, index(prefix), {"bool": {"filter": filters}}, fields)
+
+
+def get_many(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``item_id -> document`` for those that exist (realtime)."""
+    if not item_ids:
+        return {}
+    r = es.mget(index=index(prefix), ids=list(item_ids), realtime=True)
+    return {d["_id"]: d["_source"] for d in r["docs"] if d.get("found")}
