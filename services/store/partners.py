@@ -4,17 +4,19 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.store import resources
-from services.store.family import DATE, KEYWORD, TEXT_KW, IndexFamily
+from services.store.family import DATE, DOUBLE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
     name="partners",
-    version=1,
-    doc="Partners.",
+    version=2,
+    doc="Partners and the price they charge per judgement.",
     properties={
         "partner_id": KEYWORD,
         "request_id": KEYWORD,
         "display_name": TEXT_KW,
         "status": KEYWORD,
+        "price_per_judgement": DOUBLE,  # 0 or absent: the programme's price applies
+        "currency": KEYWORD,
         "create_time": DATE,
         "update_time": DATE,
     },

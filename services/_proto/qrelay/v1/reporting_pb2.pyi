@@ -363,7 +363,7 @@ class ListMetricSnapshotsRequest(_message.Message):
     def __init__(self, measure: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., window: _Optional[_Union[_common_pb2.TimeWindow, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner_team: _Optional[str] = ..., series: _Optional[str] = ..., all_segments: _Optional[bool] = ...) -> None: ...
 
 class MetricSnapshot(_message.Message):
-    __slots__ = ("snapshot_time", "evaluation", "ranker", "segment", "value", "series", "window_end")
+    __slots__ = ("snapshot_time", "evaluation", "ranker", "segment", "value", "series", "window_end", "window_start", "run_index", "traffic_share", "partial")
     SNAPSHOT_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
     RANKER_FIELD_NUMBER: _ClassVar[int]
@@ -371,6 +371,10 @@ class MetricSnapshot(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    RUN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_SHARE_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
     snapshot_time: _timestamp_pb2.Timestamp
     evaluation: str
     ranker: str
@@ -378,7 +382,11 @@ class MetricSnapshot(_message.Message):
     value: MetricValue
     series: str
     window_end: _timestamp_pb2.Timestamp
-    def __init__(self, snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ..., series: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    window_start: _timestamp_pb2.Timestamp
+    run_index: int
+    traffic_share: float
+    partial: bool
+    def __init__(self, snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ..., series: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_index: _Optional[int] = ..., traffic_share: _Optional[float] = ..., partial: _Optional[bool] = ...) -> None: ...
 
 class ListMetricSnapshotsResponse(_message.Message):
     __slots__ = ("snapshots", "next_page_token")
@@ -389,7 +397,7 @@ class ListMetricSnapshotsResponse(_message.Message):
     def __init__(self, snapshots: _Optional[_Iterable[_Union[MetricSnapshot, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("name", "create_time", "evaluation", "series", "ranker", "segment", "measure", "value", "baseline", "drop", "interval", "p_value", "baseline_snapshots", "message", "delivery")
+    __slots__ = ("name", "create_time", "evaluation", "series", "ranker", "segment", "measure", "value", "baseline", "drop", "interval", "p_value", "baseline_snapshots", "message", "delivery", "p_value_holm", "baseline_evaluations", "delivery_attempts", "delivery_error", "delivered_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
@@ -405,6 +413,11 @@ class Alert(_message.Message):
     BASELINE_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_HOLM_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     create_time: _timestamp_pb2.Timestamp
     evaluation: str
@@ -420,7 +433,12 @@ class Alert(_message.Message):
     baseline_snapshots: int
     message: str
     delivery: str
-    def __init__(self, name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., series: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., measure: _Optional[str] = ..., value: _Optional[float] = ..., baseline: _Optional[float] = ..., drop: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value: _Optional[float] = ..., baseline_snapshots: _Optional[int] = ..., message: _Optional[str] = ..., delivery: _Optional[str] = ...) -> None: ...
+    p_value_holm: float
+    baseline_evaluations: _containers.RepeatedScalarFieldContainer[str]
+    delivery_attempts: int
+    delivery_error: str
+    delivered_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., series: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., measure: _Optional[str] = ..., value: _Optional[float] = ..., baseline: _Optional[float] = ..., drop: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value: _Optional[float] = ..., baseline_snapshots: _Optional[int] = ..., message: _Optional[str] = ..., delivery: _Optional[str] = ..., p_value_holm: _Optional[float] = ..., baseline_evaluations: _Optional[_Iterable[str]] = ..., delivery_attempts: _Optional[int] = ..., delivery_error: _Optional[str] = ..., delivered_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
     __slots__ = ("window", "series", "page_size", "page_token", "owner_team")
