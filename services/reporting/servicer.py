@@ -11,7 +11,7 @@ from evaluators.metrics.registry import parse_measure
 from services._proto.qrelay.v1 import common_pb2, reporting_pb2, reporting_pb2_grpc
 from services.aip import id_of, page_after, page_token, timestamp
 from services.core.errors import FieldViolation, InvalidArgument
-from services.reporting import trends
+from services.reporting import scorecards, trends
 from services.reporting.webhooks import WebhookSender
 from services.store import alerts, metrics
 
@@ -47,6 +47,30 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         return reporting_pb2.ListAlertsResponse(alerts=[alert_proto(d) for d in docs], next_page_token=page_token(after))
 
     # --- scorecards ----------------------------------------------------------------------
+
+    def GetGraderScorecard(self, request, context):
+        grader_id = id_of(request.grader, "graders", "grader")
+        start, end = scorecards.window(*_window(request.window))
+        return scorecard_proto(scorecards.grader_scorecard(self.ctx.es, self.ctx.prefix, self.ctx.config.quality,
+                                                           grader_id, start, end))
+
+    def GetPartnerScorecard(self, request, context):
+        partner_id = id_of(request.partner, "partners", "partner")
+        start, end = scorecards.window(*_window(request.window))
+        return scorecard_proto(scorecards.partner_scorecard(self.ctx.es, self.ctx.prefix, self.ctx.config.quality,
+                                                            partner_id, start, end))
+
+    def ListScorecards(self, request, context):
+        by = {reporting_pb2.GRADERS: "grader", reporting_pb2.PARTNERS: "partner"}.get(request.subject)
+        if by is None:
+            raise InvalidArgument(FieldViolation("subject", "GRADERS or PARTNERS"))
+        if request.partner and by == "partner":
+            raise InvalidArgument(FieldViolation("partner", "filters graders; leave it empty for PARTNERS"))
+        partner_id = id_of(request.partner, "partners", "partner") if request.partner else ""
+        start, end = scorecards.window(*_window(request.window))
+        cards = scorecards.list_scorecards(self.ctx.es, self.ctx.prefix, self.ctx.config.quality, by, start, end,
+                                           partner_id)
+        return reporting_pb2.ListScorecardsResponse(scorecards=[scorecard_proto(c) for c in cards])
 
 
 # --- trends, alerts: translation -----------------------------------------------------------
@@ -110,3 +134,25 @@ def alert_proto(d: dict[str, Any]) -> reporting_pb2.Alert:
     for attr in ("create_time", "delivered_time"):
         _set_time(a, attr, d.get(attr))
     return a
+
+
+# --- scorecards: translation ---------------------------------------------------------------
+
+_CARD_FIELDS = ("subject", "display_name", "partner", "judgements", "gold_accuracy", "consensus_agreement",
+                "throughput_per_hour", "median_seconds_on_task", "cost", "sla_met_share", "gold_judgements",
+                "consensus_judgements", "skip_rate", "skips", "drifting", "cost_per_judgement", "currency",
+                "sla_judgements", "flagged", "active_hours")
+
+
+def scorecard_proto(c: dict[str, Any]) -> reporting_pb2.Scorecard:
+    out = reporting_pb2.Scorecard(**{k: c[k] for k in _CARD_FIELDS},
+                                  flags=[reporting_pb2.QualityFlag(**f) for f in c["flags"]])
+    for k in ("reliability", "drift_p_value", "cost_per_reliable_judgement"):
+        if c.get(k) is not None:
+            setattr(out, k, c[k])
+    low, high, level = c["gold_accuracy_interval"]
+    if low is not None:
+        out.gold_accuracy_interval.CopyFrom(common_pb2.Interval(low=low, high=high, level=level))
+    out.window.start_time.FromDatetime(c["window"][0])
+    out.window.end_time.FromDatetime(c["window"][1])
+    return out

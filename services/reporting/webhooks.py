@@ -110,7 +110,7 @@ class WebhookSender:
         >>> WebhookSender(None, "", TrendsConfig(webhook_backoff_seconds=5, webhook_max_backoff_seconds=60)).backoff(4)
         40.0
         """
-        return min(self.cfg.webhook_backoff_seconds * 2 ** (attempts - 1), self.cfg.webhook_max_backoff_seconds)
+        return float(min(self.cfg.webhook_backoff_seconds * 2 ** (attempts - 1), self.cfg.webhook_max_backoff_seconds))
 
     def send_due(self) -> list[tuple[str, str]]:
         """One round: every alert due now gets one attempt. Returns (alert id, delivery state after)."""

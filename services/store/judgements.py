@@ -1,8 +1,9 @@
 """The ``judgements`` index: append-only (``op_type=create``, id from the assignment), never updated."""
-from typing import Any
+from typing import Any, Iterator
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from services.store.scan import scan
 from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
@@ -83,3 +84,30 @@ def of_items(es: Elasticsearch, prefix: str, item_ids: list[str]) -> list[dict[s
     es.indices.refresh(index=index(prefix))
     r = es.search(index=index(prefix), size=10_000, query={"terms": {"item_id": item_ids}})
     return [h["_source"] for h in r["hits"]["hits"]]
+
+
+# What a scorecard reads of a judgement.
+SCORECARD_FIELDS = ["grader", "partner", "evaluation_id", "item_id", "kind", "locale", "grade", "preference", "gold",
+                    "gold_correct", "submit_time", "time_on_task_ms"]
+
+
+def _window(start: str, end: str) -> dict:
+    return {"range": {"submit_time": {"gte": start, "lt": end}}}
+
+
+def in_window(es: Elasticsearch, prefix: str, start: str, end: str, evaluation_ids: list[str] | None = None
+              ) -> Iterator[dict[str, Any]]:
+    """Stream the judgements submitted in ``[start, end)`` (of these evaluations, if given), with
+    the fields a scorecard needs."""
+    f: list[dict] = [_window(start, end)]
+    if evaluation_ids is not None:
+        f.append({"terms": {"evaluation_id": evaluation_ids}})
+    return scan(es, index(prefix), {"bool": {"filter": f}}, SCORECARD_FIELDS)
+
+
+def evaluations_in_window(es: Elasticsearch, prefix: str, start: str, end: str, **terms: str) -> list[str]:
+    """Evaluations with judgements in ``[start, end)`` by e.g. ``grader=`` or ``partner=``."""
+    f = [_window(start, end)] + [{"term": {k: v}} for k, v in terms.items()]
+    r = es.search(index=index(prefix), size=0, query={"bool": {"filter": f}},
+                  aggs={"e": {"terms": {"field": "evaluation_id", "size": 10_000}}})
+    return [b["key"] for b in r["aggregations"]["e"]["buckets"]]

@@ -4,6 +4,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.store import resources
+from services.store.scan import scan
 from services.store.family import DATE, DOUBLE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -49,3 +50,8 @@ def get_many(es: Elasticsearch, prefix: str, programme_ids: list[str]) -> list[d
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None
               ) -> tuple[list[dict[str, Any]], list | None]:
     return resources.page(es, index(prefix), page_size, [{"programme_id": "asc"}], after)
+
+
+def every(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
+    """Every programme (a deployment has a handful)."""
+    return list(scan(es, index(prefix), {"match_all": {}}))

@@ -296,3 +296,77 @@ def test_replicas_create_each_due_run_once_over_the_sliding_window(es, index_pre
     assert replicas[0].tick(t0 + dt.timedelta(hours=9)) == []
     assert "next_run_time" not in es.get(index=f"{index_prefix}evaluations", id=head)["_source"] or \
         es.get(index=f"{index_prefix}evaluations", id=head)["_source"]["next_run_time"] is None
+
+
+@pytest.fixture(scope="module")
+def recent_logs(es):
+    """3,000 fixture search-log events over the last three days (recurring windows end now)."""
+    from fixtures.logs import loader
+    from fixtures.logs.generator import generate_events
+
+    index = f"qt-recent-logs-{uuid.uuid4().hex[:8]}"
+    assert loader.load_events(es, generate_events(3000, seed=3, start=NOW - dt.timedelta(days=3), days=3), index).ok
+    yield index
+    es.indices.delete(index=index, ignore_unavailable=True)
+
+
+def test_the_server_re_creates_a_recurring_evaluation_over_a_sliding_window(server, recent_logs):
+    every = ev.Recurrence()
+    every.every.FromSeconds(2)  # the test server accepts 1 s; users get at least an hour
+    every.window.FromTimedelta(dt.timedelta(days=2))
+    team = f"team-{uuid.uuid4().hex[:6]}"
+    spec = ev.EvaluationSpec(
+        log_source=ev.LogSource(index_pattern=recent_logs), kinds=[common_pb2.POINTWISE], owner_team=team,
+        rankers=[ev.Ranker(id=b, log_bucket=ev.LogBucket(bucket=b)) for b in ("control", "treatment")],
+        sample_plan=ev.SamplePlan(size=20, seed=1, stratify_by=["locale"]), recurrence=every,
+        alerting=ev.Alerting(webhook_url="hooks.example.com/qrelay"))
+    spec.log_source.window.start_time.FromDatetime(NOW - dt.timedelta(days=3))
+    spec.log_source.window.end_time.FromDatetime(NOW)
+    with grpc.insecure_channel(server[0]) as ch:
+        stub = evaluation_pb2_grpc.EvaluationServiceStub(ch)
+
+        def create():
+            return stub.CreateEvaluation(ev.CreateEvaluationRequest(evaluation=ev.Evaluation(
+                display_name="weekly es-MX", spec=spec)), metadata=auth("engineer"), timeout=60)
+
+        with pytest.raises(grpc.RpcError) as e:
+            create()
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_request_fields(e.value) == ["evaluation.spec.alerting.webhook_url"]
+        spec.alerting.webhook_url = ""
+        head = create()
+        assert head.series == head.name and head.spec.recurrence.every.seconds == 2
+        assert head.spec.alerting.measures == ["ndcg_cut_10"] and head.spec.alerting.baseline_snapshots == 4
+        assert head.next_run_time.ToDatetime() == head.create_time.ToDatetime() + dt.timedelta(seconds=2)
+
+        def series():
+            page = stub.ListEvaluations(ev.ListEvaluationsRequest(owner_team=team), metadata=auth("engineer"))
+            return [x for x in page.evaluations if x.name != head.name and x.series == head.name]
+
+        deadline = time.monotonic() + 60
+        while not (runs := series()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert runs, "the scheduler created no run within 60 s"
+        stub.CancelEvaluation(ev.CancelEvaluationRequest(name=head.name), metadata=auth("engineer"))
+        run = runs[-1]
+        k = int(run.display_name.rsplit(" ", 1)[1])
+        assert run.display_name == f"weekly es-MX · run {k}" and k >= 1 and not run.spec.HasField("recurrence")
+        window = run.spec.log_source.window
+        due = head.create_time.ToDatetime() + dt.timedelta(seconds=2 * k)
+        assert window.end_time.ToDatetime() == due
+        assert window.start_time.ToDatetime() == due - dt.timedelta(days=2)
+        # handed to production at once (not left for the sweep)
+        deadline = time.monotonic() + 60
+        while ev.EvaluationState.Name(run.state) == "PENDING" and time.monotonic() < deadline:
+            time.sleep(0.3)
+            run = stub.GetEvaluation(ev.GetEvaluationRequest(name=run.name), metadata=auth("engineer"))
+        assert ev.EvaluationState.Name(run.state) in ("PRODUCING", "PREJUDGING"), run.state_reason
+        time.sleep(1.5)  # a cancelled series stays as it is
+        settled = len(series())
+        time.sleep(2.5)
+        assert len(series()) == settled
+        assert not stub.GetEvaluation(ev.GetEvaluationRequest(name=head.name), metadata=auth("engineer")).HasField(
+            "next_run_time")
+        for x in series():
+            if ev.EvaluationState.Name(x.state) not in ("COMPLETE", "FAILED", "CANCELLED"):
+                stub.CancelEvaluation(ev.CancelEvaluationRequest(name=x.name), metadata=auth("engineer"))
