@@ -9,9 +9,9 @@ Where each number comes from:
   equal to the consensus label of items with ≥ 2 human judgements (side by side: the same
   direction of preference). For an evaluation without consensus documents (the consensus
   worker has not run) the window's own judgements are aggregated instead (Dawid–Skene);
-* reliability: the consensus worker's fitted per-grader reliability on the evaluation
-  (``consensus.reliability``: grader id → probability of giving the true label), averaged over
-  the grader's judgements; else Dawid–Skene's expected accuracy (``skills_``) fitted on the
+* reliability: the consensus worker's fitted reliability models on the evaluation (each
+  grader's expected accuracy, the probability of giving the true label), averaged over the
+  models' judgements; else Dawid–Skene's expected accuracy (``skills_``) fitted on the
   window's pointwise judgements, gold clamped; a partner's is its graders' judgement-weighted mean;
 * cost: the partner's price per judgement, else the price of the grader's programme for the
   evaluation's owner team (and locale);
@@ -43,8 +43,8 @@ DEFAULT_DAYS = 7
 MAX_DAYS = 366
 GRADES = (0, 1, 2, 3)
 _MGET = 1000
-_EV_FIELDS = ["evaluation_id", "owner_team", "deadline", "create_time", "consensus.reliability", "grading",
-              "automation.run.time"]
+_EV_FIELDS = ["evaluation_id", "owner_team", "deadline", "create_time", "grading_start_time", "consensus.reliability",
+              "consensus.seed_time", "automation.run.time"]
 
 
 def window(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime | None = None
@@ -67,10 +67,10 @@ def _epoch(times: list[str]) -> np.ndarray:
 
 
 def grading_start(evaluation: dict[str, Any]) -> dt.datetime | None:
-    """When the evaluation entered GRADING (the SLA clock's start): the grading progress's start
-    time when the consensus worker records one, else the pre-judgement run that moved it there,
-    else its creation."""
-    for value in ((evaluation.get("grading") or {}).get("start_time"),
+    """When the evaluation entered GRADING (the SLA clock's start): ``grading_start_time`` where
+    recorded, else when the consensus worker seeded its labels (moments after), else the
+    pre-judgement run that moved it there, else its creation."""
+    for value in (evaluation.get("grading_start_time"), (evaluation.get("consensus") or {}).get("seed_time"),
                   ((evaluation.get("automation") or {}).get("run") or {}).get("time"), evaluation.get("create_time")):
         if value:
             return clock.parse_time(value)
@@ -140,12 +140,13 @@ def _consensus(es, prefix: str, w: Workforce, evs: dict[str, dict[str, Any]]) ->
         w.agrees[i] = (r.get("grade") == int(label)) if r["kind"] == "pointwise" else \
             _sign(float(r.get("preference") or 0)) == _sign(float(label))
 
-    # reliability: the consensus worker's fitted model, else Dawid–Skene on the window
+    # reliability: the consensus worker's fitted models, else Dawid–Skene on the window
     fitted: dict[str, list[tuple[float, int]]] = {}
-    for (grader, ev_id), count in Counter((r["grader"], r["evaluation_id"]) for r in rows).items():
-        value = ((evs.get(ev_id) or {}).get("consensus") or {}).get("reliability", {}).get(grader)
-        if value is not None:
-            fitted.setdefault(grader, []).append((float(value), count))
+    graded = Counter((r["grader"], r["evaluation_id"]) for r in rows)
+    for ev_id in {e for _, e in graded}:
+        for grader, skill, n in fitted_skills((evs.get(ev_id) or {}).get("consensus")):
+            if (grader, ev_id) in graded:
+                fitted.setdefault(grader, []).append((skill, n))
     for grader, parts in fitted.items():
         total = sum(c for _, c in parts)
         w.reliability[grader] = (sum(v * c for v, c in parts) / total, total, "consensus model")
@@ -154,6 +155,15 @@ def _consensus(es, prefix: str, w: Workforce, evs: dict[str, dict[str, Any]]) ->
         for grader, skill in zip(ds.workers_.tolist(), ds.skills_.tolist()):
             if grader not in fitted:
                 w.reliability[grader] = (float(skill), counts[grader], "dawid-skene over the window")
+
+
+def fitted_skills(state: dict[str, Any] | None) -> Iterable[tuple[str, float, int]]:
+    """(grader, expected accuracy, judgements) of each grader in each kind's reliability model of
+    an evaluation's consensus state (``reliability``: kind → the model's stored form, with
+    aligned ``graders``, ``skill`` and ``judgements``)."""
+    for model in ((state or {}).get("reliability") or {}).values():
+        if model:
+            yield from zip(model["graders"], map(float, model["skill"]), map(int, model["judgements"]))
 
 
 def _window_model(rows: list[dict[str, Any]]) -> DawidSkene | None:
@@ -265,7 +275,7 @@ def cards(w: Workforce, by: str, q: QualityConfig, subjects: Iterable[str] | Non
         skip_subject = [partner_of.get(s["grader"], "") for s in w.skips]
     currency = _currencies(subject_of, w.price)
     st = _stats(w, subject_of, skip_subject, subjects, currency, q.confidence)
-    reliability = _subject_reliability(w, subject_of)
+    reliability = w.reliability if by == "grader" else _subject_reliability(w, subject_of)
     out = []
     for i, sid in enumerate(st.subjects.tolist()):
         if by == "partner" and not sid:
@@ -285,7 +295,7 @@ def cards(w: Workforce, by: str, q: QualityConfig, subjects: Iterable[str] | Non
 
 
 def _subject_reliability(w: Workforce, subject_of: list[str]) -> dict[str, tuple[float, int, str]]:
-    """A subject's reliability: its graders' reliabilities weighted by their judgements."""
+    """A partner's reliability: its graders' reliabilities weighted by their judgements in the window."""
     acc: dict[str, list[tuple[float, int, str]]] = {}
     counted = Counter(zip(subject_of, (r["grader"] for r in w.rows)))
     for (subject, grader), n in counted.items():

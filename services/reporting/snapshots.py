@@ -15,6 +15,7 @@ error, queries, judged share), taken from rows of this shape::
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Iterable
 
 from services.core import clock
@@ -71,3 +72,34 @@ def snapshot_docs(evaluation: dict[str, Any], rows: Iterable[dict[str, Any]],
         "ranker": r["ranker"], "segment": r["segment"], "segment_fields": list(r.get("segment_fields") or []),
         "measure": r["measure"], **{k: r[k] for k in ROW_FIELDS if r.get(k) is not None},
     } for r in rows]
+
+
+def rows_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Snapshot rows of a report in the contract's shape (``EvaluationReport`` as a dict: segments
+    → rankers → metrics). A metric without queries (its mean does not exist) gives no row.
+
+    >>> r = {"estimator": "e", "confidence": 0.95, "segments": [{"key": "locale=es-MX", "values": {"locale": "es-MX"},
+    ...      "traffic_share": 0.3, "rankers": [{"ranker": "b", "metrics": [{"measure": "map", "mean": 0.5,
+    ...      "std_error": 0.02, "queries": 40, "interval": {"low": 0.46, "high": 0.54, "level": 0.95},
+    ...      "judged_share": 1.0, "unweighted_mean": 0.49}]}]}]}
+    >>> [(x["segment"], x["segment_fields"], x["mean"], x["low"], x["queries"]) for x in rows_from_report(r)]
+    [('locale=es-MX', ['locale'], 0.5, 0.46, 40)]
+    """
+    rows = []
+    for seg in report.get("segments") or []:
+        for rk in seg.get("rankers") or []:
+            for m in rk.get("metrics") or []:
+                mean, n = m.get("mean"), int(m.get("queries") or 0)
+                if mean is None or not math.isfinite(mean) or n == 0:
+                    continue
+                iv = m.get("interval") or {}
+                se = m.get("std_error")
+                rows.append({
+                    "ranker": rk["ranker"], "segment": seg.get("key", ""), "segment_fields": list(seg.get("values") or {}),
+                    "measure": m["measure"], "mean": float(mean), "low": iv.get("low"), "high": iv.get("high"),
+                    "level": iv.get("level", report.get("confidence")),
+                    "std_error": float(se) if se is not None and math.isfinite(se) else None,
+                    "unweighted_mean": m.get("unweighted_mean"), "queries": n, "judged_share": m.get("judged_share"),
+                    "traffic_share": seg.get("traffic_share"), "estimator": report.get("estimator"),
+                })
+    return rows

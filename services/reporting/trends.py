@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable
 
 from services.core import clock
-from services.core.errors import FieldViolation, InvalidArgument
+from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from services.reporting import regressions, snapshots, webhooks
 from services.store import alerts, evaluations, metrics
 
@@ -27,10 +27,22 @@ DEFAULT_DAYS = 90
 
 def report_rows(es, prefix: str, evaluation: dict[str, Any], measures: list[str], fields: list[str]
                 ) -> list[dict[str, Any]]:
-    """The report's rows for the snapshots: all queries and each of ``fields`` alone."""
-    from services.reporting import report  # engineer B's report (services/reporting/report.py)
+    """The report's rows for the snapshots: all queries, then each of ``fields`` alone (one
+    report per field; all queries come with the first). An evaluation without a fully labelled
+    query has no report, hence no snapshot."""
+    from services.reporting import report
+    from services.reporting.cache import LabelCache
 
-    return report.snapshot_rows(es, prefix, evaluation["evaluation_id"], measures, fields)
+    cache = LabelCache(es, prefix)
+    rows: list[dict[str, Any]] = []
+    for i, by in enumerate([[f] for f in fields] or [[]]):
+        try:
+            r = report.build(es, prefix, cache, evaluation["evaluation_id"], measures, by)
+        except FailedPrecondition as exc:
+            log.info("no snapshot: no report", extra={"evaluation": evaluation["evaluation_id"], "why": str(exc)})
+            return []
+        rows += [x for x in snapshots.rows_from_report(r) if i == 0 or x["segment"]]
+    return rows
 
 
 def on_complete(es, prefix: str, evaluation_id: str, rows: RowsFn = report_rows,

@@ -206,6 +206,16 @@ def test_partner_scorecards_and_the_workforce_list(reporting, graded, es):
                                          metadata=auth("ops"))
     assert (late.sla_judgements, late.sla_met_share) == (acme.judgements, 0.0)
 
+    # once the consensus worker has fitted its reliability model, the scorecard takes it from there
+    careless = graded["graders"]["careless"].split("/")[1]
+    es.update(index=f"{graded['prefix']}evaluations", id=graded["ev"], refresh="wait_for", doc={"consensus": {
+        "reliability": {"pointwise": {"graders": [careless], "skill": [0.35], "judgements": [30]},
+                        "side_by_side": None}}})
+    card = reporting.GetGraderScorecard(_window(rp.GetGraderScorecardRequest(grader=graded["graders"]["careless"]),
+                                                graded), metadata=auth("ops"))
+    flag = next(f for f in card.flags if f.kind == "reliability")
+    assert card.reliability == pytest.approx(0.35) and flag.n == 30 and "consensus model" in flag.message
+
 
 def test_scorecards_refuse_bad_input(reporting, graded):
     def code(call, req, role="ops"):
