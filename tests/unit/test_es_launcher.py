@@ -381,8 +381,11 @@ def test_running_url_reads_the_state_of_a_live_node_for_that_directory(tmp_path,
     # a node of another directory behind a recycled pid is not ours
     (node_dir / launcher.PID_FILE).write_text(f"{fake_node('--data', str(tmp_path / 'other'))}\n")
     assert launcher.running_url(node_dir) is None and launcher.status(node_dir) is None
-    (node_dir / launcher.CLUSTER_FILE).write_text("{not json")
-    assert launcher.running_url(node_dir) is None
+    for broken in ("{not json", '{"nodes": [{}]}'):
+        (node_dir / launcher.CLUSTER_FILE).write_text(broken)
+        assert launcher.running_url(node_dir) is None
+        with pytest.raises(LauncherError, match="cluster.json cannot be read"):
+            launcher.status(node_dir)
 
 
 def test_running_url_of_a_cluster_is_its_first_live_node(tmp_path, fake_node, monkeypatch):
