@@ -325,6 +325,7 @@ def test_cli_session(server, fixture_logs, produced):
     assert r.returncode == 1 and "INVALID_ARGUMENT" in r.stderr and "evaluation.spec.depth" in r.stderr
 
 
+@pytest.mark.local_node
 def test_elasticsearch_outage_mid_production_resumes_without_duplicates(tmp_path):
     """Stop the node while an evaluation is being produced, start it again: production resumes."""
     from elasticsearch import Elasticsearch
