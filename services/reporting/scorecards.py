@@ -7,11 +7,13 @@ Where each number comes from:
 * skips: the ``assignments`` slots (``services.store.assignments.skips_in_window``);
 * agreement with consensus: the ``consensus`` index — the share of the subject's judgements
   equal to the consensus label of items with ≥ 2 human judgements (side by side: the same
-  direction of preference). For an evaluation without consensus documents (the consensus
-  worker has not run) the window's own judgements are aggregated instead (Dawid–Skene);
+  direction of preference). Where the consensus index lags (an item's document counts fewer
+  judgements than the window holds, or there is none yet) the window's own judgements are
+  aggregated instead (Dawid–Skene, gold clamped);
 * reliability: the consensus worker's fitted reliability models on the evaluation (each
   grader's expected accuracy, the probability of giving the true label), averaged over the
-  models' judgements; else Dawid–Skene's expected accuracy (``skills_``) fitted on the
+  models' judgements — when they were fitted on at least the grader's judgements in the
+  window (a model fitted early on a few judgements is mostly its prior); else Dawid–Skene's expected accuracy (``skills_``) fitted on the
   window's pointwise judgements, gold clamped; a partner's is its graders' judgement-weighted mean;
 * cost: the partner's price per judgement, else the price of the grader's programme for the
   evaluation's owner team (and locale);
@@ -67,9 +69,10 @@ def _epoch(times: list[str]) -> np.ndarray:
 
 
 def grading_start(evaluation: dict[str, Any]) -> dt.datetime | None:
-    """When the evaluation entered GRADING (the SLA clock's start): ``grading_start_time`` where
-    recorded, else when the consensus worker seeded its labels (moments after), else the
-    pre-judgement run that moved it there, else its creation."""
+    """When the evaluation entered GRADING (the SLA clock's start): ``grading_start_time``, which
+    the pre-judgement job writes as it moves the evaluation there; for evaluations older than
+    that field, when the consensus worker seeded its labels (moments after), else the
+    pre-judgement run, else the evaluation's creation."""
     for value in (evaluation.get("grading_start_time"), (evaluation.get("consensus") or {}).get("seed_time"),
                   ((evaluation.get("automation") or {}).get("run") or {}).get("time"), evaluation.get("create_time")):
         if value:
@@ -122,13 +125,17 @@ def _consensus(es, prefix: str, w: Workforce, evs: dict[str, dict[str, Any]]) ->
     ids = sorted({rows[i]["item_id"] for i in live})
     for k in range(0, len(ids), _MGET):
         docs.update(consensus.get_many(es, prefix, ids[k:k + _MGET]))
-    with_docs = {d["evaluation_id"] for d in docs.values()}
+    # The consensus index may lag the judgements by a worker pass (or have no document yet):
+    # an item whose document has fewer judgements than the window shows is compared with the
+    # window's own consensus instead.
+    seen = Counter(rows[i]["item_id"] for i in live)
+    current = {k for k, d in docs.items() if int(d.get("judgements") or 0) >= seen[k]}
     ds = _window_model(rows)
-    fallback = _window_consensus(rows, [i for i in live if rows[i]["evaluation_id"] not in with_docs], ds)
+    fallback = _window_consensus(rows, [i for i in live if rows[i]["item_id"] not in current], ds)
     for i in live:
         r = rows[i]
-        d = docs.get(r["item_id"])
-        if d is not None:
+        if r["item_id"] in current:
+            d = docs[r["item_id"]]
             if d.get("source") != "human" or int(d.get("judgements") or 0) < 2:
                 continue
             label = d.get("label") if r["kind"] == "pointwise" else d.get("preference")
@@ -140,30 +147,38 @@ def _consensus(es, prefix: str, w: Workforce, evs: dict[str, dict[str, Any]]) ->
         w.agrees[i] = (r.get("grade") == int(label)) if r["kind"] == "pointwise" else \
             _sign(float(r.get("preference") or 0)) == _sign(float(label))
 
-    # reliability: the consensus worker's fitted models, else Dawid–Skene on the window
+    # reliability: the consensus worker's fitted models where they are up to date with the
+    # grader's work in the window (a model fitted early on a few judgements is mostly its prior),
+    # else Dawid–Skene on the window
+    graded = Counter((r["grader"], r["evaluation_id"], r["kind"]) for r in rows)
     fitted: dict[str, list[tuple[float, int]]] = {}
-    graded = Counter((r["grader"], r["evaluation_id"]) for r in rows)
-    for ev_id in {e for _, e in graded}:
-        for grader, skill, n in fitted_skills((evs.get(ev_id) or {}).get("consensus")):
-            if (grader, ev_id) in graded:
+    stale: set[str] = set()
+    for ev_id in {e for _, e, _ in graded}:
+        for kind, grader, skill, n in fitted_skills((evs.get(ev_id) or {}).get("consensus")):
+            if (grader, ev_id, kind) in graded:
                 fitted.setdefault(grader, []).append((skill, n))
+                if n < graded[(grader, ev_id, kind)]:
+                    stale.add(grader)
     for grader, parts in fitted.items():
+        if grader in stale:
+            continue
         total = sum(c for _, c in parts)
         w.reliability[grader] = (sum(v * c for v, c in parts) / total, total, "consensus model")
     if ds is not None:
         counts = Counter(r["grader"] for r in rows if r["kind"] == "pointwise" and r.get("grade") is not None)
         for grader, skill in zip(ds.workers_.tolist(), ds.skills_.tolist()):
-            if grader not in fitted:
+            if grader not in w.reliability:
                 w.reliability[grader] = (float(skill), counts[grader], "dawid-skene over the window")
 
 
-def fitted_skills(state: dict[str, Any] | None) -> Iterable[tuple[str, float, int]]:
-    """(grader, expected accuracy, judgements) of each grader in each kind's reliability model of
-    an evaluation's consensus state (``reliability``: kind → the model's stored form, with
-    aligned ``graders``, ``skill`` and ``judgements``)."""
-    for model in ((state or {}).get("reliability") or {}).values():
+def fitted_skills(state: dict[str, Any] | None) -> Iterable[tuple[str, str, float, int]]:
+    """(kind, grader, expected accuracy, judgements fitted on) of each grader in each kind's
+    reliability model of an evaluation's consensus state (``reliability``: kind → the model's
+    stored form, with aligned ``graders``, ``skill`` and ``judgements``)."""
+    for kind, model in ((state or {}).get("reliability") or {}).items():
         if model:
-            yield from zip(model["graders"], map(float, model["skill"]), map(int, model["judgements"]))
+            for grader, skill, n in zip(model["graders"], model["skill"], model["judgements"]):
+                yield kind, grader, float(skill), int(n)
 
 
 def _window_model(rows: list[dict[str, Any]]) -> DawidSkene | None:

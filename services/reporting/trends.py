@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable
 
 from services.core import clock
-from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from services.core.errors import FieldViolation, InvalidArgument, QrelayError, Unavailable
 from services.reporting import regressions, snapshots, webhooks
 from services.store import alerts, evaluations, metrics
 
@@ -28,8 +28,9 @@ DEFAULT_DAYS = 90
 def report_rows(es, prefix: str, evaluation: dict[str, Any], measures: list[str], fields: list[str]
                 ) -> list[dict[str, Any]]:
     """The report's rows for the snapshots: all queries, then each of ``fields`` alone (one
-    report per field; all queries come with the first). An evaluation without a fully labelled
-    query has no report, hence no snapshot."""
+    report per field; all queries come with the first). An evaluation the report refuses (no
+    fully labelled query, a spec it cannot read) has no snapshot: retrying would not change
+    that, so it is logged, not raised; only an outage propagates (the hook is retried)."""
     from services.reporting import report
     from services.reporting.cache import LabelCache
 
@@ -38,8 +39,11 @@ def report_rows(es, prefix: str, evaluation: dict[str, Any], measures: list[str]
     for i, by in enumerate([[f] for f in fields] or [[]]):
         try:
             r = report.build(es, prefix, cache, evaluation["evaluation_id"], measures, by)
-        except FailedPrecondition as exc:
-            log.info("no snapshot: no report", extra={"evaluation": evaluation["evaluation_id"], "why": str(exc)})
+        except Unavailable:
+            raise
+        except QrelayError as exc:
+            log.warning("no snapshots: the report is refused", extra={"evaluation": evaluation["evaluation_id"],
+                                                                     "why": str(exc)})
             return []
         rows += [x for x in snapshots.rows_from_report(r) if i == 0 or x["segment"]]
     return rows

@@ -38,6 +38,7 @@ FAMILY = IndexFamily(
         "grading": OPAQUE,  # human grading progress: items done, judgements, rate, ETA
         "completion": OPAQUE,  # how it completed: reason, coverage, message
         "complete_time": DATE,
+        "grading_start_time": DATE,  # when it entered GRADING (scorecards' SLA clock starts here)
         "consensus": OPAQUE,  # the reporting worker's state: seeded, watermark, fitted reliability
         "series": KEYWORD,  # id of the first evaluation of a recurring series
         "run_index": INT,  # position in the series: 0 for the first evaluation, k for its k-th re-creation

@@ -59,7 +59,7 @@ def graded(server, es):
         now = clock.now()
         es.index(index=f"{prefix}evaluations", id=ev_id, refresh="wait_for", document={
             "evaluation_id": ev_id, "display_name": ev_id, "owner_team": team, "state": "GRADING",
-            "deadline": clock.iso(now + dt.timedelta(days=1)), "automation": {"run": {"time": clock.iso(now)}},
+            "deadline": clock.iso(now + dt.timedelta(days=1)), "grading_start_time": clock.iso(now),
             "create_time": clock.iso(now - dt.timedelta(hours=1)), "update_time": clock.iso(now)})
         items = w.pointwise(ev_id, LIVE, locale=locale, overlap=3) + [
             {**g, "gold_label": _truth(g["query"]), "overlap": 4} for g in w.gold(ev_id, GOLD, locale=locale)]
@@ -201,20 +201,51 @@ def test_partner_scorecards_and_the_workforce_list(reporting, graded, es):
 
     # the SLA clock starts when the evaluation entered GRADING: two days ago, 24 h SLA → all late
     es.update(index=f"{graded['prefix']}evaluations", id=graded["ev"], refresh="wait_for",
-              doc={"automation": {"run": {"time": clock.iso(clock.now() - dt.timedelta(days=2))}}})
+              doc={"grading_start_time": clock.iso(clock.now() - dt.timedelta(days=2))})
     late = reporting.GetPartnerScorecard(_window(rp.GetPartnerScorecardRequest(partner=graded["acme"]), graded),
                                          metadata=auth("ops"))
     assert (late.sla_judgements, late.sla_met_share) == (acme.judgements, 0.0)
 
-    # once the consensus worker has fitted its reliability model, the scorecard takes it from there
-    careless = graded["graders"]["careless"].split("/")[1]
-    es.update(index=f"{graded['prefix']}evaluations", id=graded["ev"], refresh="wait_for", doc={"consensus": {
-        "reliability": {"pointwise": {"graders": [careless], "skill": [0.35], "judgements": [30]},
-                        "side_by_side": None}}})
-    card = reporting.GetGraderScorecard(_window(rp.GetGraderScorecardRequest(grader=graded["graders"]["careless"]),
-                                                graded), metadata=auth("ops"))
+    # once the consensus worker's reliability model covers the grader's work, the scorecard takes it
+    # from there; a model fitted on fewer of its judgements than the window holds is not used
+    careless = graded["graders"]["careless"]
+
+    def with_model(judged: int):
+        es.update(index=f"{graded['prefix']}evaluations", id=graded["ev"], refresh="wait_for", doc={"consensus": {
+            "reliability": {"pointwise": {"graders": [careless.split("/")[1]], "skill": [0.35],
+                                          "judgements": [judged]}, "side_by_side": None}}})
+        return reporting.GetGraderScorecard(_window(rp.GetGraderScorecardRequest(grader=careless), graded),
+                                            metadata=auth("ops"))
+
+    card = with_model(1000)
     flag = next(f for f in card.flags if f.kind == "reliability")
-    assert card.reliability == pytest.approx(0.35) and flag.n == 30 and "consensus model" in flag.message
+    assert card.reliability == pytest.approx(0.35) and flag.n == 1000 and "consensus model" in flag.message
+    card = with_model(5)
+    assert "dawid-skene over the window" in next(f for f in card.flags if f.kind == "reliability").message
+
+
+def test_agreement_is_with_the_consensus_index_where_it_is_up_to_date(reporting, graded, es):
+    prefix, good = graded["prefix"], graded["graders"]["good1"]
+    before = reporting.GetGraderScorecard(_window(rp.GetGraderScorecardRequest(grader=good), graded),
+                                          metadata=auth("ops"))
+    # (COMPLETE first, so no consensus worker rewrites the documents meanwhile)
+    es.update(index=f"{prefix}evaluations", id=graded["ev"], doc={"state": "COMPLETE"}, refresh="wait_for")
+    judged = w.judgements(es, prefix, evaluation_id=graded["ev"], gold=False)
+    per_item: dict[str, int] = {}
+    for j in judged:
+        per_item[j["item_id"]] = per_item.get(j["item_id"], 0) + 1
+    truth = {h["_id"]: _truth(h["_source"]["query"]) for h in es.search(
+        index=f"{prefix}items", size=1000, query={"term": {"evaluation_id": graded["ev"]}})["hits"]["hits"]}
+    # a consensus that says every item is one grade better than it is: the careful grader never agrees
+    docs = [{"item_id": i, "evaluation_id": graded["ev"], "kind": "pointwise", "label": (truth[i] + 1) % 4,
+             "source": "human", "judgements": n, "update_time": clock.now_iso()} for i, n in per_item.items()]
+    for d in docs:
+        es.index(index=f"{prefix}consensus", id=d["item_id"], document=d)
+    es.indices.refresh(index=f"{prefix}consensus")
+    after = reporting.GetGraderScorecard(_window(rp.GetGraderScorecardRequest(grader=good), graded),
+                                         metadata=auth("ops"))
+    assert before.consensus_agreement > 0.8 and after.consensus_agreement == 0
+    assert after.consensus_judgements == before.consensus_judgements > 0
 
 
 def test_scorecards_refuse_bad_input(reporting, graded):
