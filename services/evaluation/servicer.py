@@ -14,8 +14,8 @@ from services.aip import id_of, page_after, page_token, timestamp
 from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
-from services.evaluation.automation import AgreementRefresher
 from services.evaluation.production import Producer
+from services.reporting.worker import ReportingWorker
 from services.evaluation.spec import from_proto, proto_from_json, to_json
 from services.store import evaluations
 
@@ -38,6 +38,10 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
         automation=automation_proto(doc.get("automation") or {}),
         creator=doc.get("creator", ""),
     )
+    if doc.get("grading"):
+        e.grading.CopyFrom(grading_proto(doc["grading"]))
+    if doc.get("completion"):
+        e.completion.CopyFrom(completion_proto(doc["completion"]))
     for attr in ("create_time", "update_time"):
         ts = timestamp(doc.get(attr))
         if ts:
@@ -66,9 +70,10 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         self.producer = Producer(ctx.es, ctx.prefix, ctx.log_mapping, outage_seconds=ctx.config.outage_seconds)
         ctx.closers.append(self.producer.shutdown)
         self.producer.start()
-        self.agreement = AgreementRefresher(ctx.es, ctx.prefix)
-        ctx.closers.append(self.agreement.stop)
-        self.agreement.start()
+        # One loop over the evaluations in GRADING: consensus, agreement, progress, completion.
+        self.reporting = ReportingWorker(ctx.es, ctx.prefix, ctx.config.reporting)
+        ctx.closers.append(self.reporting.stop)
+        self.reporting.start()
 
     def CreateEvaluation(self, request, context):
         principal = current_principal.get()
@@ -134,20 +139,31 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         while context.is_active():
             doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
             counts = doc.get("counts") or {}
-            key = (doc["state"], json.dumps([counts, doc.get("progress")], sort_keys=True))
+            key = (doc["state"], json.dumps([counts, doc.get("progress"), doc.get("grading"), doc.get("completion")],
+                                            sort_keys=True))
             now = time.monotonic()
             if key != last or now - last_sent > WATCH_HEARTBEAT_S:
-                progress, eta = _stage_progress(doc, rate)
+                e = to_proto(doc)
                 msg = evaluation_pb2.EvaluationProgress(
                     name=f"evaluations/{evaluation_id}",
-                    state=evaluation_pb2.EvaluationState.Value(doc["state"]),
+                    state=e.state,
                     state_reason=doc.get("state_reason") or "",
-                    counts=to_proto(doc).counts,
-                    stage_progress=progress,
+                    counts=e.counts,
+                    grading=e.grading,
+                    completion=e.completion,
                 )
                 msg.report_time.GetCurrentTime()
-                if eta is not None:
-                    msg.eta.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=eta))
+                if doc["state"] == "GRADING" and doc.get("grading"):
+                    # grading has its own measure of progress and an ETA from the judgement rate
+                    g = doc["grading"]
+                    msg.stage_progress = (g.get("items_done", 0) / g["items_for_humans"]) if g.get("items_for_humans") else 0.0
+                    if e.grading.HasField("eta"):
+                        msg.eta.CopyFrom(e.grading.eta)
+                else:
+                    progress, eta = _stage_progress(doc, rate)
+                    msg.stage_progress = progress
+                    if eta is not None:
+                        msg.eta.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=eta))
                 yield msg
                 last, last_sent = key, now
             if doc["state"] in evaluations.TERMINAL_STATES:
@@ -169,6 +185,34 @@ def automation_proto(a: dict) -> evaluation_pb2.Automation:
                              audit_judged=int(audit.get("judged") or 0))
         if row.get("agreement") is not None:
             la.agreement = float(row["agreement"])
+    return out
+
+
+def grading_proto(g: dict) -> evaluation_pb2.GradingProgress:
+    """Human grading progress as the reporting worker stored it."""
+    out = evaluation_pb2.GradingProgress(
+        items_for_humans=int(g.get("items_for_humans") or 0), items_done=int(g.get("items_done") or 0),
+        judgements_wanted=int(g.get("judgements_wanted") or 0), judgements=int(g.get("judgements") or 0),
+        judgements_per_minute=float(g.get("judgements_per_minute") or 0.0),
+        labelled_share=float(g.get("labelled_share") or 0.0), items=int(g.get("items") or 0),
+        items_labelled=int(g.get("items_labelled") or 0))
+    eta = timestamp(g.get("eta"))
+    if eta:
+        out.eta.CopyFrom(eta)
+    return out
+
+
+def completion_proto(c: dict) -> evaluation_pb2.Completion:
+    """How the evaluation completed, as the reporting worker stored it."""
+    out = evaluation_pb2.Completion(
+        reason=evaluation_pb2.CompletionReason.Value(c.get("reason") or "COMPLETION_REASON_UNSPECIFIED"),
+        coverage=float(c.get("coverage") or 0.0), human_coverage=float(c.get("human_coverage") or 0.0),
+        message=c.get("message") or "", items=int(c.get("items") or 0),
+        items_labelled=int(c.get("items_labelled") or 0), items_for_humans=int(c.get("items_for_humans") or 0),
+        items_done=int(c.get("items_done") or 0))
+    ts = timestamp(c.get("complete_time"))
+    if ts:
+        out.complete_time.CopyFrom(ts)
     return out
 
 
