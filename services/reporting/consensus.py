@@ -43,7 +43,10 @@ POINTWISE, SXS = "pointwise", "side_by_side"
 #: The ``method`` of a human label, per kind.
 METHODS = {POINTWISE: "dawid-skene", SXS: "reliability-weighted-mean"}
 CLASSES = {POINTWISE: pure.POINTWISE_CLASSES, SXS: pure.SIGN_CLASSES}
-DIGITS = 6  # stored probabilities and preferences are rounded, so equal inputs store equal documents
+# Stored probabilities and preferences are rounded: equal inputs store equal documents, and a
+# refit whose model moved a little rewrites only the items whose rounded values moved.
+DIGITS = 3
+MODEL_DIGITS = 6  # the stored reliability model
 
 ITEM_FIELDS = ["item_id", "evaluation_id", "kind", "query_norm", "locale", "stratum", "query_traffic", "doc",
                "ranks", "ranker_a", "ranker_b", "gold", "gold_label", "needs_humans", "audit", "overlap",
@@ -100,11 +103,12 @@ def seed_doc(item: Mapping[str, Any], now: str) -> dict[str, Any]:
 
 
 def seed(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
-    """Write every item's first consensus document; returns how many. Idempotent, but it resets
-    labels: run it before any judgement is applied (the first :func:`update` applies them all)."""
+    """Write the first consensus document of every item that has none; returns how many were
+    created. Create-only, so running it again never resets a label."""
     now = clock.now_iso()
     written, errors = store.write(es, prefix, (seed_doc(it, now) for it in
-                                               items_store.of_evaluation(es, prefix, evaluation_id, ITEM_FIELDS)))
+                                               items_store.of_evaluation(es, prefix, evaluation_id, ITEM_FIELDS)),
+                                  create_only=True)
     if errors:
         raise RuntimeError(f"{len(errors)} consensus documents were not written (first: {errors[0]})")
     return written
@@ -119,13 +123,17 @@ class State:
 
     seeded: bool = False
     seed_time: str | None = None
-    items: int = 0  # consensus documents seeded
+    items: int = 0  # items seeded (a consensus document each)
     watermark: str | None = None  # newest submit_time applied
     judgements: int = 0  # judgements of the evaluation at the last pass
     first_judgement: str | None = None  # when the first judgement was submitted
     fitted_on: int = 0  # judgements the reliability models were fitted on
     fit_time: str | None = None
     refits: int = 0
+    passes: int = 0  # passes that applied new judgements or refitted
+    recomputed: int = 0  # items recomputed over all passes
+    written: int = 0  # consensus documents rewritten over all passes
+    last_pass: dict[str, Any] = field(default_factory=dict)  # what the last such pass did, and how long it took
     # kind -> evaluators.consensus.Reliability.to_dict(), or None before that kind's first judgement
     reliability: dict[str, Any] = field(default_factory=dict)
 
@@ -146,7 +154,8 @@ class PassResult:
     """What one :func:`update` did."""
 
     read: int = 0  # judgements read past the watermark (slack included)
-    touched: int = 0  # items they belong to
+    new: int = 0  # of those, not applied before
+    touched: int = 0  # items the new ones belong to
     recomputed: int = 0  # items recomputed
     written: int = 0  # consensus documents that changed
     refit: bool = False
@@ -170,18 +179,30 @@ def refit_due(state: State, total: int, cfg: ReportingConfig) -> bool:
     return total - state.fitted_on >= max(cfg.refit_every, cfg.refit_growth * state.fitted_on)
 
 
+def _key(j: Mapping[str, Any]) -> str:
+    return j.get("judgement_id") or f"{j['item_id']}\x1f{j.get('grader')}\x1f{j.get('submit_time')}"
+
+
 def update(es: Elasticsearch, prefix: str, evaluation_id: str, state: State, cfg: ReportingConfig,
-           force_refit: bool = False) -> PassResult:
+           force_refit: bool = False, seen: dict[str, str] | None = None) -> PassResult:
     """Bring the consensus of a seeded evaluation up to date; advances ``state`` in place (the
-    caller stores it)."""
+    caller stores it).
+
+    ``seen`` (judgement key → submit time) remembers the judgements of the slack window that
+    were applied, so a pass that finds nothing new recomputes nothing; the caller keeps it
+    between passes (in memory: another replica starts without it and re-applies the window once).
+    """
     out = PassResult()
+    seen = {} if seen is None else seen
     t = time.perf_counter()
     since = None
     if state.watermark:
         since = clock.iso(clock.parse_time(state.watermark) - dt.timedelta(seconds=cfg.slack_seconds))
-    fresh = list(judgements.submitted_since(es, prefix, evaluation_id, since))
-    touched = {j["item_id"] for j in fresh}
-    out.read, out.touched = len(fresh), len(touched)
+    fresh = list(judgements.submitted_since(es, prefix, evaluation_id, since,
+                                            fields=("judgement_id", "item_id", "grader", "submit_time")))
+    new = [j for j in fresh if _key(j) not in seen]
+    touched = {j["item_id"] for j in new}
+    out.read, out.new, out.touched = len(fresh), len(new), len(touched)
     total = judgements.count(es, prefix, evaluation_id)
     out.seconds["read_new"] = time.perf_counter() - t
 
@@ -192,7 +213,7 @@ def update(es: Elasticsearch, prefix: str, evaluation_id: str, state: State, cfg
         rows = list(judgements.of_evaluation_items(es, prefix, evaluation_id, sorted(touched)))
         out.seconds["read_touched"] = time.perf_counter() - t
         # A kind judged for the first time has no model yet.
-        refit = any(_kind(r) not in (state.reliability or {}) or not state.reliability[_kind(r)] for r in rows)
+        refit = any(not (state.reliability or {}).get(_kind(r)) for r in rows)
     if refit:
         t = time.perf_counter()
         rows = list(judgements.of_evaluation(es, prefix, evaluation_id))
@@ -218,12 +239,26 @@ def update(es: Elasticsearch, prefix: str, evaluation_id: str, state: State, cfg
         out.seconds["write"] = time.perf_counter() - t
         out.recomputed, out.written = len(labels), written
         out.audit_changed = any(stored[i].get("audit") for i in changes)
+
+    # Everything read is applied now; forget what fell out of the next pass's window.
     stamps = [clock.parse_time(j["submit_time"]) for j in fresh if j.get("submit_time")]
     if stamps and (not state.watermark or max(stamps) > clock.parse_time(state.watermark)):
         state.watermark = clock.iso(max(stamps))
-    if fresh and state.first_judgement is None:
+    seen.update((_key(j), j.get("submit_time") or "") for j in fresh)
+    if state.watermark:
+        horizon = clock.parse_time(state.watermark) - dt.timedelta(seconds=cfg.slack_seconds)
+        for k in [k for k, v in seen.items() if v and clock.parse_time(v) < horizon]:
+            del seen[k]
+    if new and state.first_judgement is None:
         state.first_judgement = judgements.first_submit_time(es, prefix, evaluation_id)
     state.judgements = total
+    if new or out.refit:
+        state.passes += 1
+        state.recomputed += out.recomputed
+        state.written += out.written
+        state.last_pass = {"read": out.read, "new": out.new, "touched": out.touched, "recomputed": out.recomputed,
+                           "written": out.written, "refit": out.refit, "time": clock.now_iso(),
+                           "seconds": {k: round(v, 3) for k, v in out.seconds.items()}}
     return out
 
 
@@ -261,7 +296,7 @@ def fit(rows: list[dict[str, Any]], gold: Mapping[str, int]) -> dict[str, Any]:
                                          gold={i: g for i, g in gold.items()})
         else:
             model = pure.fit_reliability(item, grader, np.sign(label).astype(int), CLASSES[kind])
-        out[kind] = model.to_dict(DIGITS)
+        out[kind] = model.to_dict(MODEL_DIGITS)
     return out
 
 

@@ -31,7 +31,7 @@ from services.core import clock
 from services.reporting import completion
 from services.reporting import consensus as updater
 from services.reporting.config import ReportingConfig
-from services.store import consensus, evaluations
+from services.store import consensus, evaluations, items
 
 log = logging.getLogger("qrelay.reporting")
 
@@ -47,6 +47,7 @@ class ReportingWorker:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:reporting"
         self._stop = threading.Event()
         self._held: set[str] = set()
+        self._seen: dict[str, dict[str, str]] = {}  # evaluation -> judgements of the slack window applied
         self._thread = threading.Thread(target=self._loop, name="reporting", daemon=True)
 
     def start(self) -> None:
@@ -100,17 +101,27 @@ class ReportingWorker:
         es, prefix, cfg = self.es, self.prefix, self.cfg
         state = updater.State.from_doc(doc.get("consensus"))
         fields: dict[str, Any] = {}
-        if not state.seeded:
-            state.items = updater.seed(es, prefix, evaluation_id)
-            state.seeded, state.seed_time = True, clock.now_iso()
-        result = updater.update(es, prefix, evaluation_id, state, cfg)
+        # Items appear before GRADING, but seeding is create-only and cheap to check, so items
+        # written late (or a seed cut short) still get their documents.
+        n_items = items.count(es, prefix, evaluation_id)
+        created = 0
+        if not state.seeded or n_items != state.items:
+            created = updater.seed(es, prefix, evaluation_id)
+            state.seeded, state.items = True, n_items
+            state.seed_time = state.seed_time or clock.now_iso()
+        seen = self._seen.setdefault(evaluation_id, {})
+        # Judgements of items that had no document yet were skipped: a refit applies everything.
+        result = updater.update(es, prefix, evaluation_id, state, cfg, seen=seen,
+                                force_refit=bool(created and state.judgements))
+        if self._claim(evaluation_id) is None:
+            return None  # the pass outlived the claim: the replica that took over carries on
         audit = result.audit_changed
         grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement, cfg.rate_window_seconds)
         now = clock.now()
         decision = completion.decide(grading, doc.get("deadline"), now)
         if decision is not None and decision.reason != completion.NOTHING_TO_JUDGE:
             # The final consensus: every judgement, a freshly fitted model.
-            final = updater.update(es, prefix, evaluation_id, state, cfg, force_refit=True)
+            final = updater.update(es, prefix, evaluation_id, state, cfg, force_refit=True, seen=seen)
             audit = audit or final.audit_changed
             grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement,
                                                   cfg.rate_window_seconds, now)
@@ -126,6 +137,7 @@ class ReportingWorker:
             evaluations.update_counts(es, prefix, evaluation_id, fields.pop("counts"), **fields)
             return None
         done = completion.completion(decision, grading, now)
+        self._seen.pop(evaluation_id, None)
         return decision.reason if completion.complete(es, prefix, evaluation_id, done, fields) else None
 
     def _agreement(self, evaluation_id: str) -> dict[str, Any]:

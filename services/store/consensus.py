@@ -59,19 +59,26 @@ def index(prefix: str) -> str:
     return FAMILY.index(prefix)
 
 
-def write(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]], chunk_size: int = 1000,
-          refresh: bool | str = False) -> tuple[int, list[dict]]:
-    """Replace the consensus documents (id = ``item_id``); returns ``(written, per-item errors)``."""
-    idx = index(prefix)
-    actions = ({"_index": idx, "_id": d["item_id"], "_source": d} for d in docs)
+def _bulk(es: Elasticsearch, actions: Iterable[dict[str, Any]], chunk_size: int, refresh: bool | str = False,
+          existing_ok: bool = False) -> tuple[int, list[dict]]:
     ok, errors = 0, []
     for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
                                                 raise_on_exception=False, max_retries=3, refresh=refresh):
         if success:
             ok += 1
-        else:
+        elif not (existing_ok and next(iter(info.values())).get("status") == 409):
             errors.append(info)
     return ok, errors
+
+
+def write(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]], chunk_size: int = 1000,
+          refresh: bool | str = False, create_only: bool = False) -> tuple[int, list[dict]]:
+    """Replace the consensus documents (id = ``item_id``), or with ``create_only`` write only
+    those that do not exist yet (never touching one that does); returns ``(written, per-item errors)``."""
+    idx = index(prefix)
+    op = "create" if create_only else "index"
+    return _bulk(es, ({"_op_type": op, "_index": idx, "_id": d["item_id"], "_source": d} for d in docs),
+                 chunk_size, refresh, existing_ok=create_only)
 
 
 def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
@@ -99,15 +106,7 @@ def update(es: Elasticsearch, prefix: str, changes: Iterable[tuple[str, dict[str
            chunk_size: int = 1000) -> tuple[int, list[dict]]:
     """Partial updates ``(item_id, fields)`` of existing documents; returns ``(updated, per-item errors)``."""
     idx = index(prefix)
-    actions = ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in changes)
-    ok, errors = 0, []
-    for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
-                                                raise_on_exception=False, max_retries=3):
-        if success:
-            ok += 1
-        else:
-            errors.append(info)
-    return ok, errors
+    return _bulk(es, ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in changes), chunk_size)
 
 
 def count(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
