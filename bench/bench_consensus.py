@@ -27,7 +27,6 @@ import contextlib
 import datetime as dt
 import os
 import pathlib
-import shutil
 import sys
 import tempfile
 import time
@@ -42,21 +41,6 @@ from services.reporting import consensus as updater  # noqa: E402
 from services.reporting.config import ReportingConfig  # noqa: E402
 from services.store import consensus, evaluations, judgements, templates  # noqa: E402
 from services.store import items as items_store  # noqa: E402
-
-
-@contextlib.contextmanager
-def elasticsearch(url: str | None):
-    if url:
-        yield url
-        return
-    from fixtures.elasticsearch.testing import running_elasticsearch
-
-    d = tempfile.mkdtemp(prefix="bench-consensus-es-")
-    try:
-        with running_elasticsearch(d, heap="1g") as u:
-            yield u
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def build(args, evaluation_id: str):
@@ -138,7 +122,11 @@ def main() -> int:
 
     from elasticsearch import Elasticsearch
 
-    with elasticsearch(os.environ.get("QRELAY_ES_URL")) as url:
+    from fixtures.elasticsearch.testing import running_elasticsearch
+
+    url = os.environ.get("QRELAY_ES_URL")
+    with tempfile.TemporaryDirectory(prefix="bench-consensus-es-") as data, \
+            (contextlib.nullcontext(url) if url else running_elasticsearch(data, heap="1g")) as url:
         es = Elasticsearch(url, request_timeout=120)
         prefix = f"bench-consensus-{uuid.uuid4().hex[:6]}-"
         evaluation_id = "bench"

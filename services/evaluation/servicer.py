@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 
+from google.protobuf import json_format
 
 from services.core import clock
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
@@ -39,9 +40,9 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
         creator=doc.get("creator", ""),
     )
     if doc.get("grading"):
-        e.grading.CopyFrom(grading_proto(doc["grading"]))
+        e.grading.CopyFrom(stored_message(evaluation_pb2.GradingProgress, doc["grading"]))
     if doc.get("completion"):
-        e.completion.CopyFrom(completion_proto(doc["completion"]))
+        e.completion.CopyFrom(stored_message(evaluation_pb2.Completion, doc["completion"]))
     for attr in ("create_time", "update_time"):
         ts = timestamp(doc.get(attr))
         if ts:
@@ -188,32 +189,11 @@ def automation_proto(a: dict) -> evaluation_pb2.Automation:
     return out
 
 
-def grading_proto(g: dict) -> evaluation_pb2.GradingProgress:
-    """Human grading progress as the reporting worker stored it."""
-    out = evaluation_pb2.GradingProgress(
-        items_for_humans=int(g.get("items_for_humans") or 0), items_done=int(g.get("items_done") or 0),
-        judgements_wanted=int(g.get("judgements_wanted") or 0), judgements=int(g.get("judgements") or 0),
-        judgements_per_minute=float(g.get("judgements_per_minute") or 0.0),
-        labelled_share=float(g.get("labelled_share") or 0.0), items=int(g.get("items") or 0),
-        items_labelled=int(g.get("items_labelled") or 0))
-    eta = timestamp(g.get("eta"))
-    if eta:
-        out.eta.CopyFrom(eta)
-    return out
-
-
-def completion_proto(c: dict) -> evaluation_pb2.Completion:
-    """How the evaluation completed, as the reporting worker stored it."""
-    out = evaluation_pb2.Completion(
-        reason=evaluation_pb2.CompletionReason.Value(c.get("reason") or "COMPLETION_REASON_UNSPECIFIED"),
-        coverage=float(c.get("coverage") or 0.0), human_coverage=float(c.get("human_coverage") or 0.0),
-        message=c.get("message") or "", items=int(c.get("items") or 0),
-        items_labelled=int(c.get("items_labelled") or 0), items_for_humans=int(c.get("items_for_humans") or 0),
-        items_done=int(c.get("items_done") or 0))
-    ts = timestamp(c.get("complete_time"))
-    if ts:
-        out.complete_time.CopyFrom(ts)
-    return out
+def stored_message(cls, stored: dict):
+    """A message the reporting worker stored as a dict named like its fields (``grading``,
+    ``completion``): times as ISO strings, enums by name; what the message lacks is skipped."""
+    return json_format.ParseDict({k: v for k, v in stored.items() if v is not None}, cls(),
+                                 ignore_unknown_fields=True)
 
 
 def _stage_progress(doc: dict, rate: "_Rate") -> tuple[float, float | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from services.core.errors import ConfigError
+from services.core.settings import env_positive
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,11 @@ class ReportingConfig:
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
         d = cls()
-
-        def num(name: str, default: float) -> float:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not a number") from None
-            if value <= 0:
-                raise ConfigError(f"{name}={raw!r} must be positive")
-            return value
-
         return cls(
-            interval_seconds=num("QRELAY_REPORTING_SECONDS", d.interval_seconds),
-            refit_every=int(num("QRELAY_CONSENSUS_REFIT_EVERY", d.refit_every)),
-            refit_growth=num("QRELAY_CONSENSUS_REFIT_GROWTH", d.refit_growth),
-            slack_seconds=num("QRELAY_CONSENSUS_SLACK_SECONDS", d.slack_seconds),
-            claim_seconds=num("QRELAY_REPORTING_CLAIM_SECONDS", d.claim_seconds),
+            interval_seconds=env_positive(env, "QRELAY_REPORTING_SECONDS", d.interval_seconds),
+            refit_every=int(env_positive(env, "QRELAY_CONSENSUS_REFIT_EVERY", d.refit_every)),
+            refit_growth=env_positive(env, "QRELAY_CONSENSUS_REFIT_GROWTH", d.refit_growth),
+            slack_seconds=env_positive(env, "QRELAY_CONSENSUS_SLACK_SECONDS", d.slack_seconds),
+            claim_seconds=env_positive(env, "QRELAY_REPORTING_CLAIM_SECONDS", d.claim_seconds),
             rate_window_seconds=d.rate_window_seconds,
         )

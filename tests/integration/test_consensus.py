@@ -19,6 +19,7 @@ from services._proto.qrelay.v1 import evaluation_pb2 as ev, evaluation_pb2_grpc
 from services.reporting.consensus import recompute_all
 from services.store import consensus, evaluations, judgements
 from tests.integration import test_grading_support as w
+from tests.integration.test_grading import _drop
 from tests.integration.serving import TOKENS, auth, qrelay_server
 
 # Passes every 0.3 s; a claim goes stale after 5 s; re-read 2 s of judgements before the newest.
@@ -35,12 +36,7 @@ def replicas(es_url, es, tmp_path_factory):
     with qrelay_server(es_url, prefix, logs / "serve1.log", ENV) as (a1, p1), \
             qrelay_server(es_url, prefix, logs / "serve2.log", ENV) as (a2, p2):
         yield a1, a2, prefix, (p1.pid, p2.pid)
-    names = list(es.indices.get(index=f"{prefix}*", expand_wildcards="all", allow_no_indices=True))
-    if names:
-        es.indices.delete(index=",".join(names), ignore_unavailable=True)
-    tpl = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
-    for t in (tpl.body or {}).get("index_templates", []) if tpl.meta.status == 200 else []:
-        es.indices.delete_index_template(name=t["name"])
+    _drop(es, prefix)
 
 
 class Grading:
@@ -136,7 +132,7 @@ def test_judgements_over_grpc_update_consensus_incrementally_until_complete(es, 
     assert (e.grading.items_for_humans, e.grading.judgements_wanted, e.grading.items_labelled) == (24, 44, 4)  # gold
 
     careful, other, spammer = g.grader(0), g.grader(1), g.grader(0)
-    first = judge(careful, 8)
+    judge(careful, 8)
     g.wait("first batch applied", lambda e: e.grading.judgements == 8)
     before, state1 = g.docs(), g.state()
     first_items = {i for i, d in before.items() if d["judgements"]}
