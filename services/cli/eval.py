@@ -295,7 +295,8 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
         return
     c = e.counts
     s = e.spec
-    print(f"{e.name}  {ev.EvaluationState.Name(e.state)}" + (f" ({e.state_reason})" if e.state_reason else ""))
+    reason = e.state_reason and e.state_reason != e.completion.message  # the completion is shown below
+    print(f"{e.name}  {ev.EvaluationState.Name(e.state)}" + (f" ({e.state_reason})" if reason else ""))
     print(f"  {e.display_name or '(no name)'} — team {s.owner_team or '-'}, created by {e.creator or '-'}")
     print(f"  logs {s.log_source.index_pattern} "
           f"[{s.log_source.window.start_time.ToDatetime():%Y-%m-%d} .. {s.log_source.window.end_time.ToDatetime():%Y-%m-%d})")

@@ -140,7 +140,9 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         while context.is_active():
             doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
             counts = doc.get("counts") or {}
-            key = (doc["state"], json.dumps([counts, doc.get("progress"), doc.get("grading"), doc.get("completion")],
+            # grading's clock fields move on every pass of the reporting worker; only news counts
+            grading = {k: v for k, v in (doc.get("grading") or {}).items() if k not in ("update_time", "eta")}
+            key = (doc["state"], json.dumps([counts, doc.get("progress"), grading, doc.get("completion")],
                                             sort_keys=True))
             now = time.monotonic()
             if key != last or now - last_sent > WATCH_HEARTBEAT_S:
@@ -157,7 +159,8 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
                 if doc["state"] == "GRADING" and doc.get("grading"):
                     # grading has its own measure of progress and an ETA from the judgement rate
                     g = doc["grading"]
-                    msg.stage_progress = (g.get("items_done", 0) / g["items_for_humans"]) if g.get("items_for_humans") else 0.0
+                    wanted = g.get("judgements_wanted") or 0
+                    msg.stage_progress = min(g.get("judgements", 0) / wanted, 1.0) if wanted else 0.0
                     if e.grading.HasField("eta"):
                         msg.eta.CopyFrom(e.grading.eta)
                 else:
