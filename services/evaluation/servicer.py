@@ -16,8 +16,8 @@ from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
 from services.evaluation.production import Producer
-from services.reporting.worker import ReportingWorker
 from services.evaluation.spec import from_proto, proto_from_json, to_json
+from services.reporting.worker import ReportingWorker
 from services.store import evaluations
 
 MAX_PAGE = 500

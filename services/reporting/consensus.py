@@ -293,7 +293,7 @@ def fit(rows: list[dict[str, Any]], gold: Mapping[str, int]) -> dict[str, Any]:
             continue
         if kind == POINTWISE:
             model = pure.fit_reliability(item, grader, label.astype(int), CLASSES[kind],
-                                         gold={i: g for i, g in gold.items()})
+                                         gold=dict(gold))
         else:
             model = pure.fit_reliability(item, grader, np.sign(label).astype(int), CLASSES[kind])
         out[kind] = model.to_dict(MODEL_DIGITS)

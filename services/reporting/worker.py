@@ -125,7 +125,7 @@ class ReportingWorker:
             audit = audit or final.audit_changed
             grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement,
                                                   cfg.rate_window_seconds, now)
-        if audit:
+        if audit:  # grading_progress refreshed the consensus index: the search sees this pass's labels
             fields.update(self._agreement(evaluation_id))
         if result.written or result.refit:
             log.info("consensus updated", extra={"evaluation": evaluation_id, "read": result.read,

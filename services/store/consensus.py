@@ -109,11 +109,6 @@ def update(es: Elasticsearch, prefix: str, changes: Iterable[tuple[str, dict[str
     return _bulk(es, ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in changes), chunk_size)
 
 
-def count(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
-    """Consensus documents of the evaluation (searchable ones)."""
-    return int(es.count(index=index(prefix), query={"term": {"evaluation_id": evaluation_id}})["count"])
-
-
 def progress(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, int]:
     """Counters of an evaluation in one request: ``items``, ``labelled`` (source other than
     none), ``for_humans`` (needs humans), ``done`` (needs humans and has all its judgements),
