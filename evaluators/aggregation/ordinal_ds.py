@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Annotations, BaseAggregator, vote_counts
+from .base import Annotations, BaseAggregator, check_em_params
 from .em import EMState, run_em
 
 
@@ -18,7 +18,13 @@ class OrdinalDawidSkene(BaseAggregator):
     grades are cheap while far ones are not: the structure that graders of a
     0–3 relevance scale actually show. The log-likelihood is concave in
     ``(a_w, b_w, c_w)`` (an exponential family), so the M-step is a few vectorised
-    Newton steps per worker with a ridge prior of precision ``reg``.
+    Newton steps per worker with a Gaussian prior: sharpness ``(a_w, b_w)`` shrunk
+    toward the crowd's pooled values and leniency ``c_w`` toward 0 (the crowd is
+    lenient or strict only relative to itself: a common shift of every ``c_w`` and
+    of the truth explains the data almost as well, so leaving it free lets the
+    truth drift a grade), with precision ``pooled_prior`` per worker plus ``reg``;
+    class shares are shrunk toward the majority-vote shares by ``prior_strength``
+    (see :mod:`.em`). Without these priors it collapses on real crowds.
 
     In the family of ordinal crowd models of e.g. Lakshminarayanan and Teh,
     "Inferring ground truth from multi-annotator ordinal data: a probabilistic
@@ -37,13 +43,19 @@ class OrdinalDawidSkene(BaseAggregator):
     """
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, reg: float = 0.01, newton_steps: int = 3,
-                 classes=None):
-        if int(n_iter) < 0 or not (tol >= 0) or not (reg > 0) or int(newton_steps) < 1:
-            raise ValueError("n_iter and tol must be >= 0, reg > 0, newton_steps >= 1")
+                 pooled_prior: float = 2.0, prior_strength: float = 0.5,
+                 guard: str = "fallback", max_shift: float = 0.25, classes=None):
+        check_em_params(n_iter, tol, guard, max_shift, pooled_prior=pooled_prior, prior_strength=prior_strength)
+        if not (reg > 0) or int(newton_steps) < 1:
+            raise ValueError(f"reg must be > 0 and newton_steps >= 1, got {reg!r}, {newton_steps!r}")
         self.n_iter = int(n_iter)
         self.tol = float(tol)
         self.reg = float(reg)
         self.newton_steps = int(newton_steps)
+        self.pooled_prior = float(pooled_prior)
+        self.prior_strength = float(prior_strength)
+        self.guard = guard
+        self.max_shift = float(max_shift)
         self.classes = classes
 
     def _fit(self, ann: Annotations, gold_items, gold_classes):
@@ -62,7 +74,8 @@ class OrdinalDawidSkene(BaseAggregator):
         n_feat = feats.shape[-1]
         theta = np.zeros((ann.n_workers, n_feat))
         theta[:, 0] = 1.0
-        ridge = self.reg * np.eye(n_feat)
+        precision = self.reg + self.pooled_prior
+        ridge = precision * np.eye(n_feat)
         state = EMState(ann, gold_items, gold_classes)
 
         def log_probs(th):
@@ -74,12 +87,16 @@ class OrdinalDawidSkene(BaseAggregator):
             nonlocal theta
             n_wk = sums.sum(axis=1)  # expected observations per (worker, true grade)
             observed = np.einsum("wlk,kld->wd", sums, feats)
+            # Prior mean: the crowd's sharpness (weighted by volume), zero leniency.
+            volume = sums.sum(axis=(1, 2))
+            centre = np.zeros(n_feat)
+            centre[:2] = volume @ theta[:, :2] / max(volume.sum(), 1e-12) * (self.pooled_prior / precision)
             for _ in range(self.newton_steps):
                 p = np.exp(log_probs(theta))
                 mean = np.einsum("wkl,kld->wkd", p, feats)
                 second = np.einsum("wkl,kld,kle->wkde", p, feats, feats)
                 cov = second - mean[..., :, None] * mean[..., None, :]
-                grad = observed - np.einsum("wk,wkd->wd", n_wk, mean) - self.reg * theta
+                grad = observed - np.einsum("wk,wkd->wd", n_wk, mean) - precision * (theta - centre)
                 hess = np.einsum("wk,wkde->wde", n_wk, cov) + ridge  # negative Hessian, positive definite
                 step = np.linalg.solve(hess, grad[..., None])[..., 0]
                 # Damp very long steps (early iterations, near-deterministic workers).
@@ -87,9 +104,8 @@ class OrdinalDawidSkene(BaseAggregator):
                 theta = theta + step * np.minimum(1.0, 5.0 / np.maximum(norm, 1e-12))
             return log_probs(theta)
 
-        post, priors, log_errors, loglik, n_iter = run_em(state, vote_counts(ann), m_step,
-                                                          self.n_iter, self.tol)
-        errors = np.exp(log_errors)
-        skills = (errors[:, np.arange(k), np.arange(k)] * priors).sum(axis=1)
-        return post, skills, {"priors_": priors, "errors_": errors, "params_": theta.copy(),
-                              "loglik_": loglik, "n_iter_": n_iter}
+        em = run_em(state, m_step, n_iter=self.n_iter, tol=self.tol, prior_strength=self.prior_strength)
+        errors = np.exp(em.log_errors)
+        skills = (errors[:, np.arange(k), np.arange(k)] * em.priors).sum(axis=1)
+        return em.post, skills, {"priors_": em.priors, "errors_": errors, "params_": theta.copy(),
+                                 "loglik_": em.loglik, "n_iter_": em.n_iter, "converged_": em.converged}
