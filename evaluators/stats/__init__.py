@@ -8,7 +8,12 @@ deterministic given ``seed`` (``np.random.default_rng(seed)``).
 """
 from .allocation import Allocation, neyman_allocation
 from .bootstrap import MeanCI, bootstrap_mean_ci, bootstrap_mean_cis
-from .confidence_sequence import ConfidenceSequence, confidence_sequence, paired_confidence_sequence
+from .confidence_sequence import (
+    ConfidenceSequence,
+    confidence_sequence,
+    paired_confidence_sequence,
+    ppi_confidence_sequence,
+)
 from .multiple import HolmResult, holm
 from .paired import PairedComparison, PermutationTest, TTest, compare_paired, paired_t_test, permutation_test
 from .ppi import PPIEstimate, ppi_mean, ppi_paired_difference, ppi_sxs_preference, pseudo_outcomes
@@ -18,7 +23,7 @@ from .sxs import SxSSummary, hodges_lehmann, sign_test, sxs_summary, wilcoxon_te
 
 __all__ = [
     "Allocation", "neyman_allocation",
-    "ConfidenceSequence", "confidence_sequence", "paired_confidence_sequence",
+    "ConfidenceSequence", "confidence_sequence", "paired_confidence_sequence", "ppi_confidence_sequence",
     "PPIEstimate", "ppi_mean", "ppi_paired_difference", "ppi_sxs_preference", "pseudo_outcomes",
     "StopDecision", "stop_when",
     "MeanCI", "bootstrap_mean_ci", "bootstrap_mean_cis",

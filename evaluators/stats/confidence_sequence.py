@@ -147,3 +147,59 @@ def paired_confidence_sequence(candidate, baseline, *, bounds: tuple[float, floa
         return confidence_sequence(c - b, bounds=None, **kwargs)
     lo, hi = bounds
     return confidence_sequence(c - b, bounds=(lo - hi, hi - lo), **kwargs)
+
+
+def ppi_confidence_sequence(prediction, human, order, *, lam: float = 1.0,
+                            bounds: tuple[float, float] = (0.0, 1.0), **kwargs) -> ConfidenceSequence:
+    """Prediction-powered confidence sequence for the mean of the human values over an
+    evaluation's units, as humans label them one by one in a random ``order``.
+
+    ``prediction``: the model's value on every unit (known up front); ``human``: the human
+    value, NaN where not (yet) labelled; ``order``: indices of the labelled units in the
+    order their labels arrived. The mean is ``λ · mean(prediction) + mean(human − λ · prediction)``;
+    the first term is known, the second is the mean of residuals that arrive as a random
+    sample, so a confidence sequence over the residuals (:func:`confidence_sequence`)
+    shifted by the first term covers it at every look (the PPI confidence sequences of
+    Zrnic and Candès, "Active statistical inference", ICML 2024, §5, with a fixed λ).
+    ``lam`` must be fixed before the first look — e.g. from the previous evaluation or a
+    pilot; tuning it on the same labels would break the time-uniform guarantee. ``bounds``
+    bound both the predictions and the human values. Keyword arguments as
+    :func:`confidence_sequence`.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.uniform(0, 1, 3000); f = np.clip(y + rng.normal(0.1, 0.05, 3000), 0, 1)
+    >>> order = rng.permutation(3000)[:600]
+    >>> human = np.full(3000, np.nan); human[order] = y[order]
+    >>> ppi, plain = ppi_confidence_sequence(f, human, order), confidence_sequence(y[order])
+    >>> bool(ppi.low[-1] < y.mean() < ppi.high[-1]), bool(ppi.high[-1] - ppi.low[-1] < plain.high[-1] - plain.low[-1])
+    (True, True)
+    """
+    f = _checks.finite_vector(prediction, "prediction")
+    y = np.asarray(human, dtype=float)
+    if y.shape != f.shape:
+        raise ValueError("human must have one entry per unit (NaN where unlabelled), like prediction")
+    idx = np.asarray(order)
+    if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
+        raise ValueError("order must be a non-empty 1-D array of unit indices")
+    if idx.min() < 0 or idx.max() >= f.size or np.unique(idx).size != idx.size:
+        raise ValueError("order must list distinct unit indices within range")
+    if np.isnan(y[idx]).any():
+        raise ValueError("every unit in order must have a human value")
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
+    residual = y[idx] - lam * f[idx]
+    shift = lam * float(f.mean())
+    if bounds is None:
+        res_bounds = None
+    else:
+        lo, hi = (float(b) for b in bounds)
+        if (f < lo).any() or (f > hi).any():
+            raise ValueError(f"predictions must lie within bounds [{lo:g}, {hi:g}]")
+        res_bounds = (lo - lam * hi, hi - lam * lo)
+    cs = confidence_sequence(residual, bounds=res_bounds, **kwargs)
+    low, high = cs.low + shift, cs.high + shift
+    if bounds is not None:
+        low, high = np.maximum(low, lo), np.minimum(high, hi)
+    return ConfidenceSequence(estimate=cs.estimate + shift, low=low, high=high, level=cs.level,
+                              method=f"ppi {cs.method}")

@@ -21,10 +21,13 @@ With ``lam`` (λ) the power-tuning parameter,
   ``π_i``, independently — e.g. a random audit share plus the adaptive audit of
   :mod:`.allocation`), the inverse-probability form over all ``N_h`` units::
 
-      ψ_i = λ f_i + (R_i / π_i)(y_i − λ f_i),    θ_h = mean(ψ),    Var = var(ψ) / N_h
+      ψ_i = g_i + (R_i / π_i)(y_i − g_i),  g_i = λ f_i + c_h,   θ_h = mean(ψ),   Var = var(ψ) / N_h
 
   — T. Zrnic and E. J. Candès, "Active statistical inference", ICML 2024; unbiased
   whatever λ and however the ``π_i`` were chosen, as long as they are known and positive.
+  The per-stratum intercept ``c_h`` (fitted, as λ, to minimise the variance) is the
+  regression-estimator correction for the random number of labels; λ = 0 is then the
+  human-only (Hájek-like) estimate.
 
 Strata are re-weighted to traffic: ``θ = Σ_h W_h θ_h``, ``Var = Σ_h W_h² Var_h`` (Cochran,
 *Sampling Techniques*, 1977, eq. 5.6), and one λ is tuned for the whole estimate: the
@@ -191,17 +194,34 @@ def _inverse_probability(f, y, labelled, pi, s, w, lam):
     if thin.size:
         raise ValueError(f"strata {thin.tolist()} have positive weight but fewer than 2 labelled units")
     ratio = np.where(labelled, 1.0 / pi, 0.0)
-    a = ratio * y  # ψ = a + λ b
+    # ψ = λ f + c_h + (R/π)(y − λ f − c_h) = a + λ b + c_h d: the prediction with a per-stratum
+    # intercept c_h. Under independent (Poisson) routing the sample size is random and the
+    # variance grows with the *uncentred* residual, which c_h removes (the regression
+    # estimator; Särndal, Swensson and Wretman, *Model Assisted Survey Sampling*, 1992, §6.4).
+    a = ratio * y
     b = f * (1.0 - ratio)
+    d = 1.0 - ratio
+    scale = np.where(active, w ** 2 / (count * np.maximum(count - 1, 1)), 0.0)
+
+    def centred(v):
+        return v - (np.bincount(s, weights=v, minlength=h) / np.maximum(count, 1))[s]
+
+    da, db, dd = centred(a), centred(b), centred(d)
+    dd2 = np.bincount(s, weights=dd * dd, minlength=h)
+
+    def project(v):
+        """v with its per-stratum component along dd removed (the best c_h taken out)."""
+        beta = np.divide(np.bincount(s, weights=v * dd, minlength=h), dd2, out=np.zeros(h), where=dd2 > 0)
+        return v - beta[s] * dd
+
     if lam is None:
-        ma = np.bincount(s, weights=a, minlength=h) / count
-        mb = np.bincount(s, weights=b, minlength=h) / count
-        da, db = a - ma[s], b - mb[s]
-        scale = np.where(active, w ** 2 / (count * np.maximum(count - 1, 1)), 0.0)
-        num = -(scale * np.bincount(s, weights=da * db, minlength=h)).sum()
-        den = (scale * np.bincount(s, weights=db * db, minlength=h)).sum()
+        pa, pb = project(da), project(db)
+        num = -(scale * np.bincount(s, weights=pa * pb, minlength=h)).sum()
+        den = (scale * np.bincount(s, weights=pb * pb, minlength=h)).sum()
         lam = float(np.clip(num / den, 0.0, 1.0)) if den > 0 else 0.0
     psi = a + lam * b
+    c = -np.divide(np.bincount(s, weights=centred(psi) * dd, minlength=h), dd2, out=np.zeros(h), where=dd2 > 0)
+    psi = psi + c[s] * d
     mean = np.bincount(s, weights=psi, minlength=h) / np.maximum(count, 1)
     dev = psi - mean[s]
     var_h = np.bincount(s, weights=dev * dev, minlength=h) / np.maximum(count - 1, 1) / np.maximum(count, 1)

@@ -96,13 +96,16 @@ def test_inverse_probability_is_unbiased_under_unequal_inclusion():
     assert np.mean(naive) - 0.5 > 0.05
 
 
-def test_pseudo_outcomes_average_to_the_estimate():
+def test_pseudo_outcomes_are_unbiased_per_unit():
     rng = np.random.default_rng(7)
-    f = rng.uniform(0, 1, 50)
-    pi = np.full(50, 0.5)
-    human = np.where(rng.random(50) < pi, f, np.nan)
-    r = ppi_mean(f, human, inclusion=pi, lam=0.7)
-    assert pseudo_outcomes(f, human, pi, 0.7).mean() == pytest.approx(r.estimate)
+    y = rng.uniform(0, 1, 20)
+    f = np.clip(y + 0.2, 0, 1)
+    pi = np.linspace(0.2, 0.9, 20)
+    draws = np.array([pseudo_outcomes(f, np.where(rng.random(20) < pi, y, np.nan), pi, 0.7) for _ in range(4000)])
+    se = draws.std(axis=0) / np.sqrt(draws.shape[0])
+    assert (np.abs(draws.mean(axis=0) - y) < 4.5 * se).all()
+    with pytest.raises(ValueError, match="inclusion"):
+        pseudo_outcomes(f, y, None, 0.5)
 
 
 def test_paired_difference_and_sxs():

@@ -8,6 +8,7 @@ from evaluators.stats import (
     confidence_sequence,
     neyman_allocation,
     paired_confidence_sequence,
+    ppi_confidence_sequence,
     stop_when,
 )
 
@@ -102,3 +103,23 @@ def test_neyman_allocation():
     assert neyman_allocation(w, sd, cost=1.0, budget=1e9, available=[10, 10, 10]).inclusion.tolist() == [1, 1, 1]
     with pytest.raises(ValueError, match="floor"):
         neyman_allocation(w, sd, cost=1.0, budget=10, available=[1000, 1000, 1000], min_rate=0.1)
+
+
+def test_ppi_confidence_sequence():
+    rng = np.random.default_rng(3)
+    y = rng.beta(2, 3, 2000)
+    f = np.clip(y + rng.normal(0.08, 0.05, 2000), 0, 1)
+    order = rng.permutation(2000)[:500]
+    human = np.full(2000, np.nan)
+    human[order] = y[order]
+    ppi = ppi_confidence_sequence(f, human, order, method="asymptotic")
+    plain = confidence_sequence(y[order], method="asymptotic")
+    assert ppi.low[-1] < y.mean() < ppi.high[-1]
+    assert ppi.high[-1] - ppi.low[-1] < 0.6 * (plain.high[-1] - plain.low[-1])
+    # lam = 0 is the plain sequence.
+    zero = ppi_confidence_sequence(f, human, order, lam=0.0)
+    np.testing.assert_allclose(zero.low, confidence_sequence(y[order]).low)
+    for bad, message in ((dict(order=np.array([0, 0])), "distinct"), (dict(lam=1.5), "lam"),
+                         (dict(order=np.flatnonzero(np.isnan(human))[:3]), "human value")):
+        with pytest.raises(ValueError, match=message):
+            ppi_confidence_sequence(f, human, **{"order": order, **bad})
