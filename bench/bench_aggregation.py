@@ -8,9 +8,10 @@ volumes and independent errors; ``realistic``: most workers label a handful of i
 a few label thousands, class imbalance, item difficulty, spammers, strict/lenient graders
 and adversaries; and variations that stress one failure each) prints accuracy against the
 truth and seconds for qrelay's MajorityVote, DawidSkene, OneCoinDawidSkene and
-OrdinalDawidSkene, beside crowd-kit's MV, DS, GLAD and MACE; how often qrelay's guard fell
-back to majority vote; and, with 10% of the items' true labels given as gold, the accuracy
-on the other 90% with and without gold. Averages over ``--seeds`` crowds per kind.
+OrdinalDawidSkene (and, as "before:", the configurations that collapsed), beside crowd-kit's
+MV, DS, GLAD and MACE; how often qrelay's guard fell back to majority vote; and, with 10% of
+the items' true labels given as gold, the accuracy on the other 90% with and without gold.
+Averages over ``--seeds`` crowds per kind.
 """
 from __future__ import annotations
 
@@ -38,7 +39,13 @@ OURS = {
     "qrelay DawidSkene": DawidSkene,
     "qrelay OneCoinDawidSkene": OneCoinDawidSkene,
     "qrelay OrdinalDawidSkene": lambda: OrdinalDawidSkene(classes=[0, 1, 2, 3]),
-    "qrelay DawidSkene (plain ML)": lambda: DawidSkene(smoothing=0, pooled_prior=0, prior_strength=0, guard="off"),
+    # Before issue 12: plain maximum-likelihood DS (crowd-kit's model), and the structured
+    # models without their priors, spam component and guard — the configurations that collapsed.
+    "before: DawidSkene (plain ML)": lambda: DawidSkene(smoothing=0, pooled_prior=0, prior_strength=0, guard="off"),
+    "before: OneCoinDawidSkene": lambda: OneCoinDawidSkene(pooled_prior=0, prior_strength=0, spam=False,
+                                                           guard="off"),
+    "before: OrdinalDawidSkene": lambda: OrdinalDawidSkene(classes=[0, 1, 2, 3], pooled_prior=0, prior_strength=0,
+                                                           spam=False, guard="off"),
 }
 
 
@@ -114,7 +121,8 @@ def main(argv=None) -> int:
         print(f"{'method':30s} {'accuracy':>9s} {'seconds':>8s} {'fell back':>9s} {'gold gain':>9s}")
         rows = run_kind(kind, args.items, args.seeds, peers)
         for name, acc, secs, fb, gain in rows:
-            fb_s = "" if fb is None or name.endswith("MajorityVote") or "plain" in name else f"{fb}/{args.seeds}"
+            fb_s = "" if fb is None or name.endswith("MajorityVote") or name.startswith("before") \
+                else f"{fb}/{args.seeds}"
             gain_s = "" if gain is None else f"{gain:+.4f}"
             print(f"{name:30s} {acc:9.4f} {secs:8.3f} {fb_s:>9s} {gain_s:>9s}")
         best = dict((r[0], r) for r in rows)

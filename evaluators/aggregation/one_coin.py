@@ -5,6 +5,7 @@ import numpy as np
 
 from .base import Annotations, BaseAggregator, check_em_params
 from .em import EMState, run_em
+from .spam import SpamMixture
 
 
 class OneCoinDawidSkene(BaseAggregator):
@@ -20,7 +21,11 @@ class OneCoinDawidSkene(BaseAggregator):
     their grade): each worker's accuracy starts as the crowd's pooled accuracy worth
     ``pooled_prior`` answers (empirical Bayes), plus ``alpha - 1`` right and
     ``beta - 1`` wrong pseudo-answers (a Beta prior); class shares are shrunk toward
-    the majority-vote shares by ``prior_strength`` (see :mod:`.em`).
+    the majority-vote shares by ``prior_strength`` (see :mod:`.em`). With ``spam=True``
+    (default) each worker also has a spam component (:mod:`.spam`; with it the model is
+    MACE's, Hovy et al. 2013): what removes the collapse rather than hiding it. ``skills_``
+    is each worker's expected accuracy ``sum_k priors_[k] * errors_[w, k, k]``; ``spam_``
+    their spam probability (``None`` without the component).
 
     Example:
         >>> oc = OneCoinDawidSkene()
@@ -30,7 +35,7 @@ class OneCoinDawidSkene(BaseAggregator):
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, alpha: float = 2.0, beta: float = 1.0,
                  pooled_prior: float = 4.0, prior_strength: float = 0.5,
-                 guard: str = "fallback", max_shift: float = 0.25, classes=None):
+                 spam: bool = True, guard: str = "fallback", max_shift: float = 0.25, classes=None):
         check_em_params(n_iter, tol, guard, max_shift, pooled_prior=pooled_prior, prior_strength=prior_strength)
         if not (alpha >= 1) or not (beta >= 1):
             raise ValueError(f"alpha and beta must be >= 1 (Beta prior pseudo-counts + 1), got {alpha!r}, {beta!r}")
@@ -40,6 +45,7 @@ class OneCoinDawidSkene(BaseAggregator):
         self.beta = float(beta)
         self.pooled_prior = float(pooled_prior)
         self.prior_strength = float(prior_strength)
+        self.spam = bool(spam)
         self.guard = guard
         self.max_shift = float(max_shift)
         self.classes = classes
@@ -61,8 +67,16 @@ class OneCoinDawidSkene(BaseAggregator):
             wrong = (1.0 - p) / max(k - 1, 1)
             return np.log(np.where(eye, p[:, None, None], wrong[:, None, None]))
 
+        if self.spam:
+            mixture = SpamMixture()
+            structured_m_step = m_step
+
+            def m_step(sums):  # noqa: F811 — the structured M-step inside the spam mixture
+                return mixture.m_step(sums, structured_m_step)
+
         em = run_em(state, m_step, n_iter=self.n_iter, tol=self.tol, prior_strength=self.prior_strength)
         errors = np.exp(em.log_errors)
-        skills = errors[:, 0, 0].copy()
+        skills = (errors[:, np.arange(k), np.arange(k)] * em.priors).sum(axis=1)
         return em.post, skills, {"priors_": em.priors, "errors_": errors, "loglik_": em.loglik,
-                                 "n_iter_": em.n_iter, "converged_": em.converged}
+                                 "n_iter_": em.n_iter, "converged_": em.converged,
+                                 "spam_": mixture.eps.copy() if self.spam else None}

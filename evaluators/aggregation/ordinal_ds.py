@@ -5,6 +5,7 @@ import numpy as np
 
 from .base import Annotations, BaseAggregator, check_em_params
 from .em import EMState, run_em
+from .spam import SpamMixture
 
 
 class OrdinalDawidSkene(BaseAggregator):
@@ -24,7 +25,10 @@ class OrdinalDawidSkene(BaseAggregator):
     of the truth explains the data almost as well, so leaving it free lets the
     truth drift a grade), with precision ``pooled_prior`` per worker plus ``reg``;
     class shares are shrunk toward the majority-vote shares by ``prior_strength``
-    (see :mod:`.em`). Without these priors it collapses on real crowds.
+    (see :mod:`.em`). With ``spam=True`` (default) each worker also has a spam component
+    (:mod:`.spam`): a one-grade spammer is not a grade-distance shape, and without the
+    component EM explains them by moving the truth to their grade — on real crowds, one
+    grade for nearly every item. ``spam_`` holds each worker's spam probability.
 
     In the family of ordinal crowd models of e.g. Lakshminarayanan and Teh,
     "Inferring ground truth from multi-annotator ordinal data: a probabilistic
@@ -44,7 +48,7 @@ class OrdinalDawidSkene(BaseAggregator):
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, reg: float = 0.01, newton_steps: int = 3,
                  pooled_prior: float = 2.0, prior_strength: float = 0.5,
-                 guard: str = "fallback", max_shift: float = 0.25, classes=None):
+                 spam: bool = True, guard: str = "fallback", max_shift: float = 0.25, classes=None):
         check_em_params(n_iter, tol, guard, max_shift, pooled_prior=pooled_prior, prior_strength=prior_strength)
         if not (reg > 0) or int(newton_steps) < 1:
             raise ValueError(f"reg must be > 0 and newton_steps >= 1, got {reg!r}, {newton_steps!r}")
@@ -54,6 +58,7 @@ class OrdinalDawidSkene(BaseAggregator):
         self.newton_steps = int(newton_steps)
         self.pooled_prior = float(pooled_prior)
         self.prior_strength = float(prior_strength)
+        self.spam = bool(spam)
         self.guard = guard
         self.max_shift = float(max_shift)
         self.classes = classes
@@ -104,8 +109,16 @@ class OrdinalDawidSkene(BaseAggregator):
                 theta = theta + step * np.minimum(1.0, 5.0 / np.maximum(norm, 1e-12))
             return log_probs(theta)
 
+        if self.spam:
+            mixture = SpamMixture()
+            structured_m_step = m_step
+
+            def m_step(sums):  # noqa: F811 — the structured M-step inside the spam mixture
+                return mixture.m_step(sums, structured_m_step)
+
         em = run_em(state, m_step, n_iter=self.n_iter, tol=self.tol, prior_strength=self.prior_strength)
         errors = np.exp(em.log_errors)
         skills = (errors[:, np.arange(k), np.arange(k)] * em.priors).sum(axis=1)
         return em.post, skills, {"priors_": em.priors, "errors_": errors, "params_": theta.copy(),
-                                 "loglik_": em.loglik, "n_iter_": em.n_iter, "converged_": em.converged}
+                                 "loglik_": em.loglik, "n_iter_": em.n_iter, "converged_": em.converged,
+                                 "spam_": mixture.eps.copy() if self.spam else None}

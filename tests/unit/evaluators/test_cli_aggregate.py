@@ -115,10 +115,11 @@ def test_aggregate_reads_stdin(monkeypatch, capsys):
 def test_aggregate_reports_the_guard(tmp_path, capsys):
     from fixtures.crowd import simulate_crowd
 
-    crowd = simulate_crowd("spammers", n_items=800, seed=0)
+    # Full Dawid-Skene on a sparse crowd (workers with ~3 labels): the guard falls back.
+    crowd = simulate_crowd("sparse", n_items=500, seed=0)
     rows = "".join(f"i{i},w{w},{l}\n" for i, w, l in zip(crowd.item, crowd.worker, crowd.label))
     path = _write(tmp_path / "labels.csv", "item,worker,label\n" + rows)
-    assert main(["aggregate", "--method", "one-coin", path]) == 0
+    assert main(["aggregate", "--method", "dawid-skene", path]) == 0
     captured = capsys.readouterr()
     assert "warning" in captured.err and "majority vote" in captured.err
-    assert len(_rows(captured.out)) == 801
+    assert len(_rows(captured.out)) == 501
