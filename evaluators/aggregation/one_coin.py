@@ -5,7 +5,7 @@ import numpy as np
 
 from .base import Annotations, BaseAggregator, check_em_params
 from .em import EMState, run_em
-from .spam import SpamMixture
+from .spam import with_spam
 
 
 class OneCoinDawidSkene(BaseAggregator):
@@ -67,16 +67,10 @@ class OneCoinDawidSkene(BaseAggregator):
             wrong = (1.0 - p) / max(k - 1, 1)
             return np.log(np.where(eye, p[:, None, None], wrong[:, None, None]))
 
-        if self.spam:
-            mixture = SpamMixture()
-            structured_m_step = m_step
-
-            def m_step(sums):  # noqa: F811 — the structured M-step inside the spam mixture
-                return mixture.m_step(sums, structured_m_step)
-
+        m_step, mixture = with_spam(m_step, self.spam)
         em = run_em(state, m_step, n_iter=self.n_iter, tol=self.tol, prior_strength=self.prior_strength)
         errors = np.exp(em.log_errors)
         skills = (errors[:, np.arange(k), np.arange(k)] * em.priors).sum(axis=1)
         return em.post, skills, {"priors_": em.priors, "errors_": errors, "loglik_": em.loglik,
                                  "n_iter_": em.n_iter, "converged_": em.converged,
-                                 "spam_": mixture.eps.copy() if self.spam else None}
+                                 "spam_": None if mixture is None else mixture.eps.copy()}

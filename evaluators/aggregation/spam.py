@@ -61,3 +61,12 @@ class SpamMixture:
         mixed = (1 - self.eps)[:, None, None] * np.exp(self._log_structured) + \
             (self.eps[:, None] * self.spam)[:, None, :]
         return np.log(np.maximum(mixed, 1e-300))
+
+
+def with_spam(m_step: Callable[[np.ndarray], np.ndarray], enabled: bool):
+    """``(m_step, mixture)``: ``m_step`` wrapped in a fresh :class:`SpamMixture` when ``enabled``,
+    else unchanged with ``mixture = None``."""
+    if not enabled:
+        return m_step, None
+    mixture = SpamMixture()
+    return (lambda sums: mixture.m_step(sums, m_step)), mixture

@@ -399,3 +399,15 @@ def test_em_validation(kwargs):
     for cls in EM:
         with pytest.raises(ValueError):
             cls(**kwargs)
+
+
+def test_bradley_terry_warns_when_not_converged():
+    rng = np.random.default_rng(1)
+    left = rng.integers(0, 30, 500)
+    right = (left + rng.integers(1, 30, 500)) % 30
+    with pytest.warns(AggregationWarning, match="before converging"):
+        bt = BradleyTerry(max_iter=1).fit((left, right, rng.choice([-1, 0, 1], 500)))
+    assert not bt.converged_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AggregationWarning)
+        assert BradleyTerry().fit((left, right, rng.choice([-1, 0, 1], 500))).converged_
