@@ -83,26 +83,32 @@ class OrdinalDawidSkene(BaseAggregator):
         ridge = precision * np.eye(n_feat)
         state = EMState(ann, gold_items, gold_classes)
 
+        # Plain matrix products instead of multi-operand einsum: the M-step runs once per
+        # iteration for every worker, and thousands of workers are usual.
+        flat_feats = feats.reshape(k * k, n_feat)
+        feats_outer = (feats[..., :, None] * feats[..., None, :]).reshape(k, k, n_feat * n_feat)
+
         def log_probs(th):
-            logits = np.einsum("kld,wd->wkl", feats, th)
+            logits = (th @ flat_feats.T).reshape(-1, k, k)
             top = logits.max(axis=2, keepdims=True)
             return logits - (top + np.log(np.exp(logits - top).sum(axis=2, keepdims=True)))
 
         def m_step(sums):
             nonlocal theta
             n_wk = sums.sum(axis=1)  # expected observations per (worker, true grade)
-            observed = np.einsum("wlk,kld->wd", sums, feats)
+            observed = sums.transpose(0, 2, 1).reshape(-1, k * k) @ flat_feats
             # Prior mean: the crowd's sharpness (weighted by volume), zero leniency.
             volume = sums.sum(axis=(1, 2))
             centre = np.zeros(n_feat)
             centre[:2] = volume @ theta[:, :2] / max(volume.sum(), 1e-12) * (self.pooled_prior / precision)
             for _ in range(self.newton_steps):
-                p = np.exp(log_probs(theta))
-                mean = np.einsum("wkl,kld->wkd", p, feats)
-                second = np.einsum("wkl,kld,kle->wkde", p, feats, feats)
-                cov = second - mean[..., :, None] * mean[..., None, :]
-                grad = observed - np.einsum("wk,wkd->wd", n_wk, mean) - precision * (theta - centre)
-                hess = np.einsum("wk,wkde->wde", n_wk, cov) + ridge  # negative Hessian, positive definite
+                p = np.exp(log_probs(theta)).transpose(1, 0, 2)  # (k, w, l)
+                mean = np.matmul(p, feats).transpose(1, 0, 2)  # (w, k, d)
+                second = np.matmul(p, feats_outer).transpose(1, 0, 2)  # (w, k, d*d)
+                cov = second - (mean[..., :, None] * mean[..., None, :]).reshape(second.shape)
+                grad = observed - (n_wk[..., None] * mean).sum(axis=1) - precision * (theta - centre)
+                # Negative Hessian, positive definite.
+                hess = (n_wk[..., None] * cov).sum(axis=1).reshape(-1, n_feat, n_feat) + ridge
                 step = np.linalg.solve(hess, grad[..., None])[..., 0]
                 # Damp very long steps (early iterations, near-deterministic workers).
                 norm = np.linalg.norm(step, axis=1, keepdims=True)
