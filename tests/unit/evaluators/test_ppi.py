@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import ppi_py  # the reference peer (dev extra): a hard import, so the pin cannot silently skip
 import pytest
 
 from evaluators.stats import ppi_mean, ppi_paired_difference, ppi_sxs_preference, pseudo_outcomes
-
-ppi_py = pytest.importorskip("ppi_py")
 
 
 def _case(seed, n=600, share=0.2, bias=0.05, noise=0.15):
