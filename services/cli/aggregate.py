@@ -6,7 +6,9 @@ LABELS.csv has a header with columns ``item``, ``worker``, ``label`` (others are
 ignored); GOLD.csv has ``item``, ``label``. ``-`` reads standard input. Labels that
 are all integers are treated as integer grades (so 10 sorts after 9); otherwise as
 strings. Writes ``item,label,confidence`` (confidence = posterior probability of
-the chosen label, or the vote share for majority) to stdout or ``-o``.
+the chosen label, or the vote share for majority) to stdout or ``-o``. When a model's
+labels move far from majority vote's (a likely degenerate fit) it says so on stderr
+and writes the majority-vote labels instead.
 CSV handling lives here; the computation is ``evaluators.aggregation``.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import csv
 import io
 import sys
+import warnings
 
 import numpy as np
 
@@ -142,11 +145,19 @@ def run(args: argparse.Namespace) -> int:
                 raise CommandError(f"{args.gold}:{line}: item {item!r} has two different gold labels")
             gold[item] = label
     model = _model(args.method, args.seed, labels.dtype.kind == "i")
+    from evaluators.aggregation import AggregationWarning
+
     try:
-        model.fit({"item": np.array(cols["item"], dtype=str), "worker": np.array(cols["worker"], dtype=str),
-                   "label": labels}, gold=gold)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AggregationWarning)
+            model.fit({"item": np.array(cols["item"], dtype=str), "worker": np.array(cols["worker"], dtype=str),
+                       "label": labels}, gold=gold)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    for w in caught:
+        # The majority-vote guard (a likely degenerate fit): say so, the output is still written.
+        if issubclass(w.category, AggregationWarning):
+            print(f"qrelay aggregate: warning: {w.message}", file=sys.stderr)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(("item", "label", "confidence"))

@@ -31,8 +31,12 @@ def report_rows(es, prefix: str, evaluation: dict[str, Any], measures: list[str]
     report per field; all queries come with the first). An evaluation the report refuses (no
     fully labelled query, a spec it cannot read) has no snapshot: retrying would not change
     that, so it is logged, not raised; only an outage propagates (the hook is retried)."""
-    from services.reporting import report
-    from services.reporting.cache import LabelCache
+    try:
+        from services.reporting import report
+        from services.reporting.cache import LabelCache
+    except ImportError:  # a build without the report (until it lands on main): nothing to snapshot
+        log.warning("no snapshots: this build has no report", extra={"evaluation": evaluation["evaluation_id"]})
+        return []
 
     cache = LabelCache(es, prefix)
     rows: list[dict[str, Any]] = []
