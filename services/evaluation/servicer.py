@@ -147,6 +147,13 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     def CancelEvaluation(self, request, context):
         evaluation_id = id_of(request.name, "evaluations")
         reason = request.reason.strip() or f"cancelled by {current_principal.get().subject}"
+        doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
+        if doc.get("next_run_time"):
+            # the first evaluation of a recurring series: cancelling it ends the series, also
+            # once it has finished itself (it is the series' only handle)
+            doc = evaluations.stop_series(self.ctx.es, self.ctx.prefix, evaluation_id)
+            if doc["state"] in evaluations.TERMINAL_STATES:
+                return to_proto(doc)
         doc = evaluations.transition(self.ctx.es, self.ctx.prefix, evaluation_id, ACTIVE, "CANCELLED", reason[:500])
         return to_proto(doc)
 

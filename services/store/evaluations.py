@@ -215,6 +215,13 @@ def update_if_unchanged(es: Elasticsearch, prefix: str, doc: dict[str, Any], fie
     return True
 
 
+def stop_series(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """End a recurring series: its first evaluation gets no ``next_run_time``. Returns the document."""
+    es.update(index=index(prefix), id=evaluation_id, doc={"next_run_time": None, "update_time": now_iso()},
+              retry_on_conflict=5, refresh="wait_for")
+    return get(es, prefix, evaluation_id)
+
+
 def get_many(es: Elasticsearch, prefix: str, evaluation_ids: Iterable[str],
              fields: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """``evaluation_id -> document`` for those that exist (realtime multi-get)."""

@@ -361,12 +361,12 @@ def test_the_server_re_creates_a_recurring_evaluation_over_a_sliding_window(serv
             time.sleep(0.3)
             run = stub.GetEvaluation(ev.GetEvaluationRequest(name=run.name), metadata=auth("engineer"))
         assert ev.EvaluationState.Name(run.state) in ("PRODUCING", "PREJUDGING"), run.state_reason
+        assert not stub.GetEvaluation(ev.GetEvaluationRequest(name=head.name), metadata=auth("engineer")).HasField(
+            "next_run_time")  # the series ended with the cancel
         time.sleep(1.5)  # a cancelled series stays as it is
         settled = len(series())
         time.sleep(2.5)
         assert len(series()) == settled
-        assert not stub.GetEvaluation(ev.GetEvaluationRequest(name=head.name), metadata=auth("engineer")).HasField(
-            "next_run_time")
         for x in series():
             if ev.EvaluationState.Name(x.state) not in ("COMPLETE", "FAILED", "CANCELLED"):
                 stub.CancelEvaluation(ev.CancelEvaluationRequest(name=x.name), metadata=auth("engineer"))
@@ -399,3 +399,18 @@ def test_the_completion_hook_snapshots_the_reports_numbers(es, server, reporting
             assert (s.value.mean, s.value.std_error, s.value.queries) == (m["mean"], m["std_error"], m["queries"])
             assert s.value.interval.low == m["interval"]["low"] and s.traffic_share == seg["traffic_share"]
     assert snaps[("control", "")].snapshot_time.ToDatetime(dt.timezone.utc) == NOW - dt.timedelta(days=1)
+
+
+def test_cancelling_a_finished_series_head_ends_the_series(es, server):
+    every = ev.Recurrence()
+    every.every.FromTimedelta(WEEK)
+    head = uuid.uuid4().hex[:20]
+    seed_evaluation(es, server[1], head, spec_json(recurrence=every), series=head, completed=NOW - WEEK,
+                    next_run_time=clock.iso(NOW + WEEK))
+    with grpc.insecure_channel(server[0]) as ch:
+        stub = evaluation_pb2_grpc.EvaluationServiceStub(ch)
+        cancel = ev.CancelEvaluationRequest(name=f"evaluations/{head}")
+        e = stub.CancelEvaluation(cancel, metadata=auth("engineer"))
+        assert e.state == ev.COMPLETE and not e.HasField("next_run_time") and e.series == f"evaluations/{head}"
+        # now an ordinary finished evaluation
+        assert code_of(stub.CancelEvaluation, cancel, metadata=auth("engineer")) == grpc.StatusCode.FAILED_PRECONDITION
