@@ -67,7 +67,7 @@ class Segmentation:
     """The segments of one choice of fields."""
 
     by: list  # the fields
-    keys: list  # segment keys, sorted
+    keys: list  # segment keys, in the strata's order of each field's values
     values: list  # per segment: {field: value}
     of_stratum: np.ndarray  # segment index of each stratum
     traffic_share: np.ndarray  # per segment: Σ weights of its strata
@@ -84,14 +84,24 @@ def segment(stratum_values: list[dict[str, str]], weights, by) -> Segmentation:
     ...              {"band": "head", "locale": "fr"}], [0.5, 0.2, 0.3], ["locale"])
     >>> s.keys, s.of_stratum.tolist(), s.traffic_share.round(2).tolist()
     (['locale=en', 'locale=fr'], [0, 0, 1], [0.7, 0.3])
+    >>> segment([{"band": "head"}, {"band": "torso"}, {"band": "tail"}], [0.5, 0.3, 0.2], ["band"]).keys
+    ['band=head', 'band=torso', 'band=tail']
     """
     by = list(by)
     w = np.asarray(weights, dtype=np.float64)
     keys = [segment_key(v, by) for v in stratum_values]
-    distinct = sorted(set(keys))
+    # each field's values in the order the strata list them (head, torso, tail; the sampler's
+    # group order), segments in that order field by field
+    rank = {f: {} for f in by}
+    for v in stratum_values:
+        for f in by:
+            rank[f].setdefault(v[f], len(rank[f]))
+    first = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    distinct = sorted(first, key=lambda k: tuple(rank[f][stratum_values[first[k]][f]] for f in by))
     index = {k: i for i, k in enumerate(distinct)}
     of_stratum = np.array([index[k] for k in keys], dtype=np.int64)
     share = np.bincount(of_stratum, weights=w, minlength=len(distinct)) if len(keys) else np.zeros(0)
-    first = {k: i for i, k in reversed(list(enumerate(keys)))}
     values = [{f: stratum_values[first[k]][f] for f in by} for k in distinct]
     return Segmentation(by, distinct, values, of_stratum, share)

@@ -17,9 +17,11 @@ Variance (Cochran, *Sampling Techniques*, 3rd ed. 1977, eq. 5.6 and §6.11 for t
 estimator, finite-population correction omitted: queries are a tiny share of traffic):
 ``var(Ȳ) = Σ_h W'_h² s_h² / n_h`` with ``s_h²`` the variance of the linearised residuals
 ``e_i = (t_i / t̄_h)(y_i − ȳ_h)`` (the plain sample variance when every ``t_i`` is equal).
-A stratum with a single query has no variance of its own: it borrows the *pooled*
-within-stratum variance of the strata that have two or more (or, when none has, the variance
-of all values). Intervals are Student-t with ``Σ (n_h − 1)`` degrees of freedom over the
+A stratum with a single query has no variance of its own: it borrows the variance of all the
+estimate's values pooled together, strata collapsed (Cochran §5A.12: collapsing strata
+overstates the variance, so the borrowed value errs on the safe side — a within-stratum
+variance pooled from a few other thin strata can be 0 by chance and would make a single
+query look certain). Intervals are Student-t with ``Σ (n_h − 1)`` degrees of freedom over the
 strata with two or more queries (``n − 1`` when there are none).
 
 The estimate is linear in the values — ``Ȳ = Σ_i c_i y_i`` with :func:`coefficients` — which
@@ -134,14 +136,10 @@ def stratified(values, stratum, weights, traffic=None, level: float = 0.95) -> E
     ss = np.bincount(s, weights=e * e, minlength=h)
     thick = covered & (n_h >= 2)
     thin = covered & (n_h == 1)
-    if thick.any():
-        df = int((n_h[thick] - 1).sum())
-        pooled = float(ss[thick].sum() / df)
-    elif n >= 2:
-        df = n - 1
-        pooled = float(y.var(ddof=1))
-    else:
-        df, pooled = 0, nan
+    df = int((n_h[thick] - 1).sum()) if thick.any() else n - 1
+    # the thin strata's variance: all values together, each weighted as within its stratum
+    overall = float(np.sum(t * y) / np.sum(t))
+    pooled = float(np.sum((t / t_bar[s] * (y - overall)) ** 2) / (n - 1)) if n >= 2 else nan
     s2 = np.where(thick, np.divide(ss, n_h - 1, out=np.zeros(h), where=n_h > 1), 0.0)
     s2 = np.where(thin, pooled, s2)
     if thin.any() and not np.isfinite(pooled):

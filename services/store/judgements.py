@@ -1,9 +1,11 @@
 """The ``judgements`` index: append-only (``op_type=create``, id from the assignment), never updated."""
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, TEXT, IndexFamily
+from services.store.scan import scan
 
 FAMILY = IndexFamily(
     name="judgements",
@@ -83,3 +85,39 @@ def of_items(es: Elasticsearch, prefix: str, item_ids: list[str]) -> list[dict[s
     es.indices.refresh(index=index(prefix))
     r = es.search(index=index(prefix), size=10_000, query={"terms": {"item_id": item_ids}})
     return [h["_source"] for h in r["hits"]["hits"]]
+
+
+def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
+                  fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Stream every judgement of an evaluation (only ``fields`` of each, when given)."""
+    return scan(es, index(prefix), {"term": {"evaluation_id": evaluation_id}}, fields)
+
+
+def summary(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """The human work behind an evaluation in one aggregation: judgements, distinct graders,
+    time on task (sum, median), first and last submit, gold judged and correct, judgements per
+    partner."""
+    r = es.search(index=index(prefix), size=0, track_total_hits=True,
+                  query={"term": {"evaluation_id": evaluation_id}}, aggs={
+                      "graders": {"cardinality": {"field": "grader", "precision_threshold": 40000}},
+                      "time": {"sum": {"field": "time_on_task_ms"}},
+                      "median": {"percentiles": {"field": "time_on_task_ms", "percents": [50]}},
+                      "first": {"min": {"field": "submit_time"}},
+                      "last": {"max": {"field": "submit_time"}},
+                      "gold": {"filter": {"term": {"gold": True}},
+                               "aggs": {"correct": {"filter": {"term": {"gold_correct": True}}}}},
+                      "partners": {"terms": {"field": "partner", "size": 1000, "missing": ""}},
+                  })
+    a = r["aggregations"]
+    median = (a["median"]["values"] or {}).get("50.0")
+    return {
+        "judgements": r["hits"]["total"]["value"],
+        "graders": int(a["graders"]["value"]),
+        "time_on_task_ms": float(a["time"]["value"] or 0.0),
+        "median_time_on_task_ms": float(median) if median is not None else 0.0,
+        "first": a["first"].get("value_as_string"),
+        "last": a["last"].get("value_as_string"),
+        "gold": a["gold"]["doc_count"],
+        "gold_correct": a["gold"]["correct"]["doc_count"],
+        "by_partner": {b["key"]: b["doc_count"] for b in a["partners"]["buckets"]},
+    }

@@ -47,3 +47,12 @@ def update(es: Elasticsearch, prefix: str, partner_id: str, fields: dict[str, An
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None
               ) -> tuple[list[dict[str, Any]], list | None]:
     return resources.page(es, index(prefix), page_size, [{"partner_id": "asc"}], after)
+
+
+def get_many(es: Elasticsearch, prefix: str, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``partner_id -> document`` for those that exist (realtime)."""
+    ids = [i for i in partner_ids if i]
+    if not ids:
+        return {}
+    r = es.mget(index=index(prefix), ids=ids, realtime=True)
+    return {d["_id"]: d["_source"] for d in r["docs"] if d.get("found")}

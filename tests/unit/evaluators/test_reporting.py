@@ -12,6 +12,8 @@ from evaluators.reporting import (
     Line, SxSLine, coefficients, oriented, parse_segment_key, parse_stratum, per_query_values, segment, sign_flip,
     stratified, summary, sxs_verdict, trec_mean, weighted_difference,
 )
+from evaluators.agreement import krippendorff_alpha, reliability_matrix
+from evaluators.reporting import alpha_from_votes
 from evaluators.stats import permutation_test, sign_test, stratified_mean
 
 MEASURES = ["map", "Rprec", "recip_rank", "P.1,5,10", "recall.5,10", "ndcg", "ndcg_cut.3,10", "ndcg_exp_cut.10",
@@ -115,16 +117,18 @@ def test_empty_stratum_drops_out_and_the_rest_is_renormalised():
     assert e.strata == 2
 
 
-def test_a_thin_stratum_borrows_the_pooled_variance():
+def test_a_thin_stratum_borrows_the_variance_of_all_values():
     y = np.array([0.2, 0.4, 0.6, 0.1, 0.3, 0.9])
     s = np.array([0, 0, 0, 1, 1, 2])
     w = np.array([0.5, 0.3, 0.2])
     e = stratified(y, s, w)
     s0, s1 = y[:3].var(ddof=1), y[3:5].var(ddof=1)
-    pooled = (2 * s0 + 1 * s1) / 3
+    pooled = y.var(ddof=1)  # strata collapsed: never 0 by the chance of a few equal values
     se = np.sqrt(0.25 * s0 / 3 + 0.09 * s1 / 2 + 0.04 * pooled / 1)
     assert e.mean == pytest.approx(0.5 * 0.4 + 0.3 * 0.2 + 0.2 * 0.9)
     assert e.std_error == pytest.approx(se) and e.thin == 1 and e.df == 3
+    # a thin stratum next to strata without variance still has some
+    assert stratified([0.5, 0.5, 0.5, 0.5, 0.9], [0, 0, 1, 1, 2], w).std_error > 0
     # only thin strata: the variance of all values, n - 1 degrees of freedom
     e = stratified([0.1, 0.5, 0.9], [0, 1, 2], w)
     assert e.df == 2 and e.std_error == pytest.approx(np.sqrt(np.sum(w ** 2) * np.var([0.1, 0.5, 0.9], ddof=1)))
@@ -253,3 +257,25 @@ def test_summary_says_it_plainly():
                     "side by side treatment wins 40, ties 50 and loses 30 of 120 queries (sign test p=0.37).")
     quiet = summary("b", "map", Line("overall", 0.001, -0.01, 0.012, 0.8, 50, False))
     assert quiet == "b shows no significant change in MAP overall (+0.001 [-0.010, 0.012], p=0.80, n=50)."
+
+
+# --------------------------------------------------------------------------- inter-rater agreement
+
+@pytest.mark.parametrize("level", ["ordinal", "interval"])
+def test_alpha_from_vote_counts_equals_alpha_from_the_judgements(level):
+    rng = np.random.default_rng(4)
+    item = np.repeat(np.arange(300), 3)
+    truth = rng.integers(0, 4, 300)
+    grade = np.clip(truth[item] + rng.choice([-1, 0, 0, 0, 1], item.size), 0, 3)
+    worker = rng.permuted(np.tile(np.arange(30), 30))[: item.size]
+    worker = np.array([f"w{w}-{i % 3}" for i, w in enumerate(worker)])  # no worker rates an item twice
+    keep = np.ones(item.size, bool)
+    keep[::7] = False  # some items end up with 2 votes, a few with 1
+    want = krippendorff_alpha(reliability_matrix(item[keep], worker[keep], grade[keep])[0], level)
+    cells, counts = np.unique(np.stack([item[keep], grade[keep]]), axis=1, return_counts=True)
+    got = alpha_from_votes(cells[0], cells[1], counts, level)
+    assert got.alpha == pytest.approx(want, rel=1e-12)
+    per_item = np.bincount(item[keep])
+    assert got.units == int((per_item >= 2).sum()) and got.judgements == int(per_item[per_item >= 2].sum())
+    assert alpha_from_votes([0, 1], [2, 2], [1, 1]).alpha is None  # nothing pairable
+    assert alpha_from_votes([0, 1], [2, 2], [2, 3]).alpha is None  # one value throughout
