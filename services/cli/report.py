@@ -83,25 +83,22 @@ def _segment(key: str) -> str:
     return key or "overall"
 
 
-def _print_json(msg) -> None:
-    print(json_format.MessageToJson(msg, preserving_proto_field_name=True))
-
-
-def _call(args, method, request):
+def _show(args, method: str, request, lines) -> int:
+    """Call ``method`` and print its answer: a table (``lines(answer)``) or, with --json, the message."""
     with channel(args) as ch:
-        stub = reporting_pb2_grpc.ReportingServiceStub(ch)
-        return getattr(stub, method)(request, metadata=metadata(args), timeout=args.timeout)
+        r = getattr(reporting_pb2_grpc.ReportingServiceStub(ch), method)(request, metadata=metadata(args),
+                                                                           timeout=args.timeout)
+    if args.json:
+        print(json_format.MessageToJson(r, preserving_proto_field_name=True))
+    else:
+        print("\n".join(lines(r)))
+    return 0
 
 
 def report(args: argparse.Namespace) -> int:
-    r = _call(args, "GetEvaluationReport", rp.GetEvaluationReportRequest(
+    return _show(args, "GetEvaluationReport", rp.GetEvaluationReportRequest(
         name=_name(args.evaluation), measures=args.measure, segment_by=args.segment_by, segments=args.segment,
-        confidence=args.confidence))
-    if args.json:
-        _print_json(r)
-        return 0
-    print("\n".join(report_lines(r)))
-    return 0
+        confidence=args.confidence), report_lines)
 
 
 def report_lines(r: rp.EvaluationReport) -> list[str]:
@@ -146,14 +143,9 @@ def report_lines(r: rp.EvaluationReport) -> list[str]:
 
 
 def compare(args: argparse.Namespace) -> int:
-    r = _call(args, "CompareRankers", rp.CompareRankersRequest(
+    return _show(args, "CompareRankers", rp.CompareRankersRequest(
         name=_name(args.evaluation), baseline=args.baseline, candidate=args.candidate, measures=args.measure,
-        segment_by=args.segment_by, segments=args.segment, confidence=args.confidence))
-    if args.json:
-        _print_json(r)
-        return 0
-    print("\n".join(compare_lines(r)))
-    return 0
+        segment_by=args.segment_by, segments=args.segment, confidence=args.confidence), compare_lines)
 
 
 def compare_lines(r: rp.RankerComparison) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from elasticsearch import Elasticsearch
 
 from services.store import judgements, partners, programmes
@@ -71,9 +72,9 @@ def summary(es: Elasticsearch, prefix: str, evaluation_id: str, team: str) -> di
     return out
 
 
-def votes(es: Elasticsearch, prefix: str, evaluation_id: str, pointwise_ids: list[str], sxs_ids: list[str]) -> list:
-    """Vote counts ``(kind, item row, value, count)`` from the judgements themselves — for label
-    sets whose consensus documents do not carry them (slow: reads every judgement)."""
+def votes(es: Elasticsearch, prefix: str, evaluation_id: str, pointwise_ids: list[str], sxs_ids: list[str]) -> tuple:
+    """Vote counts, columns ``(kind, item row, value, count)``, from the judgements themselves —
+    for label sets whose consensus documents do not carry them (slow: reads every judgement)."""
     rows = {i: (0, r) for r, i in enumerate(pointwise_ids)} | {i: (1, r) for r, i in enumerate(sxs_ids)}
     counts: dict[tuple[int, int, float], int] = {}
     for j in judgements.of_evaluation(es, prefix, evaluation_id, ["item_id", "grade", "preference"]):
@@ -83,4 +84,6 @@ def votes(es: Elasticsearch, prefix: str, evaluation_id: str, pointwise_ids: lis
             continue
         k = (*where, float(value))
         counts[k] = counts.get(k, 0) + 1
-    return [(kind, row, value, n) for (kind, row, value), n in counts.items()]
+    keys = list(counts)
+    return (np.array([k[0] for k in keys], dtype=np.int64), np.array([k[1] for k in keys], dtype=np.int64),
+            np.array([k[2] for k in keys], dtype=np.float64), np.array(list(counts.values()), dtype=np.int64))

@@ -17,9 +17,6 @@ from services.store import consensus
 
 SOURCES = consensus.SOURCES  # ("human", "model", "tie", "gold", "none")
 SOURCE = {s: i for i, s in enumerate(SOURCES)}
-FIELDS = ["item_id", "kind", "query_id", "query_norm", "locale", "stratum", "query_traffic", "doc_id", "ranks", "ranker_a",
-          "ranker_b", "gold", "audit", "label", "preference", "source", "judgements", "model_label",
-          "model_version", "method", "update_time", "votes"]
 
 
 @dataclass
@@ -57,7 +54,7 @@ class LabelSet:
     pointwise: Items
     sxs: Items
     gold_items: int
-    votes: list  # (kind, item row, value, count) columns: kind 0 pointwise, 1 SxS
+    votes: tuple  # columns (kind, item row, value, count): kind 0 pointwise, 1 SxS
     methods: dict[str, int]
     models: dict[str, int]
     update_time: str | None
@@ -70,73 +67,115 @@ class LabelSet:
         return (items > 0) & (np.bincount(pw.query[pw.label < 0], minlength=n) == 0)
 
 
+class _Columns:
+    """Growing columns of one kind of item while the stream is read (one pass, no document kept)."""
+
+    def __init__(self, kind: int, n_rankers: int):
+        self.kind = kind
+        self.item_id: list[str] = []
+        self.query: list[str] = []
+        self.locale: list[str] = []
+        self.source: list[int] = []
+        self.audit: list[bool] = []
+        self.judgements: list[int] = []
+        self.model_label: list[float] = []
+        self.label: list[float] = []
+        self.doc_id: list[str] = []
+        self.ranks: list[list[int]] = [[] for _ in range(n_rankers)]
+        self.ranker_a: list[str] = []
+        self.ranker_b: list[str] = []
+
+    def items(self, qix: np.ndarray, locale_ix: dict[str, int], rix: dict[str, int], unlabelled) -> Items:
+        it = Items(item_id=self.item_id, doc_id=self.doc_id)
+        it.query = qix
+        it.locale = np.array([locale_ix[x] for x in self.locale], dtype=np.int64)
+        it.source = np.array(self.source, dtype=np.int64)
+        it.audit = np.array(self.audit, dtype=bool)
+        it.judgements = np.array(self.judgements, dtype=np.int64)
+        it.model_label = np.array(self.model_label, dtype=np.float64)
+        label = np.array(self.label, dtype=np.float64)
+        label[it.source == SOURCE["none"]] = np.nan
+        it.label = np.where(np.isnan(label), unlabelled, label)
+        if self.kind == 0:
+            it.label = it.label.astype(np.int64)
+            it.ranks = np.array(self.ranks, dtype=np.int64).reshape(len(self.ranks), len(self.item_id))
+        else:
+            it.ranker_a = np.array([rix.get(r, -1) for r in self.ranker_a], dtype=np.int64)
+            it.ranker_b = np.array([rix.get(r, -1) for r in self.ranker_b], dtype=np.int64)
+        return it
+
+
 def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str], strata: list[str]) -> LabelSet:
-    """Read every consensus document of the evaluation into a :class:`LabelSet`."""
-    rows: dict[str, list] = {"pointwise": [], "side_by_side": []}
-    gold = 0
-    for d in consensus.of_evaluation(es, prefix, evaluation_id, FIELDS):
+    """Read every consensus document of the evaluation into a :class:`LabelSet` (one pass)."""
+    rix = {r: i for i, r in enumerate(rankers)}
+    cols = {"pointwise": _Columns(0, len(rankers)), "side_by_side": _Columns(1, len(rankers))}
+    query_info: dict[str, tuple[str, str, float]] = {}  # query id -> (query_norm, stratum, traffic)
+    methods: dict[str, int] = {}
+    models: dict[str, int] = {}
+    v_kind: list[int] = []
+    v_row: list[int] = []
+    v_value: list[float] = []
+    v_count: list[int] = []
+    gold = missing = 0
+    latest = None
+    nan = float("nan")
+    # the whole source: filtering it costs Elasticsearch more than sending the few extra fields
+    for d in consensus.of_evaluation(es, prefix, evaluation_id):
         if d.get("gold"):
             gold += 1  # gold items calibrate graders; they are never part of a metric
             continue
-        rows.setdefault(d.get("kind") or "pointwise", []).append(d)
-    all_rows = rows["pointwise"] + rows["side_by_side"]
-    query_ids = sorted({d.get("query_id") or "" for d in all_rows})
+        c = cols["side_by_side" if d.get("kind") == "side_by_side" else "pointwise"]
+        row = len(c.item_id)
+        qid = d.get("query_id") or ""
+        if qid not in query_info:
+            query_info[qid] = (d.get("query_norm") or "", d.get("stratum") or "", float(d.get("query_traffic") or 0))
+        source = d.get("source") or "none"
+        c.item_id.append(d["item_id"])
+        c.query.append(qid)
+        c.locale.append(d.get("locale") or "")
+        c.source.append(SOURCE.get(source, SOURCE["none"]))
+        c.audit.append(bool(d.get("audit")))
+        c.judgements.append(int(d.get("judgements") or 0))
+        m = d.get("model_label")
+        c.model_label.append(nan if m is None else float(m))
+        value = d.get("label") if c.kind == 0 else d.get("preference")
+        c.label.append(nan if value is None else float(value))
+        if c.kind == 0:
+            c.doc_id.append(str(d.get("doc_id") or ""))
+            ranks = d.get("ranks") or {}
+            for r, col in zip(rankers, c.ranks):
+                col.append(int(ranks.get(r) or 0))
+        else:
+            c.ranker_a.append(d.get("ranker_a") or "")
+            c.ranker_b.append(d.get("ranker_b") or "")
+        if source == "human" and d.get("method"):
+            methods[d["method"]] = methods.get(d["method"], 0) + 1
+        if d.get("model_version"):
+            models[d["model_version"]] = models.get(d["model_version"], 0) + 1
+        t = d.get("update_time")
+        if t and (latest is None or t > latest):
+            latest = t
+        v = d.get("votes")
+        if v:
+            for value, n in v.items():
+                v_kind.append(c.kind)
+                v_row.append(row)
+                v_value.append(float(value))
+                v_count.append(n)
+        elif source == "human":
+            missing += 1
+
+    query_ids = sorted(query_info)
     qix = {q: i for i, q in enumerate(query_ids)}
     sx = {s: i for i, s in enumerate(strata)}
-    q_stratum = np.full(len(query_ids), -1, dtype=np.int64)
-    q_traffic = np.zeros(len(query_ids))
-    q_norm = [""] * len(query_ids)
-    for d in all_rows:
-        i = qix[d.get("query_id") or ""]
-        q_norm[i] = d.get("query_norm") or ""
-        q_stratum[i] = sx.get(d.get("stratum") or "", -1)
-        q_traffic[i] = max(q_traffic[i], float(d.get("query_traffic") or 0))
-    locales = sorted({d.get("locale") or "" for d in all_rows})
+    info = [query_info[q] for q in query_ids]
+    q_stratum = np.array([sx.get(s, -1) for _, s, _ in info], dtype=np.int64)
+    q_traffic = np.array([t for _, _, t in info], dtype=np.float64)
+    locales = sorted(set(cols["pointwise"].locale) | set(cols["side_by_side"].locale))
     lix = {loc: i for i, loc in enumerate(locales)}
-    rix = {r: i for i, r in enumerate(rankers)}
-    methods: dict[str, int] = {}
-    models: dict[str, int] = {}
-    latest = None
-    votes: list = []
-    missing = 0
-
-    def common(docs, kind: int) -> Items:
-        nonlocal latest, missing
-        it = Items(item_id=[d["item_id"] for d in docs])
-        it.query = np.array([qix[d.get("query_id") or ""] for d in docs], dtype=np.int64)
-        it.locale = np.array([lix[d.get("locale") or ""] for d in docs], dtype=np.int64)
-        it.source = np.array([SOURCE.get(d.get("source") or "none", SOURCE["none"]) for d in docs], dtype=np.int64)
-        it.audit = np.array([bool(d.get("audit")) for d in docs], dtype=bool)
-        it.judgements = np.array([int(d.get("judgements") or 0) for d in docs], dtype=np.int64)
-        it.model_label = np.array([np.nan if d.get("model_label") is None else float(d["model_label"]) for d in docs])
-        for row, d in enumerate(docs):
-            if d.get("method") and d.get("source") == "human":
-                methods[d["method"]] = methods.get(d["method"], 0) + 1
-            if d.get("model_version"):
-                models[d["model_version"]] = models.get(d["model_version"], 0) + 1
-            t = d.get("update_time")
-            if t and (latest is None or t > latest):
-                latest = t
-            v = d.get("votes")
-            if v:
-                votes.extend((kind, row, float(k), int(n)) for k, n in v.items())
-            elif d.get("source") == "human":
-                missing += 1
-        return it
-
-    pw = common(rows["pointwise"], 0)
-    pw.label = np.array([-1 if d.get("label") is None or d.get("source") == "none" else int(d["label"])
-                         for d in rows["pointwise"]], dtype=np.int64)
-    pw.doc_id = [str(d.get("doc_id") or "") for d in rows["pointwise"]]
-    pw.ranks = np.zeros((len(rankers), len(pw)), dtype=np.int64)
-    for row, d in enumerate(rows["pointwise"]):
-        for r, rank in (d.get("ranks") or {}).items():
-            if r in rix and rank:
-                pw.ranks[rix[r], row] = int(rank)
-    sxs = common(rows["side_by_side"], 1)
-    sxs.label = np.array([np.nan if d.get("preference") is None or d.get("source") == "none" else float(d["preference"])
-                          for d in rows["side_by_side"]])
-    sxs.ranker_a = np.array([rix.get(d.get("ranker_a"), -1) for d in rows["side_by_side"]], dtype=np.int64)
-    sxs.ranker_b = np.array([rix.get(d.get("ranker_b"), -1) for d in rows["side_by_side"]], dtype=np.int64)
-    return LabelSet(evaluation_id, list(rankers), query_ids, q_norm, q_stratum, q_traffic, locales, pw, sxs, gold, votes,
+    pw, sxs = (cols[k].items(np.array([qix[q] for q in cols[k].query], dtype=np.int64), lix, rix, u)
+               for k, u in (("pointwise", -1), ("side_by_side", np.nan)))
+    return LabelSet(evaluation_id, list(rankers), query_ids, [n for n, _, _ in info], q_stratum, q_traffic, locales,
+                    pw, sxs, gold, (np.array(v_kind, dtype=np.int64), np.array(v_row, dtype=np.int64),
+                                    np.array(v_value, dtype=np.float64), np.array(v_count, dtype=np.int64)),
                     methods, models, latest, missing)

@@ -125,7 +125,8 @@ def _metric(ctx: Context, m: Measure, r: int, mask: np.ndarray) -> dict:
     listed = int(ctx.pm.listed[r][mask].sum())
     judged = float(ctx.pm.labelled[r][mask].sum() / listed) if listed else 0.0
     e = ctx.estimate(values, evaluated)
-    return {"measure": name, "mean": e.mean, "std_error": e.std_error, "queries": e.n,
+    # a weighted mean of values in [0, 1] can leave it by a rounding error of the weights
+    return {"measure": name, "mean": float(np.clip(e.mean, 0.0, 1.0)), "std_error": e.std_error, "queries": e.n,
             "interval": interval(e.low, e.high, ctx.level, 0.0, 1.0),
             "judged_share": judged, "unweighted_mean": trec_mean(values[evaluated])}
 
@@ -151,7 +152,7 @@ def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str,
     }
 
 
-def votes(es: Elasticsearch, prefix: str, ls: LabelSet) -> list:
+def votes(es: Elasticsearch, prefix: str, ls: LabelSet) -> tuple:
     """The label set's vote counts; from the judgements when a human label lacks them."""
     if not ls.missing_votes:
         return ls.votes
@@ -224,10 +225,10 @@ def automation(ls: LabelSet) -> dict:
     return top
 
 
-def agreement(vote_counts: list) -> dict:
-    """Krippendorff's alpha over the items' vote counts ``(kind, row, value, count)``: ordinal
-    for grades, interval for preferences."""
-    kind, row, value, count = (np.array(c) for c in zip(*vote_counts)) if vote_counts else (np.zeros(0),) * 4
+def agreement(vote_counts: tuple) -> dict:
+    """Krippendorff's alpha over the items' vote counts, columns ``(kind, row, value, count)``:
+    ordinal for grades, interval for preferences."""
+    kind, row, value, count = vote_counts
     out: dict = {}
     for k, level, suffix in ((0, "ordinal", ""), (1, "interval", "_sxs")):
         sel = kind == k
