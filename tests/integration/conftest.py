@@ -2,15 +2,34 @@
 
 ``es_url``: the URL in QRELAY_ES_URL if set (nothing is started), else one local node for the
 whole session (fixtures/elasticsearch, on a free port, data in a temporary directory).
+``es``: a client built as the server builds its own (``QRELAY_ES_USERNAME/PASSWORD/API_KEY/
+CA_CERTS/VERIFY_CERTS`` apply).
+
+Tests marked ``local_node`` need the local node itself (its version, the launcher, stopping and
+starting a node) and are skipped when QRELAY_ES_URL points at another Elasticsearch.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 
 import pytest
 
 from fixtures.elasticsearch.testing import running_elasticsearch
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("local_node") and os.environ.get("QRELAY_ES_URL"):
+        pytest.skip("needs the local node the launcher starts; QRELAY_ES_URL points at another Elasticsearch")
+
+
+@pytest.fixture(scope="session")
+def es_config():
+    """The Elasticsearch settings from the environment, read as the server reads them."""
+    from services.core.settings import es_from_env
+
+    return dataclasses.replace(es_from_env(os.environ), request_timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +44,10 @@ def es_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def es(es_url):
-    from elasticsearch import Elasticsearch
+def es(es_url, es_config):
+    from services.store.client import connect
 
-    client = Elasticsearch(es_url, request_timeout=60)
+    client = connect(es_config, es_url)
     yield client
     client.close()
 
