@@ -47,15 +47,17 @@ def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str,
     ev = scope.evaluation(es, prefix, evaluation_id, "a comparison")
     a, b = _rankers(ev, baseline, candidate)
     ctx = report.context(cache, ev, ms, segment_by, segments, confidence)
-    has_pairs = (ctx.pm.evaluated(a) & ctx.pm.evaluated(b)).any()
     prefs = oriented(ctx.labels.sxs.label, _names(ctx, ctx.labels.sxs.ranker_a), _names(ctx, ctx.labels.sxs.ranker_b),
                      baseline, candidate)
-    if not has_pairs and not np.isfinite(prefs).any():
+    if not (ctx.pm.evaluated(a) & ctx.pm.evaluated(b)).any() and not np.isfinite(prefs).any():
         for r, name in ((a, baseline), (b, candidate)):
             if not ctx.pm.evaluated(r).any():
                 raise FailedPrecondition(f"ranker {name!r} of {ev.name} has no fully labelled query yet, so there is "
                                          f"nothing to compare")
         raise FailedPrecondition(f"{ev.name} has no query fully labelled for both {baseline!r} and {candidate!r} yet")
+    both = ctx.pm.evaluated(a) & ctx.pm.evaluated(b)
+    sxs_query = ctx.labels.sxs.query[np.isfinite(prefs)]
+    ctx.require_named_segments(lambda mask: (both & mask).any() or mask[sxs_query].any())
     key = ("compare", evaluation_id, ctx.version, a, b, tuple(map(str, ms)), tuple(segment_by), tuple(segments),
            ctx.level)
     body = cache.answer(key, lambda: _body(ctx, ms, a, b, prefs, baseline, candidate))

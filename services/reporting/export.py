@@ -98,7 +98,7 @@ def plan(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
                                                            "query and document; an item has several judgements): "
                                                            "export JSONL or CSV, or the CONSENSUS as TREC"))
         evaluations.get(es, prefix, evaluation_id)  # NOT_FOUND; any state: judgements are kept after a cancel
-        rows = judgements.of_evaluation(es, prefix, evaluation_id)
+        rows = judgements.of_evaluation(es, prefix, evaluation_id, None)
         text = _jsonl(rows) if fmt == "JSONL" else _csv(rows, JUDGEMENT_COLUMNS)
         return Export(TYPES[fmt], f"{evaluation_id}-judgements.{EXT[fmt]}", _chunked(text))
     ev = scope.evaluation(es, prefix, evaluation_id, "an export")

@@ -60,6 +60,16 @@ class Context:
                             known & self.seg.members(stratum, i)))
         return out
 
+    def require_named_segments(self, has_data) -> None:
+        """A segment the request names must have something to report (``has_data(mask)``):
+        FAILED_PRECONDITION naming it, with its count, otherwise."""
+        if self.wanted is None:
+            return
+        for key, _, _, mask in self.segments()[1:]:
+            if not has_data(mask):
+                raise FailedPrecondition(f"segment {key} of {self.ev.name} has no fully labelled query yet "
+                                         f"(0 of {int(mask.sum()):,} sampled)")
+
     def estimate(self, values: np.ndarray, mask: np.ndarray):
         """Traffic-weighted estimate of per-query ``values`` over the queries in ``mask``."""
         return stratified(values[mask], self.labels.query_stratum[mask], self.weights,
@@ -140,6 +150,8 @@ def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str,
     if not ctx.pm.complete.any() and not np.isfinite(ls.sxs.label).any():
         raise FailedPrecondition(f"{ctx.ev.name} has no fully labelled query yet (0 of {len(ls.query_ids):,}); "
                                  f"a report needs at least one")
+    if len(ls.pointwise):  # a report's metrics are pointwise: a named segment needs a complete query
+        ctx.require_named_segments(lambda mask: (ctx.pm.complete & mask).any())
     key = ("report", evaluation_id, ctx.version, tuple(map(str, ms)), tuple(segment_by), tuple(segments), ctx.level)
     body = cache.answer(key, lambda: _body(ctx, ms, lambda: votes(es, prefix, ctx.labels)))
     is_partial, why = partial(ctx)

@@ -33,7 +33,8 @@ def world(es, es_url, tmp_path_factory):
     prefix = f"qt-reports-{uuid.uuid4().hex[:8]}-"
     done = labelled.build("evdone", 40, auto_share=0.3)
     part = labelled.build("evpart", 30, seed=5, unique_query=True, unlabelled_share=0.02, state="GRADING")
-    for lab in (done, part):
+    nothing = labelled.build("evnone", 5, unlabelled_share=1.0, side_by_side=False, state="GRADING")
+    for lab in (done, part, nothing):
         labelled.write(es, prefix, lab)
     for eid, state in (("evcancel", "CANCELLED"), ("evprej", "PREJUDGING")):
         es.index(index=evaluations.index(prefix), id=eid, refresh="wait_for",
@@ -244,6 +245,17 @@ def test_bad_input_gets_the_right_code_and_one_sentence(world):
     assert fields == ["segments[0]"] and "locale=es-MX" in msg
     assert invalid(r, confidence=1.5)[1] == ["confidence"]
     assert code(r, role="grader")[0] == grpc.StatusCode.PERMISSION_DENIED
+    got = code(r, name="evnone")
+    assert got == (grpc.StatusCode.FAILED_PRECONDITION, "evaluations/evnone has no fully labelled query yet (0 of 5); "
+                                                        "a report needs at least one")
+    got = code(compare, world, "evnone")
+    assert got[0] == grpc.StatusCode.FAILED_PRECONDITION and "ranker 'control' of evaluations/evnone has no" in got[1]
+    # a segment without a complete query is shown with its count of 0 among all segments, but
+    # asked for by name it is an error
+    segs = get_report(world, "evpart", segment_by=["locale", "band"]).segments[1:]
+    empty = max((s for s in segs if not metric(s, "control", "map").queries), key=lambda s: s.queries_sampled).key
+    got = code(r, name="evpart", segments=[empty])
+    assert got[0] == grpc.StatusCode.FAILED_PRECONDITION and f"segment {empty} of evaluations/evpart has no" in got[1]
     c = lambda **kw: compare(world, **kw)  # noqa: E731
     msg, fields = invalid(c, candidate="control")
     assert fields == ["candidate"] and "must differ from the baseline" in msg
