@@ -50,6 +50,20 @@ def register(subparsers) -> None:
     status.set_defaults(func=_status)
 
 
+NO_ELASTICSEARCH = ("no Elasticsearch: set QRELAY_ES_URL or pass --es-url, or start the local node with "
+                    "`qrelay es start`")
+
+
+def resolve_url(explicit: str | None, configured: str | None, local_data: Path) -> str:
+    """The Elasticsearch every ``qrelay`` command uses: ``--es-url``, else ``QRELAY_ES_URL``,
+    else the local node ``qrelay es start`` left running for ``local_data`` (QRELAY_ES_DATA);
+    :class:`CommandError` with one sentence when there is none."""
+    url = explicit or configured or _launcher().running_url(local_data)
+    if not url:
+        raise CommandError(NO_ELASTICSEARCH)
+    return url
+
+
 def _add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=Path(".qrelay/es"), help="data directory (default .qrelay/es)")
 

@@ -33,13 +33,17 @@ def es_config():
 
 
 @pytest.fixture(scope="session")
-def es_url(tmp_path_factory):
-    url = os.environ.get("QRELAY_ES_URL")
-    if url:
-        yield url.rstrip("/")
+def es_data_dir(tmp_path_factory):
+    """The data directory of the session's local node (None when QRELAY_ES_URL points elsewhere)."""
+    return None if os.environ.get("QRELAY_ES_URL") else tmp_path_factory.mktemp("es-node")
+
+
+@pytest.fixture(scope="session")
+def es_url(es_data_dir):
+    if es_data_dir is None:
+        yield os.environ["QRELAY_ES_URL"].rstrip("/")
         return
-    data_dir = tmp_path_factory.mktemp("es-node")
-    with running_elasticsearch(data_dir) as url:
+    with running_elasticsearch(es_data_dir) as url:
         yield url
 
 
