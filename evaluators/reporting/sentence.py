@@ -4,9 +4,10 @@
     es-MX tail: no significant change, n=212
 
 The overall difference comes first with its interval, randomisation p-value and count; then
-the segments: each significant one (Holm-corrected) with its difference, and the others named
-one by one when there are at most three, else counted. A side-by-side verdict, when there is
-one, closes the sentence. Every number carries its count.
+the segments: a significant one (Holm-corrected) that moves against the headline is always
+named; those that move with it are named when there are at most three, else summed up as a
+range; the others are named one by one when there are at most three segments, else counted. A
+side-by-side verdict, when there is one, closes the sentence. Every number carries its count.
 
 >>> overall = Line("overall", 0.031, 0.012, 0.050, 0.002, 4935, True)
 >>> seg = Line("es-MX tail", 0.004, -0.02, 0.03, 0.61, 212, False)
@@ -97,15 +98,23 @@ def summary(candidate: str, measure: str, overall: Line, segments: list[Line] = 
         parts = [f"{candidate} shows no significant change in {m} overall ({_num(overall.difference, True)}"
                  f"{_ci(overall)}{ci_note}, {p_text(overall.p)}, n={overall.n:,})"]
     usable = [s for s in segments if s.n > 0]
-    significant = [s for s in usable if s.significant]
     quiet = [s for s in usable if not s.significant]
-    for s in significant:
+    direction = 1.0 if overall.difference >= 0 or not overall.significant else -1.0
+    along = [s for s in usable if s.significant and s.difference * direction >= 0]
+    # a segment that moves against the headline is what a launch review must see: always named
+    against = [s for s in usable if s.significant and s.difference * direction < 0]
+    if len(along) > MAX_NAMED:
+        lo, hi = min(along, key=lambda s: s.difference), max(along, key=lambda s: s.difference)
+        parts.append(f"significant in {len(along)} of {len(usable)} segments (Holm), from {_num(lo.difference, True)} "
+                     f"({lo.label}, n={lo.n:,}) to {_num(hi.difference, True)} ({hi.label}, n={hi.n:,})")
+        along = []
+    for s in against + along:
         parts.append(f"{s.label}: {_num(s.difference, True)}{_ci(s)}, {p_text(s.p)} (Holm), n={s.n:,}")
     if len(usable) <= MAX_NAMED:
         parts += [f"{s.label}: no significant change, n={s.n:,}" for s in quiet]
     elif quiet:
         n = sum(s.n for s in quiet)
-        others = "the other " if significant else ""
+        others = "the other " if len(quiet) < len(usable) else ""
         parts.append(f"no significant change in {others}{len(quiet)} segments (Holm-corrected, n={n:,})")
     if sxs is not None and sxs.n:
         parts.append(f"side by side {candidate} wins {sxs.wins:,}, ties {sxs.ties:,} and loses {sxs.losses:,} "

@@ -255,6 +255,12 @@ def test_summary_says_it_plainly():
                     "es-MX tail: -0.060 [-0.090, -0.030], p<0.001 (Holm), n=120; "
                     "no significant change in the other 4 segments (Holm-corrected, n=400); "
                     "side by side treatment wins 40, ties 50 and loses 30 of 120 queries (sign test p=0.37).")
+    up = [Line(f"up{i}", 0.02 + i / 100, 0.01, 0.05, 0.001, 100 + i, True) for i in range(4)]
+    down = Line("es-MX tail", -0.05, -0.08, -0.02, 0.003, 90, True)
+    text = summary("treatment", "ndcg_cut_10", Line("overall", 0.03, 0.02, 0.04, 0.0001, 800, True), up + [down])
+    assert text == ("treatment improves NDCG@10 by +0.030 [0.020, 0.040] overall, p<0.001, n=800; significant in 4 "
+                    "of 5 segments (Holm), from +0.020 (up0, n=100) to +0.050 (up3, n=103); es-MX tail: -0.050 "
+                    "[-0.080, -0.020], p=0.003 (Holm), n=90.")
     quiet = summary("b", "map", Line("overall", 0.001, -0.01, 0.012, 0.8, 50, False))
     assert quiet == "b shows no significant change in MAP overall (+0.001 [-0.010, 0.012], p=0.80, n=50)."
 
