@@ -50,7 +50,7 @@ class Context:
         return self.labels.query_traffic if self.ev.unique_query else None
 
     def segments(self) -> list[tuple[str, dict, float, np.ndarray]]:
-        """``(key, values, traffic share, query mask)``: overall first, then the segments in key order."""
+        """``(key, values, traffic share, query mask)``: overall first, then the segments in the strata's order."""
         known = self.labels.query_stratum >= 0
         out = [("", {}, float(self.weights.sum()), known)]
         if self.seg is not None:
