@@ -40,6 +40,15 @@ sys.path.insert(0, str(ROOT))
 EVALUATION = "bench-report"
 
 
+CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
 def rss_mb(pid: int, what: str) -> float:
     """``VmRSS:`` (now) or ``VmHWM:`` (peak) of a process, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -65,10 +74,12 @@ def load(es, prefix: str, queries: int, overlap: int, keep: bool) -> tuple[int, 
     return len(lab.consensus), len(lab.judgements), time.perf_counter() - t
 
 
-def timed(fn) -> tuple[float, object]:
+def timed(fn, pid: int | None = None) -> tuple[float, object, float]:
+    """``(wall seconds, result, CPU seconds of process pid meanwhile)``."""
+    c = cpu_seconds(pid) if pid else 0.0
     t = time.perf_counter()
     r = fn()
-    return time.perf_counter() - t, r
+    return time.perf_counter() - t, r, (cpu_seconds(pid) - c if pid else float("nan"))
 
 
 def main() -> int:
@@ -100,9 +111,10 @@ def main() -> int:
                                                                                                    "an earlier run"))
 
         # the naive path's first step: every judgement of the evaluation, streamed
-        naive_s, naive_n = timed(lambda: sum(1 for _ in judgements.of_evaluation(
-            es, prefix, EVALUATION, ["item_id", "grader", "grade", "preference"])))
-        pit_s, _ = timed(lambda: sum(1 for _ in consensus.of_evaluation(es, prefix, EVALUATION)))
+        me = os.getpid()
+        naive = timed(lambda: sum(1 for _ in judgements.of_evaluation(
+            es, prefix, EVALUATION, ["item_id", "grader", "grade", "preference"])), me)
+        pit = timed(lambda: sum(1 for _ in consensus.of_evaluation(es, prefix, EVALUATION)), me)
 
         name = f"evaluations/{EVALUATION}"
         md = auth("engineer")
@@ -116,16 +128,19 @@ def main() -> int:
             stub = reporting_pb2_grpc.ReportingServiceStub(ch)
             report = lambda: stub.GetEvaluationReport(report_req, metadata=md, timeout=600)  # noqa: E731
             compare = lambda: stub.CompareRankers(compare_req, metadata=md, timeout=600)  # noqa: E731
-            cold_s, r = timed(report)
-            warm = [timed(report)[0] for _ in range(args.warm)]
-            compare_cold_s, c = timed(compare)
-            compare_warm = [timed(compare)[0] for _ in range(args.warm)]
+            cold = timed(report, pid)
+            r = cold[1]
+            warm = [timed(report, pid) for _ in range(args.warm)]
+            compare_cold = timed(compare, pid)
+            c = compare_cold[1]
+            compare_warm = [timed(compare, pid) for _ in range(args.warm)]
             # one label changes: a new label-set version, read again
             doc = next(consensus.of_evaluation(es, prefix, EVALUATION, kind="pointwise"))
             doc["label"] = 3 - int(doc.get("label") or 0)
             doc["update_time"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
             consensus.write(es, prefix, [doc], refresh="wait_for")
-            changed_s, r2 = timed(report)
+            changed = timed(report, pid)
+            r2 = changed[1]
             rss = rss_mb(pid, "VmHWM:")
         load_avg = os.getloadavg()
         assert r2.label_set.version != r.label_set.version
@@ -137,21 +152,24 @@ def main() -> int:
           f"alpha {r.agreement.krippendorff_alpha:.3f} over {r.agreement.units:,} items")
     print(f"compare: {len(c.differences)} differences (locale x band); {c.summary[:160]}…")
     print()
+    def median(runs):
+        return (statistics.median(x[0] for x in runs), None, statistics.median(x[2] for x in runs))
+
     rows = [
-        ("GetEvaluationReport, cold (first call: PIT read of every consensus doc)", cold_s),
-        (f"GetEvaluationReport, warm (median of {args.warm})", statistics.median(warm)),
-        ("GetEvaluationReport after one label changed (new version)", changed_s),
-        ("CompareRankers, cold (label set cached; randomisation tests)", compare_cold_s),
-        (f"CompareRankers, warm (median of {args.warm})", statistics.median(compare_warm)),
-        (f"bench process: PIT stream of the {items:,} consensus docs alone", pit_s),
-        (f"naive path, reading only: PIT stream of all {naive_n:,} judgements", naive_s),
+        ("GetEvaluationReport, cold (first call: PIT read of every consensus doc)", cold),
+        (f"GetEvaluationReport, warm (median of {args.warm})", median(warm)),
+        ("GetEvaluationReport after one label changed (new version)", changed),
+        ("CompareRankers, cold (label set cached; randomisation tests)", compare_cold),
+        (f"CompareRankers, warm (median of {args.warm})", median(compare_warm)),
+        (f"bench process: PIT stream of the {items:,} consensus docs alone", pit),
+        (f"naive path, reading only: PIT stream of all {naive[1]:,} judgements", naive),
     ]
     width = max(len(a) for a, _ in rows)
-    print(f"{'what':{width}}  {'seconds':>8}")
-    for what, s in rows:
-        print(f"{what:{width}}  {s:8.3f}")
+    print(f"{'what':{width}}  {'wall s':>8}  {'CPU s':>7}   (CPU: the server's, or the bench process's for the last two)")
+    for what, (wall, _, cpu) in rows:
+        print(f"{what:{width}}  {wall:8.3f}  {cpu:7.3f}")
     print(f"{'RSS of the server when it started serving / peak (VmHWM)':{width}}  {rss_start:4.0f} / {rss:.0f} MB")
-    print(f"cold / warm: {cold_s / statistics.median(warm):.0f}x;  naive read / cold report: {naive_s / cold_s:.1f}x")
+    print(f"cold / warm (wall): {cold[0] / median(warm)[0]:.0f}x;  naive read / cold report (wall): {naive[0] / cold[0]:.1f}x")
     print(f"load average (1, 5, 15 min): {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} on {os.cpu_count()} cores")
     return 0
 
