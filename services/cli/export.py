@@ -3,12 +3,12 @@ result lists as a file (streamed from ExportEvaluation, written as it arrives)."
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
 from services.cli import CommandError
 from services.cli.client import add_connection_flags, channel, metadata
+from services.cli.output import add_json_flag, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="what to export (default consensus)")
     p.add_argument("--ranker", default="", help="runs: this ranker only (required for a TREC run)")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
-    p.add_argument("--json", action="store_true", help="with -o: print what was written as JSON")
+    add_json_flag(p, "what was written (with -o; without it the file itself goes to standard output)")
     p.set_defaults(func=run)
 
 
@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
             out.flush()
     if args.output:
         if args.json:
-            print(json.dumps({"file": args.output, "bytes": written, "content_type": content_type,
-                              "suggested_name": file_name}))
+            print_json({"file": args.output, "bytes": written, "content_type": content_type,
+                        "suggested_name": file_name})
         else:
             print(f"wrote {written:,} bytes ({content_type}) to {args.output}", file=sys.stderr)
     return 0

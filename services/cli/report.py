@@ -7,10 +7,9 @@ from __future__ import annotations
 import argparse
 import math
 
-from google.protobuf import json_format
-
 from services._proto.qrelay.v1 import evaluation_pb2, reporting_pb2 as rp, reporting_pb2_grpc
 from services.cli.client import add_connection_flags, channel, metadata
+from services.cli.output import add_json_flag, print_json
 
 
 def _common(p: argparse.ArgumentParser, measures_help: str) -> None:
@@ -25,7 +24,7 @@ def _common(p: argparse.ArgumentParser, measures_help: str) -> None:
     p.add_argument("--segment", action="append", default=[], metavar="KEY",
                    help="only this segment, e.g. locale=es-MX,band=tail (repeatable)")
     p.add_argument("--confidence", type=float, default=0.0, help="confidence level of intervals (default 0.95)")
-    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_json_flag(p, "the answer (the message's JSON mapping)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -89,7 +88,7 @@ def _show(args, method: str, request, lines) -> int:
         r = getattr(reporting_pb2_grpc.ReportingServiceStub(ch), method)(request, metadata=metadata(args),
                                                                            timeout=args.timeout)
     if args.json:
-        print(json_format.MessageToJson(r, preserving_proto_field_name=True))
+        print_json(r)
     else:
         print("\n".join(lines(r)))
     return 0
