@@ -14,7 +14,7 @@ from typing import Any, Callable
 from services.core import clock
 from services.core.errors import FieldViolation, InvalidArgument, QrelayError, Unavailable
 from services.reporting import regressions, snapshots, webhooks
-from services.store import alerts, evaluations, metrics
+from services.store import evaluations, metrics
 
 log = logging.getLogger("qrelay.trends")
 

@@ -55,3 +55,12 @@ def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None
 def every(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
     """Every partner."""
     return list(scan(es, index(prefix), {"match_all": {}}))
+
+
+def get_many(es: Elasticsearch, prefix: str, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``partner_id -> document`` for those that exist (realtime)."""
+    ids = [i for i in partner_ids if i]
+    if not ids:
+        return {}
+    r = es.mget(index=index(prefix), ids=ids, realtime=True)
+    return {d["_id"]: d["_source"] for d in r["docs"] if d.get("found")}

@@ -55,3 +55,12 @@ def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None
 def every(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
     """Every programme (a deployment has a handful)."""
     return list(scan(es, index(prefix), {"match_all": {}}))
+
+
+def of_team(es: Elasticsearch, prefix: str, team: str) -> list[dict[str, Any]]:
+    """Programmes that ``team`` owns (oldest id first)."""
+    if not team:
+        return []
+    r = es.search(index=index(prefix), query={"term": {"owner_teams": team}}, size=100,
+                  sort=[{"programme_id": "asc"}])
+    return [h["_source"] for h in r["hits"]["hits"]]

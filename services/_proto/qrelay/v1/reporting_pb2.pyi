@@ -177,16 +177,18 @@ class LabelSet(_message.Message):
     def __init__(self, method: _Optional[str] = ..., model: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[str] = ...) -> None: ...
 
 class GetEvaluationReportRequest(_message.Message):
-    __slots__ = ("name", "measures", "segment_by", "confidence")
+    __slots__ = ("name", "measures", "segment_by", "confidence", "segments")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MEASURES_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_BY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     measures: _containers.RepeatedScalarFieldContainer[str]
     segment_by: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
-    def __init__(self, name: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EvaluationReport(_message.Message):
     __slots__ = ("name", "segments", "krippendorff_alpha", "report_time", "partial", "partial_reason", "state", "estimator", "confidence", "coverage", "automation", "agreement", "grading", "label_set", "rankers")
@@ -223,20 +225,22 @@ class EvaluationReport(_message.Message):
     def __init__(self, name: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., krippendorff_alpha: _Optional[float] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ..., state: _Optional[_Union[_evaluation_pb2.EvaluationState, str]] = ..., estimator: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[_Union[Coverage, _Mapping]] = ..., automation: _Optional[_Union[AutomationSummary, _Mapping]] = ..., agreement: _Optional[_Union[RaterAgreement, _Mapping]] = ..., grading: _Optional[_Union[GradingSummary, _Mapping]] = ..., label_set: _Optional[_Union[LabelSet, _Mapping]] = ..., rankers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CompareRankersRequest(_message.Message):
-    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence")
+    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence", "segments")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BASELINE_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_FIELD_NUMBER: _ClassVar[int]
     MEASURES_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_BY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     baseline: str
     candidate: str
     measures: _containers.RepeatedScalarFieldContainer[str]
     segment_by: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
-    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MetricDifference(_message.Message):
     __slots__ = ("measure", "segment", "difference", "interval", "p_value_t", "p_value_permutation", "p_value_holm", "queries", "baseline_mean", "candidate_mean", "unweighted_difference", "significant")
