@@ -173,7 +173,7 @@ def test_compare_differences_tests_verdicts_and_the_sentence(world):
     # one segment asked for: the sentence names it with its count
     one = compare(world, segments=["locale=es-MX"])
     assert [d.segment for d in one.differences] == ["", "locale=es-MX"]
-    assert f"es-MX: " in one.summary and f"n={one.differences[1].queries}" in one.summary
+    assert "es-MX: " in one.summary and f"n={one.differences[1].queries}" in one.summary
 
 
 def test_a_new_label_is_a_new_version_and_a_new_number(world):

@@ -149,7 +149,7 @@ def test_grader_scorecards_flag_the_careless_grader_with_the_evidence(reporting,
     assert {"gold_accuracy", "consensus_agreement", "reliability"} <= set(kinds)
     gold = kinds["gold_accuracy"]
     assert gold.n == GOLD and gold.threshold == pytest.approx(0.7) and gold.value == 0
-    assert gold.message.startswith(f"gold accuracy 0.00 [0.00, ") and f"on {GOLD} gold items, bar 0.70" in gold.message
+    assert gold.message.startswith("gold accuracy 0.00 [0.00, ") and f"on {GOLD} gold items, bar 0.70" in gold.message
     assert "dawid-skene over the window" in kinds["reliability"].message
     # the turncoat's second half is worse than its first: drift, with both halves' counts
     turncoat = cards["turncoat"]
