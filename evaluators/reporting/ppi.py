@@ -36,13 +36,13 @@ humans), the model's label ``f_i`` and, where ``R_i = 1``, the human consensus `
 every item of the query judged by humans, ``π_q = Π π_i``) is the same expansion at
 ``e_i = (R_i/π_i) onehot(y_i)``. Every ``ψ_q(λ) = (1 − λ) H_q + λ Y_q + c_h (1 − R_q/π_q)`` is
 unbiased; λ and a per-stratum intercept ``c_h`` (the regression estimator's correction for the
-random number of labels, Särndal, Swensson and Wretman 1992, §6.4) are chosen to minimise the
-stratified variance. For item units and a linear measure this is PPI++'s λ exactly
+random number of labels, Särndal, Swensson and Wretman 1992, §6.4; only in strata where at
+least two units with ``π < 1`` were judged in full, else it would impute them) are chosen to
+minimise the stratified variance. For item units and a linear measure this is PPI++'s λ exactly
 (A. N. Angelopoulos, J. C. Duchi and T. Zrnic, arXiv:2311.01453): ``λf + (R/π)(y − λf)``.
-When too few units with ``π < 1`` were judged in full by humans (fewer than ``min_checked``
-in all, or fewer than 2 in a stratum that has such units) the human-only estimate is not
-estimable — its variance estimate would rest on a handful of huge weights — and λ is 1 with no
-intercept (``Y_q`` alone).
+When fewer than ``min_checked`` units with ``π < 1`` were judged in full by humans, the
+human-only estimate is not estimable — its variance estimate would rest on a handful of huge
+weights — and λ is 1 with no intercept (``Y_q`` alone).
 
 Means are re-weighted to traffic with :func:`evaluators.reporting.strata.stratified` (strata
 weights, each query's own traffic under unique-query sampling), so the variance is the
@@ -229,13 +229,14 @@ def _centred(x, s, t, h):
 
 
 def ppi_estimate(ppi, human, inclusion, labelled, stratum, weights, traffic=None, level: float = 0.95, *,
-                 lam: float | None = None, min_checked: int = MIN_CHECKED) -> PPIResult:
+                 lam: float | None = None, min_checked: int = MIN_CHECKED, unit: str = "units") -> PPIResult:
     """``Σ_h W_h mean_h ψ(λ)`` over the units given (see the module notes).
 
     ``ppi``/``human``: ``Y`` and ``H`` per unit (finite), ``inclusion``: ``π`` per unit,
     ``labelled``: ``R`` per unit (judged in full by humans), ``stratum``/``weights``/``traffic``
     as :func:`.strata.stratified`. ``lam``: a fixed λ (None: tuned). Differences of two rankers
-    are differences of ``ppi`` and of ``human`` on the same units.
+    are differences of ``ppi`` and of ``human`` on the same units. ``unit``: what a unit is
+    called in ``human_note``.
     """
     y = np.asarray(ppi, dtype=np.float64)
     hh = np.asarray(human, dtype=np.float64)
@@ -255,13 +256,11 @@ def ppi_estimate(ppi, human, inclusion, labelled, stratum, weights, traffic=None
     settled = pi < 1
     checked = settled & r
     d = np.where(r, 1.0 - 1.0 / pi, 1.0) * settled  # 1 − R/π: 0 where π = 1
-    per_settled = np.bincount(s[settled], minlength=h)
-    per_checked = np.bincount(s[checked], minlength=h)
-    if not settled.any():
-        human_note = ""
-    elif checked.sum() < min_checked or ((per_settled > 0) & (per_checked < 2)).any():
-        human_note = (f"not estimable: {int(checked.sum()):,} of {int(settled.sum()):,} units the model settled "
-                      f"were judged in full by humans (at least {min_checked}, and 2 in each stratum, are needed)")
+    # the intercept only where it is estimable: a stratum without two checked units would impute them
+    fit_c = np.bincount(s[checked], minlength=h) >= 2
+    if settled.any() and checked.sum() < min_checked:
+        human_note = (f"{int(checked.sum()):,} of the {int(settled.sum()):,} {unit} with model-settled items were "
+                      f"judged in full by humans; at least {min_checked} are needed")
     else:
         human_note = ""
     human_ok = not human_note
@@ -270,9 +269,9 @@ def ppi_estimate(ppi, human, inclusion, labelled, stratum, weights, traffic=None
     covered = (n_h > 0) & (w > 0)
     w_norm = np.where(covered, w / w[covered].sum(), 0.0) if covered.any() else np.zeros(h)
     thick = covered & (n_h >= 2)
-    scale = np.where(thick, w_norm ** 2 / (n_h * np.maximum(n_h - 1, 1)), 0.0)
+    scale = np.divide(w_norm ** 2, n_h * np.maximum(n_h - 1, 1), out=np.zeros(h), where=thick)
     ea, eb, ed = (_centred(x, s, t, h) for x in (hh, y - hh, d))
-    dd2 = np.bincount(s, weights=ed * ed, minlength=h)
+    dd2 = np.where(fit_c, np.bincount(s, weights=ed * ed, minlength=h), 0.0)
 
     def project(e):
         beta = np.divide(np.bincount(s, weights=e * ed, minlength=h), dd2, out=np.zeros(h), where=dd2 > 0)

@@ -130,7 +130,7 @@ def test_human_only_not_estimable_with_few_checked_units_then_lambda_is_one():
     s = np.zeros(f.size, dtype=np.int64)
     ppi, human, _ = item_values(f, y, routed, pi)
     r = ppi_estimate(ppi, human, pi, routed, s, [1.0], min_checked=1000)
-    assert r.human is None and "not estimable" in r.human_note and r.lam == 1.0
+    assert r.human is None and "judged in full by humans; at least 1000" in r.human_note and r.lam == 1.0
     assert r.ppi.mean == pytest.approx(stratified(ppi, s, [1.0]).mean)
 
 
@@ -173,3 +173,25 @@ def test_coverage_of_the_query_level_estimate_on_simulated_evaluations():
         model_hits += naive.low <= target <= naive.high
     assert 362 <= hits <= 394
     assert model_hits < 300  # the model's labels taken as truth: no valid interval
+
+
+def test_the_headline_sequence_waits_for_its_burn_in_stops_on_futility_and_follows_the_order():
+    from evaluators.reporting import headline_sequence
+
+    rng = np.random.default_rng(3)
+    n = 300
+    s = np.repeat([0, 1], n // 2)
+    d = rng.normal(0.002, 0.05, n)  # a negligible effect
+    few = headline_sequence(np.where(np.arange(n) < 20, d, np.nan), s, [0.5, 0.5], order=np.arange(20))
+    assert (few.looks, few.decision.stop, few.low, few.high) == (20, False, -np.inf, np.inf)
+    plain = headline_sequence(d, s, [0.5, 0.5], order=np.arange(n))
+    futile = headline_sequence(d, s, [0.5, 0.5], order=np.arange(n), min_effect=0.02)
+    assert not plain.decision.stop and plain.low < 0 < plain.high
+    assert (futile.decision.stop, futile.decision.verdict) == (True, "no effect as large as min_effect")
+    assert -0.02 < futile.decision.low < futile.decision.high < 0.02
+    # the same values in another completion order: another path, the same mean at the last look
+    strong = np.where(s == 0, 0.08, -0.02) + rng.normal(0, 0.01, n)  # stratum 0 much better
+    first_0 = headline_sequence(strong, s, [0.5, 0.5], order=np.argsort(s, kind="stable"))
+    first_1 = headline_sequence(strong, s, [0.5, 0.5], order=np.argsort(-s, kind="stable"))
+    assert first_0.estimate == pytest.approx(first_1.estimate) == pytest.approx(0.03, abs=0.002)
+    assert first_0.decision.verdict == "candidate better" and first_1.decision.verdict == "baseline better"
