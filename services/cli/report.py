@@ -132,12 +132,14 @@ def _others(msg, digits: int = 4, signed: bool = False) -> list[str]:
 
 def lineage_lines(ls: rp.LabelSet) -> list[str]:
     """The label set and where its labels came from, one line per part."""
-    source = f" from {ls.source} ({ls.relabelled_items:,} items matched, {ls.unmatched_items:,} not)" if ls.source else ""
+    source = (f" from {ls.source} ({ls.relabelled_items:,} items matched, {ls.unmatched_items:,} not)"
+              if ls.source else "")
     out = [f"labels      {ls.version}{source}"]
     for c in ls.consensus:
         params = ", ".join(f"{k}={v}" for k, v in sorted(c.parameters.items()))
         fit = f"; fit {c.fit_id} on {c.fitted_on:,} judgements" if c.fit_id else ""
-        out.append(f"  consensus {c.kind}: {c.method} ({c.labels:,} labels{fit}){' [' + params + ']' if params else ''}")
+        params = f" [{params}]" if params else ""
+        out.append(f"  consensus {c.kind}: {c.method} ({c.labels:,} labels{fit}){params}")
     for m in ls.models:
         cal = m.calibration_id or "unrecorded"
         out.append(f"  model     {m.model}, calibration {cal} ({m.items:,} items; threshold {m.threshold:g}, audit "

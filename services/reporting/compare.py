@@ -249,8 +249,8 @@ def _sxs_estimates(ctx: report.Context, sel, ppi, human, inclusion, judged, mode
     units = sel & np.isfinite(ppi)
     fm = sel & np.isfinite(model)
     traffic = None if ctx.traffic is None else ctx.traffic[sx.query]
-    return estimates.summarise(ppi[units], human[units], inclusion[units], judged[units], model[fm], st[sx.query[units]],
-                               ctx.weights, None if traffic is None else traffic[units], st[sx.query[fm]],
+    return estimates.summarise(ppi[units], human[units], inclusion[units], judged[units], model[fm],
+                               st[sx.query[units]], ctx.weights, None if traffic is None else traffic[units], st[sx.query[fm]],
                                None if traffic is None else traffic[fm], level=ctx.level, bounds=(-3.0, 3.0),
                                unit="items", difference=True, audits=int((units & settled & sx.needs_humans).sum()),
                                settled_items=int((units & settled).sum()))

@@ -208,6 +208,12 @@ def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str],
                     methods, models, latest, missing, human_methods, calibrations)
 
 
+def empty(n_rankers: int, side_by_side: bool = True) -> Items:
+    """No items of a kind (typed, zero-length columns)."""
+    return _Columns(int(side_by_side), n_rankers).items(np.zeros(0, dtype=np.int64), {}, {},
+                                                        np.nan if side_by_side else -1)
+
+
 def _epoch(value: str | None) -> float:
     return clock.parse_time(value).timestamp() if value else float("nan")
 
@@ -237,14 +243,13 @@ def relabel(base: LabelSet, source: LabelSet) -> LabelSet:
     pw.judgements = take(sp.judgements, 0)
     pw.model_label = take(sp.model_label, np.nan)
     pw.label = take(sp.label, -1)
-    no_sxs = _Columns(1, len(base.rankers)).items(np.zeros(0, dtype=np.int64), {}, {}, np.nan)
     kind, vrow, value, count = source.votes
     back = np.full(len(sp), -1, dtype=np.int64)
     back[rows[found]] = np.flatnonzero(found)  # a source item serves one base item per (query, locale, doc)
     keep = (kind == 0) & (back[np.where(kind == 0, vrow, 0)] >= 0) if len(sp) else np.zeros(kind.size, bool)
     votes = (kind[keep], back[vrow[keep]], value[keep], count[keep])
     return LabelSet(base.evaluation_id, base.rankers, base.query_ids, base.query_norm, base.query_stratum,
-                    base.query_traffic, base.locales, pw, no_sxs, base.gold_items, votes, source.methods,
-                    source.models, source.update_time, source.missing_votes, source.human_methods,
-                    source.calibrations, source=source.evaluation_id, relabelled=int(found.sum()),
+                    base.query_traffic, base.locales, pw, empty(len(base.rankers)), base.gold_items, votes,
+                    source.methods, source.models, source.update_time, source.missing_votes,
+                    {k: n for k, n in source.human_methods.items() if k[0] == "pointwise"}, source.calibrations, source=source.evaluation_id, relabelled=int(found.sum()),
                     unmatched=int((~found).sum()), audit_share=source.audit_share, threshold=source.threshold)

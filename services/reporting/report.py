@@ -86,7 +86,8 @@ class Context:
     def traffic_of(self, mask: np.ndarray) -> np.ndarray | None:
         return None if self.traffic is None else self.traffic[mask]
 
-    def estimates(self, y: np.ndarray, h: np.ndarray, f: np.ndarray, mask: np.ndarray, bounds, difference=False) -> dict:
+    def estimates(self, y: np.ndarray, h: np.ndarray, f: np.ndarray, mask: np.ndarray, bounds,
+                  difference: bool = False) -> dict:
         """Human-only, model-only and prediction-powered estimates of per-query values over ``mask``
         (differences of two rankers' values when ``difference``), and the lead."""
         if self.qv is None:

@@ -12,7 +12,6 @@ import time
 import uuid
 
 import grpc
-import numpy as np
 import pytest
 
 from evaluators.lineage import digest
@@ -84,7 +83,8 @@ def test_all_human_labels_lead_with_human_and_the_three_estimates_agree(world):
     for rk in r.segments[0].rankers:
         for m in rk.metrics:
             e = estimates(m)
-            assert list(e) == ["human", "model", "ppi"] and m.lead == "human" and "every label behind it" in m.lead_reason
+            assert list(e) == ["human", "model", "ppi"] and m.lead == "human"
+            assert "every label behind it" in m.lead_reason
             assert e["human"].value == pytest.approx(m.mean, abs=1e-12) == pytest.approx(e["ppi"].value, abs=1e-12)
             assert e["ppi"].interval.low == pytest.approx(m.interval.low, abs=1e-12)
             # the model labelled every item too: its number is shown, never with an interval
