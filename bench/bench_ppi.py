@@ -5,8 +5,9 @@ estimates cost a cold report.
     python bench/bench_ppi.py [--queries 1000] [--reps 1000] [--skip-es]
 
 1. **Widths** — labelled fixture evaluations (fixtures/evaluations/labelled.py: the fixture's
-   query universe and rankers, three simulated judgements per item humans see, the model's label
-   on every item) written to Elasticsearch (QRELAY_ES_URL, else a throw-away local node) and
+   query universe and rankers, three simulated judgements per item humans see, each off by one
+   grade 15% of the time, the model's label on every item, off by one as often as a single
+   human unless the scenario says "good" (3%) or "biased" (+1 grade on 40% of items)) written to Elasticsearch (QRELAY_ES_URL, else a throw-away local node) and
    reported in process (services.reporting.report/compare). Per routing scenario: NDCG@10 of the
    candidate and the candidate − baseline difference — the label set's interval (model labels
    taken as truth), human-only, prediction-powered (λ, audits) and the lead; the anytime-valid
@@ -41,6 +42,7 @@ SCENARIOS = [  # name, labelled.build keywords
     ("settle 15%, audit 70%", dict(auto_share=0.15, audit_share=0.7)),
     ("settle 60%, audit 25%", dict(auto_share=0.6, audit_share=0.25)),
     ("settle 60%, audit 25%, biased model", dict(auto_share=0.6, audit_share=0.25, model_bias=0.4)),
+    ("settle 60%, audit 25%, good model", dict(auto_share=0.6, audit_share=0.25, model_noise=0.03)),
     ("settle 80%, audit 10%", dict(auto_share=0.8, audit_share=0.1)),
 ]
 

@@ -145,7 +145,8 @@ def lineage_lines(ls: rp.LabelSet) -> list[str]:
         out.append(f"  model     {m.model}, calibration {cal} ({m.items:,} items; threshold {m.threshold:g}, audit "
                    f"share {m.audit_share:g})")
     for g in ls.guidelines:
-        out.append(f"  guideline {g.version}: {g.judgements:,} judgements")
+        version = g.version if g.version.startswith(g.kind) else f"{g.kind} {g.version}"
+        out.append(f"  guideline {version}: {g.judgements:,} judgements")
     return out
 
 
@@ -179,7 +180,7 @@ def report_lines(r: rp.EvaluationReport) -> list[str]:
     out.append(f"grading     {w.judgements:,} judgements by {w.graders:,} graders, {w.seconds_on_task / 3600:,.1f} h on "
                f"task (median {w.median_seconds_on_task:.1f} s){gold}{cost}")
     out.append("")
-    rows, why = [], []
+    rows, why = [], {}
     for seg in r.segments:
         for rk in seg.rankers:
             for m in rk.metrics:
@@ -188,11 +189,12 @@ def report_lines(r: rp.EvaluationReport) -> list[str]:
                              f"{_f(m.mean)} {_ci(m.interval)}", f"{m.queries:,}", _f(m.unweighted_mean),
                              f"{m.judged_share:.1%}", f"{seg.traffic_share:.1%}"])
                 if not seg.key and m.lead_reason:
-                    why.append(f"  {rk.ranker} {m.measure}: {m.lead_reason}")
+                    why.setdefault(m.lead_reason, []).append(f"{rk.ranker} {m.measure}")
     out += _table(["segment", "ranker", "measure", "estimate", f"{r.confidence:.0%} CI", "by", "human-only",
                    "model-only", "prediction-powered", "label set", "queries", "unweighted", "judged", "traffic"],
                   rows, {3, 10, 11, 12, 13})
-    out += ["", "why these estimates:"] + why + ["", f"estimator: {r.estimator}"]
+    out += ["", "why these estimates (overall):"] + [f"  {', '.join(who)}: {reason}" for reason, who in why.items()]
+    out += ["", f"estimator: {r.estimator}"]
     return out
 
 
@@ -233,11 +235,13 @@ def compare_lines(r: rp.RankerComparison) -> list[str]:
                    "queries", ""], rows, {2, 3, 4, 11, 12, 13, 14})
     if r.verdicts:
         out.append("")
-        rows = [[_segment(v.segment), f"{v.wins:,}", f"{v.ties:,}", f"{v.losses:,}", _f(v.mean_preference, 3, True),
-                 _ci(v.interval, 3, True), _p(v.p_value_sign), _p(v.p_value_wilcoxon), f"{v.items:,}",
-                 f"{v.items_human:,}"] for v in r.verdicts]
-        out += _table(["side by side", "wins", "ties", "losses", "mean pref", f"{r.confidence:.0%} CI", "p (sign)",
-                       "p (Wilcoxon)", "items", "human"], rows, {1, 2, 3, 4, 6, 7, 8, 9})
+        rows = [[_segment(v.segment), f"{v.wins:,}", f"{v.ties:,}", f"{v.losses:,}",
+                 *_lead(v, v.mean_preference, v.interval, 3, True), *_others(v, 3, True),
+                 f"{_f(v.mean_preference, 3, True)} {_ci(v.interval, 3, True)}", _p(v.p_value_sign),
+                 _p(v.p_value_wilcoxon), f"{v.items:,}", f"{v.items_human:,}"] for v in r.verdicts]
+        out += _table(["side by side", "wins", "ties", "losses", "mean pref", f"{r.confidence:.0%} CI", "by",
+                       "human-only", "model-only", "prediction-powered", "label set", "p (sign)", "p (Wilcoxon)",
+                       "items", "human"], rows, {1, 2, 3, 4, 11, 12, 13, 14})
     if r.differences and r.differences[0].lead_reason:
         out += ["", f"why: {r.differences[0].lead_reason}"]
     out += ["", "* significant after Holm's correction across segments (label set's randomisation test)",

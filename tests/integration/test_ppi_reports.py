@@ -242,7 +242,7 @@ def test_cli_quotes_the_lead_and_prints_lineage_and_the_decision(world):
     row = next(x for x in out.splitlines() if x.startswith("overall") and "control" in x)
     m = metric(get_report(world, "evold", relabel_with="evaluations/evnew", measures=["ndcg_cut_10"]).segments[0],
                "control", "ndcg_cut_10")
-    assert f"{estimates(m)[m.lead].value:.4f}" in row and f" {m.lead} " in row and "why these estimates:" in out
+    assert f"{estimates(m)[m.lead].value:.4f}" in row and f" {m.lead} " in row and "why these estimates (overall):" in out
     out = qrelay("compare", "evhuman", "--baseline", "control", "--candidate", "treatment", "--min-effect", "0.05")
     s = compare(world, "evhuman", min_effect=0.05).sequential
     assert f"anytime-valid: DECIDED, candidate better, at query {s.decided_at_look} of 60" in out
