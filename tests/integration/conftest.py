@@ -37,8 +37,17 @@ def es(es_url):
 def index_prefix(es):
     """A prefix unique to this test (``qt-<hex>-``); indices and index templates named with it are
     deleted afterwards."""
-    prefix = f"qt-{uuid.uuid4().hex[:12]}-"
+    prefix = new_prefix()
     yield prefix
+    drop_prefix(es, prefix)
+
+
+def new_prefix() -> str:
+    return f"qt-{uuid.uuid4().hex[:12]}-"
+
+
+def drop_prefix(es, prefix: str) -> None:
+    """Deletes the indices and index templates named with ``prefix``."""
     pattern = prefix + "*"
     # destructive_requires_name stays at its default (true): delete indices by their concrete names
     names = list(es.indices.get(index=pattern, expand_wildcards="all", allow_no_indices=True, ignore_unavailable=True))
