@@ -80,10 +80,11 @@ HTTP_STATUS = {
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 
-# the graders' app keeps its paths; each dashboard page is one static shell that loads its data
+# the graders' app keeps its paths; the dashboards share one static shell, whose script loads
+# the page the path names and its data
 PAGES = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css",
-         "/evaluations": "evaluations.html", "/evaluations/{evaluation_id}": "report.html",
-         "/trends": "trends.html", "/workforce": "workforce.html"}
+         "/evaluations": "dash.html", "/evaluations/{evaluation_id}": "dash.html",
+         "/trends": "dash.html", "/workforce": "dash.html"}
 
 HEADERS = {
     "Cache-Control": "no-store",
