@@ -66,14 +66,18 @@
     const series = [{}];
     const data = [s.xs];
     const bands = [];
+    // every band first, then every line, so no band's tint falls over another locale's line
     s.lines.forEach((line, i) => {
       const color = PALETTE[i % PALETTE.length];
-      const at = series.length;
-      series.push({ label: line.name, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 6, fill: color } },
-                  { label: `${line.name} low`, stroke: "transparent", points: { show: false }, spanGaps: true },
-                  { label: `${line.name} high`, stroke: "transparent", points: { show: false }, spanGaps: true });
-      data.push(line.mean, line.low, line.high);
-      bands.push({ series: [at + 2, at + 1], fill: rgba(color, 0.14) });
+      series.push({ label: `${line.name} high`, stroke: "transparent", points: { show: false }, spanGaps: true },
+                  { label: `${line.name} low`, stroke: "transparent", points: { show: false }, spanGaps: true });
+      data.push(line.high, line.low);
+      bands.push({ series: [series.length - 2, series.length - 1], fill: rgba(color, 0.14) });
+    });
+    s.lines.forEach((line, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      series.push({ label: line.name, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 6, fill: color } });
+      data.push(line.mean);
     });
     for (const ys of s.alertLines) {
       // the alerts: markers only, no line between them, drawn over the lines
