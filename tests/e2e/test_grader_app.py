@@ -2,13 +2,19 @@
 real `qrelay serve` and `qrelay web` processes and a real Elasticsearch."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
 import grpc
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import qrelay_web, screenshot
 from tests.integration import test_grading_support as w
-from tests.integration.serving import qrelay_server
+from tests.integration.serving import TOKENS, qrelay_server
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +157,51 @@ def test_lease_expired_message(stack, es, browser):
     page.keyboard.press("Enter")  # after expiry, Enter moves on to the next task
     expect(page.locator("#notice")).to_be_hidden()
     assert w.judgements(es, stack["prefix"], evaluation_id=ev) == []
+
+
+def post(url: str, body: bytes | str = b"{}", token: str | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body.encode() if isinstance(body, str) else body, method="POST",
+                                 headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_gateway_forwards_with_the_callers_token_and_says_why_not(stack):
+    """The web front decides nothing: the server's answer, code and sentence come back as they are."""
+    web = stack["web"]
+    _, credential = w.create_grader(stack["channel"], locales=["fr-FR"], name="Gaspard")
+    assert post(f"{web}/api/GetMyStats")[0] == 401  # no token: nothing is forwarded
+    assert post(f"{web}/api/GetMyStats", token="nope") == (401, {"code": "UNAUTHENTICATED", "message": "invalid bearer token"})
+    status, body = post(f"{web}/api/GetMyStats", token=credential)
+    assert status == 200 and body["done_today"] == "0"  # int64 as proto3 JSON writes it
+    # roles are the server's: a grader is refused the dashboards' calls, an engineer the graders'
+    status, body = post(f"{web}/api/ReportingService/ListAlerts", token=credential)
+    assert (status, body["code"]) == (403, "PERMISSION_DENIED") and "role 'grader' may not call ListAlerts" in body["message"]
+    assert post(f"{web}/api/NextAssignment", token=TOKENS["engineer"])[0] == 403
+    status, body = post(f"{web}/api/EvaluationService/GetEvaluation", '{"name": "evaluations/nope"}', TOKENS["engineer"])
+    assert (status, body["code"]) == (404, "NOT_FOUND")
+    status, body = post(f"{web}/api/EvaluationService/ListEvaluations", '{"page_size": -1}', TOKENS["engineer"])
+    assert (status, body["violations"]) == (400, [{"field": "page_size", "description": "must not be negative"}])
+    # what the browser may not do at all: write through the dashboards, send junk or too much
+    assert post(f"{web}/api/EvaluationService/CreateEvaluation", token=TOKENS["engineer"])[0] == 404
+    assert post(f"{web}/api/EvaluationService/WatchEvaluation", token=TOKENS["engineer"])[0] == 404
+    assert post(f"{web}/api/GetMyStats", "[1]", credential)[0] == 400
+    assert post(f"{web}/api/EvaluationService/ListEvaluations", '{"bogus": 1}', TOKENS["engineer"])[0] == 400
+    assert post(f"{web}/api/GetMyStats", b"{" + b" " * (70 * 1024) + b"}", credential)[0] == 413
+    # pages: the graders' app and the dashboards' shell, with the same strict headers
+    for path in ("/", "/evaluations", "/evaluations/anything", "/trends", "/workforce", "/static/vendor/uPlot.iife.min.js"):
+        with urllib.request.urlopen(web + path, timeout=30) as r:
+            assert r.status == 200
+            assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
+            assert r.headers["Cache-Control"] == "no-store"
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(web + "/nope", timeout=30)
+    assert (missing.value.code, json.loads(missing.value.read())["code"]) == (404, "NOT_FOUND")
+
+
+def test_web_help_names_the_pages():
+    out = subprocess.run([sys.executable, "-m", "services.cli", "web", "--help"], capture_output=True, text=True, check=True).stdout
+    assert all(s in out for s in ("--port", "--grpc", "/evaluations", "/trends", "/workforce"))
