@@ -11,8 +11,7 @@ import os
 import sys
 
 from services.cli import CommandError
-
-DEFAULT_LOCAL_URL = "http://127.0.0.1:9200"
+from services.cli.es import resolve_url
 
 
 def register(subparsers) -> None:
@@ -35,7 +34,8 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--file", metavar="FILE", help="events from a .jsonl/.jsonl.gz file instead of generating them")
     _generator_flags(load, group=src)
     load.add_argument("--index", default=None, help="log index name (default: search-logs-fixture)")
-    load.add_argument("--es-url", default=None, help=f"Elasticsearch URL (default: $QRELAY_ES_URL, else {DEFAULT_LOCAL_URL})")
+    load.add_argument("--es-url", default=None,
+                      help="Elasticsearch URL (default: QRELAY_ES_URL, else the local node `qrelay es start` runs)")
     load.add_argument("--threads", type=_positive, default=2, help="bulk request threads (default: 2)")
     load.add_argument("--chunk-size", type=_positive, default=1000, help="events per bulk request (default: 1000)")
     load.add_argument("--template", action="store_true",
@@ -130,12 +130,12 @@ def cmd_load(args) -> int:
         cfg = es_from_env(os.environ)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
-    url = args.es_url or cfg.url or DEFAULT_LOCAL_URL
+    url = resolve_url(args.es_url, cfg.url, cfg.local_data)
     es = connect(cfg, url)
     try:
         ping(es)
     except StoreUnavailable as exc:
-        raise CommandError(f"{exc}; start one with `qrelay es start` or pass --es-url", exit_code=3) from None
+        raise CommandError(str(exc), exit_code=3) from None
     index = args.index or template.DEFAULT_LOG_INDEX
     if args.file:
         if not os.path.exists(args.file):

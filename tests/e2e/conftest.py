@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import drop_prefix, es, es_url, index_prefix, new_prefix  # noqa: F401
+from tests.integration.conftest import es, es_config, es_data_dir, es_url, index_prefix  # noqa: F401
+from tests.integration.test_grading import _drop
 
 CHROMIUM = "/usr/bin/chromium"
 # screenshots for people to look at; never inside the repository
@@ -69,9 +71,9 @@ def launch_chromium(p):
 def module_prefix(es):
     """An index prefix for one test module, for modules whose tests share one stack of processes
     (each test keeps to its own evaluation, graders and locales)."""
-    prefix = new_prefix()
+    prefix = f"qt-{uuid.uuid4().hex[:12]}-"
     yield prefix
-    drop_prefix(es, prefix)
+    _drop(es, prefix)
 
 
 @pytest.fixture(scope="module")
