@@ -12,6 +12,7 @@ from typing import Mapping
 
 from services.core.errors import ConfigError
 from services.core.settings import ElasticsearchConfig, env_float, env_int, es_from_env
+from services.reporting.config import ReportingConfig
 
 ROLES = ("engineer", "grader", "ops", "admin")
 
@@ -54,6 +55,8 @@ class Config:
     log_mapping_file: Path | None = None
     # How long background work (production) waits for Elasticsearch to come back before it fails
     outage_seconds: float = 300.0
+    # The reporting worker: consensus kept current, grading progress, completion
+    reporting: ReportingConfig = field(default_factory=ReportingConfig)
 
 
 def parse_tokens(spec: str) -> dict[str, Principal]:
@@ -107,4 +110,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     mapping = env.get("QRELAY_LOG_MAPPING")
     return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""),
                   log_mapping_file=Path(mapping) if mapping else None,
-                  outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")))
+                  outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")),
+                  reporting=ReportingConfig.from_mapping(env))

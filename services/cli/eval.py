@@ -254,6 +254,17 @@ def watch(args: argparse.Namespace) -> int:
 _ORDER = {"PENDING": 0, "PRODUCING": 1, "PREJUDGING": 2, "GRADING": 3, "COMPLETE": 4, "CANCELLED": 4, "FAILED": 4}
 
 
+def _duration(secs: int) -> str:
+    """``12m05s``, or ``3h07m`` from an hour on.
+
+    >>> _duration(725), _duration(11_220)
+    ('12m05s', '3h07m')
+    """
+    if secs >= 3600:
+        return f"{secs // 3600}h{secs % 3600 // 60:02d}m"
+    return f"{secs // 60}m{secs % 60:02d}s"
+
+
 def progress_line(p: ev.EvaluationProgress, width: int = 24) -> str:
     state = ev.EvaluationState.Name(p.state)
     filled = int(round(p.stage_progress * width))
@@ -261,11 +272,21 @@ def progress_line(p: ev.EvaluationProgress, width: int = 24) -> str:
     eta = ""
     if p.HasField("eta"):
         secs = max(0, int((p.eta.ToDatetime() - p.report_time.ToDatetime()).total_seconds()))
-        eta = f"  ETA {secs // 60}m{secs % 60:02d}s"
+        eta = f"  ETA {_duration(secs)}"
     c = p.counts
+    if state == "COMPLETE" and p.completion.message:
+        return f"{state:10} {bar} {p.stage_progress:4.0%}  {p.completion.message}"
+    if state == "GRADING" and p.HasField("grading"):
+        g = p.grading
+        return (f"{state:10} {bar} {p.stage_progress:4.0%}  items judged {g.items_done:,}/{g.items_for_humans:,}  "
+                f"judgements {g.judgements:,}/{g.judgements_wanted:,}  {g.judgements_per_minute:.1f}/min{eta}")
     reason = f"  {p.state_reason}" if p.state_reason else ""
     return (f"{state:10} {bar} {p.stage_progress:4.0%}  queries {c.queries}  items {c.items}  "
             f"ties {c.identical_pairs}  gold {c.gold_items}  pii dropped {c.pii_dropped}{eta}{reason}")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part:,} of {whole:,}" + (f" ({part / whole:.0%})" if whole else "")
 
 
 def _print(e: ev.Evaluation, as_json: bool) -> None:
@@ -274,7 +295,8 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
         return
     c = e.counts
     s = e.spec
-    print(f"{e.name}  {ev.EvaluationState.Name(e.state)}" + (f" ({e.state_reason})" if e.state_reason else ""))
+    reason = e.state_reason and e.state_reason != e.completion.message  # the completion is shown below
+    print(f"{e.name}  {ev.EvaluationState.Name(e.state)}" + (f" ({e.state_reason})" if reason else ""))
     print(f"  {e.display_name or '(no name)'} — team {s.owner_team or '-'}, created by {e.creator or '-'}")
     print(f"  logs {s.log_source.index_pattern} "
           f"[{s.log_source.window.start_time.ToDatetime():%Y-%m-%d} .. {s.log_source.window.end_time.ToDatetime():%Y-%m-%d})")
@@ -290,6 +312,16 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
         for la in a.locales:
             agree = f"{la.agreement:.0%} of {la.audit_judged} judged" if la.HasField("agreement") else "not judged yet"
             print(f"    {la.locale:8} automation {la.automation_rate:5.0%}  audit {la.audit:>5}  agreement {agree}")
+    if e.HasField("grading"):
+        g = e.grading
+        eta = f", ETA {g.eta.ToDatetime():%Y-%m-%d %H:%M} UTC" if g.HasField("eta") and e.state == ev.GRADING else ""
+        print(f"  grading: {_share(g.items_done, g.items_for_humans)} items for humans judged, "
+              f"{_share(g.judgements, g.judgements_wanted)} judgements, {g.judgements_per_minute:.1f}/min over the last "
+              f"10 minutes{eta}; {_share(g.items_labelled, g.items)} items labelled")
+    if e.HasField("completion"):
+        m = e.completion
+        print(f"  completed {m.complete_time.ToDatetime():%Y-%m-%d %H:%M} UTC ({ev.CompletionReason.Name(m.reason)}): "
+              f"{m.message}")
     if e.strata:
         print("  strata (population queries / traffic weight / sampled):")
         for st in e.strata:

@@ -3,7 +3,7 @@ from typing import Any, Iterable
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
-from services.core.clock import now_iso
+from services.core.clock import now_iso, parse_time
 from services.core.errors import FailedPrecondition, NotFound
 from services.store import resources
 from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
@@ -149,3 +149,45 @@ def ids_in_state(es: Elasticsearch, prefix: str, state: str, limit: int = 1000) 
     r = es.search(index=index(prefix), query={"term": {"state": state}}, size=limit, _source=False,
                   sort=[{"create_time": "asc"}])
     return [h["_id"] for h in r["hits"]["hits"]]
+
+
+def claim_worker(es: Elasticsearch, prefix: str, evaluation_id: str, owner: str, now: str, stale_before: str,
+                 states: Iterable[str] = ("GRADING",)) -> dict[str, Any] | None:
+    """Take or keep the reporting worker's claim on an evaluation (``consensus.owner`` and
+    ``consensus.heartbeat``) if it is in one of ``states`` and the claim is free, ours, or its
+    heartbeat is older than ``stale_before``. Optimistic concurrency makes one replica win a
+    race. Returns the document as claimed, None when someone else holds it (or it moved on)."""
+    doc = get(es, prefix, evaluation_id)
+    state = doc.get("consensus") or {}
+    if doc["state"] not in set(states):
+        return None
+    holder, beat = state.get("owner"), state.get("heartbeat")
+    if holder and holder != owner and beat and parse_time(beat) >= parse_time(stale_before):
+        return None
+    try:
+        es.update(index=index(prefix), id=evaluation_id, doc={"consensus": {"owner": owner, "heartbeat": now}},
+                  if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+    except ConflictError:
+        return None
+    doc["consensus"] = {**state, "owner": owner, "heartbeat": now}
+    return doc
+
+
+def release_worker(es: Elasticsearch, prefix: str, evaluation_id: str, owner: str) -> None:
+    """Give the worker's claim back (at shutdown) if ``owner`` still holds it."""
+    doc = get(es, prefix, evaluation_id)
+    if (doc.get("consensus") or {}).get("owner") != owner:
+        return
+    try:
+        es.update(index=index(prefix), id=evaluation_id, doc={"consensus": {"owner": None, "heartbeat": None}},
+                  if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+    except ConflictError:
+        pass  # changed meanwhile: the claim goes stale on its own
+
+
+def completed_since(es: Elasticsearch, prefix: str, since: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """Evaluations that became COMPLETE at or after ``since``: ``{evaluation_id, completion}``."""
+    r = es.search(index=index(prefix), size=limit, _source=["evaluation_id", "completion"],
+                  query={"bool": {"filter": [{"term": {"state": "COMPLETE"}},
+                                             {"range": {"complete_time": {"gte": since}}}]}})
+    return [h["_source"] for h in r["hits"]["hits"]]

@@ -1,9 +1,11 @@
 """The ``judgements`` index: append-only (``op_type=create``, id from the assignment), never updated."""
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, TEXT, IndexFamily
+from services.store.scan import scan
 
 FAMILY = IndexFamily(
     name="judgements",
@@ -83,3 +85,48 @@ def of_items(es: Elasticsearch, prefix: str, item_ids: list[str]) -> list[dict[s
     es.indices.refresh(index=index(prefix))
     r = es.search(index=index(prefix), size=10_000, query={"terms": {"item_id": item_ids}})
     return [h["_source"] for h in r["hits"]["hits"]]
+
+
+# --- one evaluation's judgements, for consensus (services/reporting) -----------------------
+
+#: What a consensus needs of a judgement.
+LABEL_FIELDS = ("item_id", "grader", "kind", "grade", "preference", "gold", "submit_time")
+
+
+def _of_evaluation(evaluation_id: str, *filters: dict) -> dict:
+    return {"bool": {"filter": [{"term": {"evaluation_id": evaluation_id}}, *filters]}}
+
+
+def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
+                  fields: Sequence[str] = LABEL_FIELDS) -> Iterator[dict[str, Any]]:
+    """Stream every judgement of an evaluation."""
+    return scan(es, index(prefix), _of_evaluation(evaluation_id), fields)
+
+
+def submitted_since(es: Elasticsearch, prefix: str, evaluation_id: str, since: str | None,
+                    fields: Sequence[str] = ("item_id", "submit_time")) -> Iterator[dict[str, Any]]:
+    """Stream the evaluation's judgements submitted at or after ``since`` (all when None)."""
+    extra = [{"range": {"submit_time": {"gte": since}}}] if since else []
+    return scan(es, index(prefix), _of_evaluation(evaluation_id, *extra), fields)
+
+
+def of_evaluation_items(es: Elasticsearch, prefix: str, evaluation_id: str, item_ids: Sequence[str],
+                        fields: Sequence[str] = LABEL_FIELDS, chunk: int = 5000) -> Iterator[dict[str, Any]]:
+    """Stream every judgement of the given items of an evaluation (``chunk`` ids per query)."""
+    ids = list(item_ids)
+    for start in range(0, len(ids), chunk):
+        yield from scan(es, index(prefix), _of_evaluation(evaluation_id, {"terms": {"item_id": ids[start:start + chunk]}}),
+                        fields)
+
+
+def count(es: Elasticsearch, prefix: str, evaluation_id: str, since: str | None = None) -> int:
+    """Judgements of an evaluation (submitted at or after ``since`` when given)."""
+    extra = [{"range": {"submit_time": {"gte": since}}}] if since else []
+    return int(es.count(index=index(prefix), query=_of_evaluation(evaluation_id, *extra))["count"])
+
+
+def first_submit_time(es: Elasticsearch, prefix: str, evaluation_id: str) -> str | None:
+    """When the evaluation's first judgement was submitted (None before any)."""
+    r = es.search(index=index(prefix), size=0, query=_of_evaluation(evaluation_id),
+                  aggs={"first": {"min": {"field": "submit_time", "format": "strict_date_optional_time"}}})
+    return r["aggregations"]["first"].get("value_as_string")

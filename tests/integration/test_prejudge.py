@@ -20,7 +20,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from fixtures.evaluations import synthetic  # noqa: E402
 from ray_jobs.prejudge import job  # noqa: E402
-from services.evaluation.automation import refresh_agreement  # noqa: E402
+from services.reporting.config import ReportingConfig  # noqa: E402
+from services.reporting.worker import ReportingWorker  # noqa: E402
 from services.store import embedding_cache, evaluations, templates  # noqa: E402
 from services.store import prejudgements as store  # noqa: E402
 
@@ -118,9 +119,10 @@ def test_prejudge_scores_calibrates_routes_and_moves_to_grading(world):
         "item_id": k, "evaluation_id": "ev-new", "kind": got[k]["kind"], "locale": got[k]["locale"],
         **({"grade": new.truth[k]} if k in new.truth else {"preference": new.sxs_truth[k]}),
     }} for k in audit), refresh="wait_for")
-    agreement = refresh_agreement(es, prefix, "ev-new")
-    assert sum(r["judged"] for r in agreement.values()) == len(audit)
+    ReportingWorker(es, prefix, ReportingConfig()).process("ev-new")  # the server's reporting pass
     ev = evaluations.get(es, prefix, "ev-new")
+    agreement = ev["automation"]["audit_agreement"]
+    assert sum(r["judged"] for r in agreement.values()) == len(audit)
     assert all(0 <= ev["automation"]["locales"][loc]["agreement"] <= 1 for loc in agreement)
 
     # the evaluation moved on: a second run is refused, nothing changes
