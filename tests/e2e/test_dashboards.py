@@ -64,7 +64,8 @@ def world(es_url, es, module_prefix, tmp_path_factory):
     events = list(generate_events(10_000, seed=5, start=now - dt.timedelta(days=28), days=28, with_truth=True))
     assert loader.load_events(es, events, log_index).ok
     truth = G.Truth(events)
-    env = {"QRELAY_RECURRENCE_MIN_SECONDS": "1", "QRELAY_SCHEDULER_SECONDS": "1"}
+    # a fast reporting worker, a scheduler that ticks every second, and periods under an hour
+    env = {"QRELAY_REPORTING_SECONDS": "1", "QRELAY_RECURRENCE_MIN_SECONDS": "1", "QRELAY_SCHEDULER_SECONDS": "1"}
     try:
         with qrelay_server(es_url, module_prefix, logs / "serve.log", env) as (addr, _), \
                 qrelay_web(addr, logs / "web.log") as web, grpc.insecure_channel(addr) as ch:
