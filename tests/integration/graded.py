@@ -19,7 +19,7 @@ from typing import Callable
 import grpc
 
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
-from services._proto.qrelay.v1 import grading_pb2, operations_pb2, operations_pb2_grpc
+from services._proto.qrelay.v1 import grading_pb2, operations_pb2, operations_pb2_grpc, reporting_pb2
 from services.core.querynorm import normalize_query
 from tests.integration.serving import auth
 from tests.integration.test_grading_support import GraderClient
@@ -119,6 +119,16 @@ def next_run(channel, series: str, timeout: float = 300) -> ev.Evaluation:
         if time.monotonic() > deadline:
             raise AssertionError(f"no run of {series} in {timeout:.0f} s")
         time.sleep(0.5)
+
+
+def queries_complete(reporting, name: str) -> int:
+    """Queries of the evaluation with every label (0 while the report refuses to answer)."""
+    try:
+        r = reporting.GetEvaluationReport(reporting_pb2.GetEvaluationReportRequest(name=name), metadata=auth("engineer"))
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e
+        return 0
+    return r.coverage.queries_complete
 
 
 def prejudge(name: str, es_url: str, prefix: str, *extra: str, ray_address: str | None = None) -> None:

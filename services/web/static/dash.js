@@ -63,13 +63,20 @@ const Q = (() => {
 
   // --- formatting: never a number without the count behind it ----------------------------
 
-  const n = (x) => (x === undefined || x === null || x === "" ? null : Number(x));
+  // a number, or null when there is none (absent, or NaN: proto3 JSON writes "NaN" for a mean
+  // over no queries, which the page shows as "–" beside its count of 0)
+  const n = (x) => {
+    const v = x === undefined || x === null || x === "" ? NaN : Number(x);
+    return Number.isNaN(v) ? null : v;
+  };
   const fmt = {
-    num(x, digits = 3) { x = n(x); return x === null || Number.isNaN(x) ? "–" : x.toFixed(digits); },
+    num(x, digits = 3) { x = n(x); return x === null ? "–" : x.toFixed(digits); },
     signed(x, digits = 3) { x = n(x); return x === null ? "–" : (x > 0 ? "+" : x < 0 ? "−" : "±") + Math.abs(x).toFixed(digits); },
     int(x) { x = n(x); return x === null ? "–" : Math.round(x).toLocaleString("en-US"); },
     pct(x, digits = 0) { x = n(x); return x === null ? "–" : `${(x * 100).toFixed(digits)}%`; },
-    ci(iv, digits = 3) { return iv ? `[${fmt.num(iv.low, digits)}, ${fmt.num(iv.high, digits)}]` : ""; },
+    ci(iv, digits = 3) {
+      return iv && n(iv.low) !== null && n(iv.high) !== null ? `[${fmt.num(iv.low, digits)}, ${fmt.num(iv.high, digits)}]` : "";
+    },
     p(x) { x = n(x); return x === null ? "–" : x < 0.001 ? "<0.001" : x.toFixed(3); },
     time(ts) {
       if (!ts) return "–";

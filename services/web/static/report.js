@@ -33,7 +33,7 @@
         ev.spec.owner_team ? ` · team ${ev.spec.owner_team}` : "",
         ` · created ${fmt.time(ev.create_time)}`,
         rankers.length ? ` · rankers ${rankers.join(", ")}` : ""),
-      ev.state_reason ? el("p", { class: "notice" }, ev.state_reason) : null);
+      ev.state_reason && ["FAILED", "CANCELLED"].includes(ev.state) ? el("p", { class: "notice" }, ev.state_reason) : null);
   }
 
   function progress(ev) {
