@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from services.cli import CommandError
+from services.cli.output import add_json_flag, print_json
 
 
 def register(subparsers) -> None:
@@ -36,17 +36,19 @@ def register(subparsers) -> None:
     _add_data(start)
     start.add_argument("--heap", help="JVM heap per node, e.g. 512m or 1g (default 1g for one node, 512m each in a cluster)")
     start.add_argument("--timeout", type=float, help="seconds to wait (default 120, plus 60 per further node)")
+    add_json_flag(start, "the status of the started node(s), as `status --json`")
     start.set_defaults(func=_start)
 
     stop = sub.add_parser("stop", help="stop the node(s) started from --data")
     _add_data(stop)
     stop.add_argument("--node", type=int, help="stop only this node of a cluster (1-based; `start` brings it back)")
     stop.add_argument("--kill", action="store_true", help="with --node: kill -9, as a crash would, instead of a clean stop")
+    add_json_flag(stop, '{"stopped": true|false}')
     stop.set_defaults(func=_stop)
 
     status = sub.add_parser("status", help="show the node(s) started from --data (exit 1 if none runs)")
     _add_data(status)
-    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    add_json_flag(status, "the status")
     status.set_defaults(func=_status)
 
 
@@ -81,6 +83,9 @@ def _start(args: argparse.Namespace) -> int:
         info = launcher.status(args.data)
     except launcher.LauncherError as exc:
         raise CommandError(str(exc)) from exc
+    if args.json:
+        print_json(info)
+        return 0
     for node in info["nodes"] if info else [{"url": url}]:
         print(node["url"])
     return 0
@@ -97,7 +102,10 @@ def _stop(args: argparse.Namespace) -> int:
             stopped = launcher.stop_node(args.data, args.node, kill=args.kill)
     except launcher.LauncherError as exc:
         raise CommandError(str(exc)) from exc
-    print(("killed" if args.kill else "stopped") if stopped else "not running")
+    if args.json:
+        print_json({"stopped": bool(stopped), "killed": bool(stopped and args.kill)})
+    else:
+        print(("killed" if args.kill else "stopped") if stopped else "not running")
     return 0
 
 
@@ -108,7 +116,7 @@ def _status(args: argparse.Namespace) -> int:
     except launcher.LauncherError as exc:
         raise CommandError(str(exc)) from exc
     if args.json:
-        print(json.dumps(info))
+        print_json(info)
     elif info is None:
         print("not running")
     elif len(info["nodes"]) == 1:

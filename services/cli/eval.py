@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
 from services.cli import CommandError
 from services.cli.client import add_connection_flags, channel, metadata
+from services.cli.output import add_json_flag, print_json, to_jsonable
 
 KINDS = {"pointwise": [common_pb2.POINTWISE], "side-by-side": [common_pb2.SIDE_BY_SIDE],
          "both": [common_pb2.POINTWISE, common_pb2.SIDE_BY_SIDE]}
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--team", help="owner team")
     c.add_argument("--request-id", help="idempotency key (default: a new UUID); reuse it to retry safely")
     c.add_argument("--watch", action="store_true", help="watch progress after creating")
-    c.add_argument("--json", action="store_true", help="print the evaluation as JSON")
+    add_json_flag(c, "the evaluation (with --watch: then each progress report, one per line)")
     c.set_defaults(func=create)
 
     for name, helptext, fn in (("get", "show one evaluation", get), ("watch", "stream progress until it finishes", watch),
@@ -65,8 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("evaluation", help="evaluations/ID or ID")
         if name == "cancel":
             a.add_argument("--reason", default="", help="why (recorded on the evaluation)")
-        if name == "get":
-            a.add_argument("--json", action="store_true", help="print as JSON")
+        add_json_flag(a, "each progress report, one per line" if name == "watch" else "the evaluation")
         if name == "watch":
             a.add_argument("--until", choices=("PREJUDGING", "GRADING", "COMPLETE"), default="COMPLETE",
                            help="stop once the evaluation reaches this stage (default: a final state)")
@@ -77,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--team", help="only this owner team")
     ls.add_argument("--state", action="append", default=[], choices=[s for s in ev.EvaluationState.keys() if s != "EVALUATION_STATE_UNSPECIFIED"])
     ls.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    add_json_flag(ls, '{"evaluations": [...]}')
     ls.set_defaults(func=list_)
 
 
@@ -200,15 +201,17 @@ def get(args: argparse.Namespace) -> int:
 
 
 def list_(args: argparse.Namespace) -> int:
-    shown, token = 0, ""
+    shown, token, found = 0, "", []
     with channel(args) as ch:
         stub = evaluation_pb2_grpc.EvaluationServiceStub(ch)
-        print(f"{'NAME':34} {'STATE':11} {'TEAM':16} {'QUERIES':>7} {'ITEMS':>7}  CREATED  DISPLAY NAME")
+        if not args.json:
+            print(f"{'NAME':34} {'STATE':11} {'TEAM':16} {'QUERIES':>7} {'ITEMS':>7}  CREATED  DISPLAY NAME")
         while shown < args.limit:
             r = stub.ListEvaluations(ev.ListEvaluationsRequest(
                 page_size=min(100, args.limit - shown), page_token=token, owner_team=args.team or "",
                 states=[ev.EvaluationState.Value(s) for s in args.state]), metadata=metadata(args), timeout=args.timeout)
-            for e in r.evaluations:
+            found += r.evaluations
+            for e in [] if args.json else r.evaluations:
                 created = e.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M")
                 print(f"{e.name:34} {ev.EvaluationState.Name(e.state):11} {e.spec.owner_team[:16]:16} "
                       f"{e.counts.queries:>7} {e.counts.items:>7}  {created}  {e.display_name}")
@@ -216,6 +219,8 @@ def list_(args: argparse.Namespace) -> int:
             token = r.next_page_token
             if not token:
                 break
+    if args.json:
+        print_json({"evaluations": [to_jsonable(e) for e in found]})
     return 0
 
 
@@ -224,7 +229,7 @@ def cancel(args: argparse.Namespace) -> int:
         e = evaluation_pb2_grpc.EvaluationServiceStub(ch).CancelEvaluation(
             ev.CancelEvaluationRequest(name=_name(args.evaluation), reason=args.reason),
             metadata=metadata(args), timeout=args.timeout)
-    _print(e, False)
+    _print(e, args.json)
     return 0
 
 
@@ -238,13 +243,15 @@ def watch(args: argparse.Namespace) -> int:
         for p in stream:
             state = ev.EvaluationState.Name(p.state)
             line = progress_line(p)
-            if tty:
+            if args.json:
+                print_json(p)
+            elif tty:
                 print("\r\033[K" + line, end="", flush=True)
             else:
                 print(line, flush=True)
             if _ORDER.get(state, 99) >= _ORDER[args.until]:
                 break
-    if tty:
+    if tty and not args.json:
         print()
     if state == "FAILED":
         return 1
@@ -291,7 +298,7 @@ def _share(part: int, whole: int) -> str:
 
 def _print(e: ev.Evaluation, as_json: bool) -> None:
     if as_json:
-        print(json_format.MessageToJson(e, preserving_proto_field_name=True))
+        print_json(e)
         return
     c = e.counts
     s = e.spec

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
 from services.cli import CommandError
 from services.cli.es import resolve_url
+from services.cli.output import add_json_flag, print_json
 
 
 def register(subparsers) -> None:
@@ -42,6 +44,7 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
                       help="also install the composable index templates (search-logs-*, search-docs-*)")
     load.add_argument("--documents", action="store_true", help="also load the document corpus into --docs-index")
     load.add_argument("--docs-index", default=None, help="document index name (default: search-docs-fixture)")
+    add_json_flag(load, "the load reports")
     load.set_defaults(func=cmd_load)
 
 
@@ -153,15 +156,21 @@ def cmd_load(args) -> int:
             template.install_docs_template(es)
         report = loader.load_events(es, events, index, threads=args.threads, chunk_size=args.chunk_size,
                                     progress=progress)
-        print(report.summary())
+        out = {"events": dataclasses.asdict(report)}
+        if not args.json:
+            print(report.summary())
         for e in report.errors[:10]:
             print(f"  {e.id}: {e.status} {e.type}: {e.reason}", file=sys.stderr)
         if args.documents:
             from fixtures.logs.documents import DocumentCorpus
 
             docs = loader.load_documents(es, DocumentCorpus().documents(), args.docs_index or template.DEFAULT_DOCS_INDEX)
-            print(docs.summary().replace("events", "documents", 1))
+            out["documents"] = dataclasses.asdict(docs)
+            if not args.json:
+                print(docs.summary().replace("events", "documents", 1))
             report.failed += docs.failed
+        if args.json:
+            print_json(out)
     except ValueError as exc:  # bad file content, index creation refused
         raise CommandError(str(exc)) from None
     except (ApiError, TransportError) as exc:

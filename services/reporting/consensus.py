@@ -52,7 +52,8 @@ ITEM_FIELDS = ["item_id", "evaluation_id", "kind", "query_norm", "locale", "stra
                "ranks", "ranker_a", "ranker_b", "gold", "gold_label", "needs_humans", "audit", "overlap",
                "identical", "prejudgement"]
 # What recomputing an item needs of its stored document, besides the fields it compares.
-LABEL_FIELDS = ["label", "preference", "source", "judgements", "confidence", "posterior", "method", "human_done"]
+LABEL_FIELDS = ["label", "preference", "source", "judgements", "confidence", "posterior", "method", "human_done",
+                "votes"]
 CONTEXT_FIELDS = ["kind", "gold", "overlap", "needs_humans", "audit"]
 
 
@@ -318,6 +319,7 @@ def recompute(models: Mapping[str, pure.Reliability], rows: list[dict[str, Any]]
         else:
             c = pure.side_by_side(model, item, grader, label)
             values = [{"preference": round(float(v), DIGITS)} for v in c.preference]
+        votes = vote_counts(item, label)
         post = np.round(c.posterior, DIGITS).tolist()
         conf = np.round(c.confidence, DIGITS).tolist()
         for k, item_id in enumerate(c.items.tolist()):
@@ -326,7 +328,23 @@ def recompute(models: Mapping[str, pure.Reliability], rows: list[dict[str, Any]]
             gold = bool(doc.get("gold")) and doc.get("label") is not None
             out[item_id] = {**values[k], "confidence": conf[k], "posterior": post[k], "judgements": n,
                             "source": "gold" if gold else "human", "method": "gold" if gold else METHODS[kind],
+                            "votes": votes[item_id],
                             "human_done": bool(doc.get("needs_humans")) and n >= int(doc.get("overlap") or 1)}
+    return out
+
+
+def vote_counts(item: np.ndarray, label: np.ndarray) -> dict[str, dict[str, int]]:
+    """``item_id -> {value: judgements}`` (values as integer strings): what inter-rater agreement
+    needs of an item, so reports never read the judgements.
+
+    >>> vote_counts(np.array(["a", "a", "b"], dtype=object), np.array([2.0, 2.0, -1.0]))
+    {'a': {'2': 2}, 'b': {'-1': 1}}
+    """
+    out: dict[str, dict[str, int]] = {}
+    for i, v in zip(item.tolist(), label.tolist()):
+        key = str(int(v))
+        counts = out.setdefault(i, {})
+        counts[key] = counts.get(key, 0) + 1
     return out
 
 

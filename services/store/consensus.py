@@ -21,7 +21,7 @@ SOURCES = ("human", "model", "tie", "gold", "none")
 
 FAMILY = IndexFamily(
     name="consensus",
-    version=2,
+    version=3,
     doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
     properties={
         "item_id": KEYWORD,
@@ -45,6 +45,9 @@ FAMILY = IndexFamily(
         "preference": FLOAT,  # SxS preference in -3..+3; absent while unlabelled
         "source": KEYWORD,  # one of SOURCES
         "judgements": INT,  # human judgements behind the label
+        # the human judgements by value ({"2": 2, "3": 1}; SxS {"-1": 1, "2": 2}): inter-rater agreement
+        # (Krippendorff's alpha) needs only these, so a report never reads the judgements themselves
+        "votes": OPAQUE,
         "confidence": FLOAT,  # posterior probability of the label (human) or calibrated confidence (model)
         "posterior": OPAQUE,  # human: pointwise P(grade 0..3); SxS P(sign -1, 0, +1) of the preference
         "model_label": FLOAT,  # the model's grade / preference, kept beside the human one for audits
@@ -128,3 +131,21 @@ def progress(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, in
     return {"items": int(r["hits"]["total"]["value"]), "labelled": int(a["labelled"]["doc_count"]),
             "for_humans": int(a["humans"]["doc_count"]), "done": int(a["humans"]["done"]["doc_count"]),
             "wanted": int(a["humans"]["wanted"]["value"]), "received": int(a["humans"]["received"]["value"])}
+
+
+def state(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """What changes whenever any label of the evaluation changes, in one cheap request: documents,
+    the latest ``update_time``, and the sums of labels, preferences and judgements. Reports key
+    their cache on it."""
+    r = es.search(index=index(prefix), size=0, track_total_hits=True,
+                  query={"term": {"evaluation_id": evaluation_id}}, aggs={
+                      "update_time": {"max": {"field": "update_time"}},
+                      "labels": {"sum": {"field": "label"}},
+                      "preferences": {"sum": {"field": "preference"}},
+                      "judgements": {"sum": {"field": "judgements"}},
+                      "labelled": {"filter": {"bool": {"must_not": {"term": {"source": "none"}}}}},
+                  })
+    a = r["aggregations"]
+    return {"items": r["hits"]["total"]["value"], "labelled": a["labelled"]["doc_count"],
+            "update_time": a["update_time"].get("value_as_string"), "labels": a["labels"]["value"],
+            "preferences": a["preferences"]["value"], "judgements": a["judgements"]["value"]}
