@@ -20,7 +20,10 @@ from google.protobuf import json_format
 from playwright.sync_api import expect
 
 from fixtures.logs import loader
+from fixtures.logs.documents import DocumentCorpus
 from fixtures.logs.generator import Bucket, generate_events
+from fixtures.logs.queries import QueryUniverse
+from fixtures.logs.truth import Oracle
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
 from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
 from tests.e2e.conftest import qrelay_web, screenshot
@@ -64,10 +67,10 @@ def world(es_url, es, module_prefix, tmp_path_factory):
     log_index = f"qt-logs-web-{uuid.uuid4().hex[:8]}"
     # treatment's lists are much closer to the hidden grades than control's, so the difference is
     # significant overall and in the large locales but not in the smallest one
-    events = list(generate_events(10_000, seed=5, start=now - dt.timedelta(days=28), days=28, with_truth=True,
+    events = list(generate_events(10_000, seed=5, start=now - dt.timedelta(days=28), days=28,
                                   buckets=(Bucket("control", 0.5, 1.4), Bucket("treatment", 0.5, 0.3))))
     assert loader.load_events(es, events, log_index).ok
-    truth = G.Truth(events)
+    oracle = Oracle(QueryUniverse(seed=5), DocumentCorpus())  # the hidden grades of that world
     # a fast reporting worker, a scheduler that ticks every second, and periods under an hour
     env = {"QRELAY_REPORTING_SECONDS": "1", "QRELAY_RECURRENCE_MIN_SECONDS": "1", "QRELAY_SCHEDULER_SECONDS": "1"}
     try:
@@ -75,17 +78,17 @@ def world(es_url, es, module_prefix, tmp_path_factory):
                 qrelay_web(addr, logs / "web.log") as web, grpc.insecure_channel(addr) as ch:
             acme = G.create_partner(ch, "Acme BPO", 0.40, "USD")
             globex = G.create_partner(ch, "Globex Rating", 0.25, "USD")
-            careful = [G.create_grader(ch, n, LOCALES, acme, truth.answer) for n in ("Lucía", "Amal", "Kenji")]
+            careful = [G.create_grader(ch, n, LOCALES, acme, G.careful(oracle)) for n in ("Lucía", "Amal", "Kenji")]
             olu = G.create_grader(ch, "Olu", LOCALES, globex, G.careless)
             night = [G.create_grader(ch, n, LOCALES, globex, G.careless) for n in ("Night shift 1", "Night shift 2")]
-            # gold: real (query, document) pairs of the logs whose true grade is 2 or 3
-            seen = {}
+            # gold: real (query, document) pairs of the logs whose hidden grade is 2 or 3
+            gold = {}
             for e in events:
-                if e["locale"] in LOCALES:
-                    for r, g in zip(e["results"], e["fixture_truth"]["grades"]):
-                        if g >= 2:
-                            seen.setdefault((e["query"], e["locale"], r["doc_id"]), int(g))
-            G.load_gold(ch, [(q, loc, d, g) for (q, loc, d), g in itertools.islice(seen.items(), 60)])
+                for r in e["results"] if e["locale"] in LOCALES else ():
+                    g = oracle.grade(e["query"], r["doc_id"])
+                    if g is not None and g >= 2:
+                        gold.setdefault((e["query"], e["locale"], r["doc_id"]), g)
+            G.load_gold(ch, [(q, loc, d, g) for (q, loc, d), g in itertools.islice(gold.items(), 60)])
 
             head = G.create_evaluation(ch, spec(log_index, now), "Weekly en/es/ar: control vs treatment")
             G.wait_state(ch, head.name, ("PREJUDGING",))

@@ -3,12 +3,11 @@ alerts and scorecards behind them: fixture search logs → CreateEvaluation → 
 → graders over GradingService → COMPLETE. Public interfaces only (gRPC and the CLI); no test
 writes to qrelay's indices here.
 
-Careful graders answer from the fixture's hidden grades (:class:`Truth`), so the rankers'
-true difference shows; a grader's ``policy`` can be careless instead.
+Careful graders answer from the fixture's hidden grades (``fixtures.logs.truth.Oracle``), so
+the rankers' true difference shows; a grader's ``policy`` can be careless instead.
 """
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -20,34 +19,23 @@ import grpc
 
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
 from services._proto.qrelay.v1 import grading_pb2, operations_pb2, operations_pb2_grpc, reporting_pb2
-from services.core.querynorm import normalize_query
+from fixtures.logs.truth import Oracle
 from tests.integration.serving import auth
 from tests.integration.test_grading_support import GraderClient
 
 
-class Truth:
-    """The fixture's hidden grades, as the generator knew them (``with_truth=True`` events):
-    ``(query_norm, doc_id) → grade``. A careful grader answers from it."""
-
-    def __init__(self, events):
-        self.grades: dict[tuple[str, str], int] = {}
-        for e in events:
-            for r, g in zip(e["results"], e["fixture_truth"]["grades"]):
-                self.grades[(e["query_norm"], r["doc_id"])] = int(g)
-
-    def grade(self, query: str, doc_id: str) -> int:
-        return self.grades.get((normalize_query(query), doc_id), 0)
-
-    def answer(self, task: grading_pb2.Task) -> dict:
-        """The true grade; for two lists, their true DCG@k difference, rounded onto −3..+3."""
+def careful(oracle: Oracle) -> Callable[[grading_pb2.Task], dict]:
+    """A careful grader: the fixture's hidden grade; for two lists, their hidden DCG difference
+    rounded onto −3..+3 (positive: the right list is better, as shown)."""
+    def answer(task: grading_pb2.Task) -> dict:
         if task.WhichOneof("body") == "pointwise":
-            return {"grade": self.grade(task.query, task.pointwise.result.doc_id)}
-
-        def dcg(docs):
-            return sum(self.grade(task.query, d.doc_id) / math.log2(i + 2) for i, d in enumerate(docs))
-
-        diff = dcg(task.side_by_side.right) - dcg(task.side_by_side.left)
+            grade = oracle.grade(task.query, task.pointwise.result.doc_id)
+            assert grade is not None, (task.query, task.pointwise.result.doc_id)
+            return {"grade": grade}
+        sides = task.side_by_side
+        diff = oracle.dcg(task.query, [d.doc_id for d in sides.right]) - oracle.dcg(task.query, [d.doc_id for d in sides.left])
         return {"preference": max(-3, min(3, round(diff)))}
+    return answer
 
 
 def careless(task: grading_pb2.Task) -> dict:
