@@ -95,6 +95,20 @@ def wait_state(channel, name: str, states, timeout: float = 300) -> ev.Evaluatio
         time.sleep(0.5)
 
 
+def wait_judgements(channel, name: str, n: int, timeout: float = 120) -> ev.Evaluation:
+    """The evaluation once its grading progress counts ``n`` judgements (the reporting worker
+    has caught up with them)."""
+    stub = evaluation_pb2_grpc.EvaluationServiceStub(channel)
+    deadline = time.monotonic() + timeout
+    while True:
+        e = stub.GetEvaluation(ev.GetEvaluationRequest(name=name), metadata=auth("engineer"), timeout=30)
+        if e.grading.judgements == n:
+            return e
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} counts {e.grading.judgements} judgements, not {n}, after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
 def next_run(channel, series: str, timeout: float = 300) -> ev.Evaluation:
     """The first run the server created of a recurring ``series`` after its head."""
     stub = evaluation_pb2_grpc.EvaluationServiceStub(channel)
