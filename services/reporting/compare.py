@@ -139,12 +139,11 @@ def _body(ctx: report.Context, ms, a: int, b: int, prefs: np.ndarray, baseline: 
 def _headline(d: dict, line: Line, level: float) -> tuple[Line, str]:
     """The overall line the sentence quotes: the lead estimate's when it is not the label set's."""
     lead = next((e for e in d["estimates"] if e["kind"] == d["lead"]), None)
-    if lead is None or "interval" not in lead:
-        return line, ""
+    model_made = any(e["kind"] == "ppi" and e["human_checks"] for e in d["estimates"])
+    if lead is None or "interval" not in lead or (d["lead"] == "human" and not model_made):
+        return line, ""  # the label set's own difference (all human: the same number, its randomisation p)
     p = lead.get("p_value", float("nan"))
     note = "prediction-powered" if d["lead"] == "ppi" else "human labels only"
-    if d["lead"] == "human" and not any(e["kind"] == "ppi" and e["human_checks"] for e in d["estimates"]):
-        note = ""  # nothing model-made behind it: the plain difference
     return Line(line.label, lead["value"], lead["interval"]["low"], lead["interval"]["high"], p, lead["units"],
                 bool(math.isfinite(p) and p < 1.0 - level)), note
 
