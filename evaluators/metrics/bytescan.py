@@ -26,7 +26,8 @@ import numpy as np
 from .jit import njit
 
 __all__ = ["isspace", "token", "line_end", "count_tokens", "fnv", "same", "find_qid", "parse_grade",
-           "parse_score", "slot0", "doc_key", "doc_cmp", "grow", "POW10"]
+           "parse_score", "slot0", "doc_key", "doc_cmp", "grow", "fast_run_line", "fast_qrels_line", "last_line_end",
+           "POW10"]
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -109,7 +110,7 @@ def find_qid(buf, s, e, h, qbuf, q_s, q_l, q_h, qtab):
         pos = (pos + np.uint64(1)) & mask
 
 
-@njit
+@njit(inline="always")
 def parse_grade(buf, s, e):
     """Integer -127..127; returns (value, ok)."""
     j = s
@@ -231,3 +232,135 @@ def grow(a, n):
     out = np.empty(n, a.dtype)
     out[:len(a)] = a
     return out
+
+
+# --------------------------------------------------------------------------- the usual line, in one go
+#
+# Nearly every line of a real file is fields separated by single spaces,
+# ending in "\n".  These read such a line in one pass, hashing the docno and
+# parsing a plain decimal score on the way, and answer ok=False for anything
+# else (tabs, runs of spaces, comments, exponents, ...): the caller then
+# reads the line with the general helpers above.  They do not check bounds:
+# the caller guarantees that the line at ``i`` ends in "\n" inside the buffer.
+
+
+@njit(inline="always")
+def fast_run_line(buf, i):
+    """``qid Q0 docno rank score tag\\n`` at ``i``: (ok, qid end, docno start, end, docno hash, docno key,
+    score parsed, score, score start, end, next line)."""
+    s0 = i
+    while buf[i] > 32:
+        i += 1
+    e0 = i
+    if buf[i] != 32 or e0 == s0 or buf[s0] == 35:
+        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+    i += 1
+    s1 = i
+    while buf[i] > 32:
+        i += 1
+    if buf[i] != 32 or i == s1:
+        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+    i += 1
+    s2 = i
+    h = FNV_OFFSET
+    key = np.uint64(0)
+    while buf[i] > 32:
+        c = np.uint64(buf[i])
+        h = (h ^ c) * FNV_PRIME
+        if i - s2 < 8:
+            key = (key << np.uint64(8)) | c
+        i += 1
+    e2 = i
+    if e2 - s2 < 8:
+        key = key << np.uint64(8 * (8 - (e2 - s2)))
+    if buf[i] != 32 or e2 == s2:
+        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+    i += 1
+    s3 = i
+    while buf[i] > 32:
+        i += 1
+    if buf[i] != 32 or i == s3:
+        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+    i += 1
+    s4 = i
+    neg = buf[i] == 45
+    if neg:
+        i += 1
+    mant = 0
+    digits = 0
+    dot = -1
+    while buf[i] > 32:  # [-]digits[.digits], at most 15 digits: the mantissa and 10**k are exact doubles
+        d = np.int64(buf[i]) - 48
+        if d >= 0 and d <= 9:
+            mant = mant * 10 + d
+            digits += 1
+        elif d == -2 and dot < 0:
+            dot = digits
+        else:
+            break
+        i += 1
+    parsed = buf[i] <= 32 and digits > 0 and digits <= 15
+    while buf[i] > 32:
+        i += 1
+    e4 = i
+    v = 0.0
+    if parsed:
+        v = float(mant)
+        if dot >= 0 and digits > dot:
+            v = v / POW10[digits - dot]  # one correctly rounded division: strtod's answer
+        if neg:
+            v = -v
+    if buf[i] != 32 or e4 == s4:
+        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+    i += 1
+    s5 = i
+    while buf[i] > 32:
+        i += 1
+    if buf[i] != 10 or i == s5:
+        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+    return True, e0, s2, e2, h, key, parsed, v, s4, e4, i + 1
+
+
+@njit(inline="always")
+def fast_qrels_line(buf, i):
+    """``qid iter docno grade\\n`` at ``i``: (ok, qid end, docno start, end, docno hash, grade, next line)."""
+    s0 = i
+    while buf[i] > 32:
+        i += 1
+    e0 = i
+    if buf[i] != 32 or e0 == s0 or buf[s0] == 35:
+        return False, e0, i, i, FNV_OFFSET, 0, i
+    i += 1
+    s1 = i
+    while buf[i] > 32:
+        i += 1
+    if buf[i] != 32 or i == s1:
+        return False, e0, i, i, FNV_OFFSET, 0, i
+    i += 1
+    s2 = i
+    h = FNV_OFFSET
+    while buf[i] > 32:
+        h = (h ^ np.uint64(buf[i])) * FNV_PRIME
+        i += 1
+    e2 = i
+    if buf[i] != 32 or e2 == s2:
+        return False, e0, i, i, FNV_OFFSET, 0, i
+    i += 1
+    s3 = i
+    while buf[i] > 32:
+        i += 1
+    if buf[i] != 10 or i == s3:
+        return False, e0, i, i, FNV_OFFSET, 0, i
+    g, ok = parse_grade(buf, s3, i)
+    if not ok:
+        return False, e0, i, i, FNV_OFFSET, 0, i
+    return True, e0, s2, e2, h, g, i + 1
+
+
+@njit
+def last_line_end(buf, a, b):
+    """Just past the last ``\\n`` in ``buf[a:b]`` (``a`` if none): lines before it all end in one."""
+    j = b
+    while j > a and buf[j - 1] != 10:
+        j -= 1
+    return j

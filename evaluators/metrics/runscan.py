@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from .ap import ap_row
-from .bytescan import count_tokens, doc_key, find_qid, fnv, grow, line_end, parse_score, same, slot0, token
+from .bytescan import (FNV_OFFSET, count_tokens, doc_key, fast_run_line, find_qid, fnv, grow, last_line_end, line_end,
+                       parse_score, same, slot0, token)
 from .err import err_row
 from .jit import njit
 from .judged import judged_row
@@ -158,23 +159,33 @@ def evaluate_span(buf, a, b, check_only, index, judgements, lo, hi, params, meas
     prev_s, prev_l = np.int64(-1), np.int64(0)
     first_s, first_line = np.int64(a), np.int64(0)
     base, mask = np.int64(0), np.uint64(0)
+    safe = last_line_end(buf, a, b)  # lines before this end in "\n": the fast path may read them
     while i < b:
         ls = i
-        s0, e0 = token(buf, i, b)
-        if s0 == e0 or buf[s0] == 35:  # blank line or comment
-            i = line_end(buf, e0, b) + 1
-            line += 1
-            continue
-        _, e1 = token(buf, e0, b)  # Q0: ignored
-        s2, e2 = token(buf, e1, b)  # docno
-        _, e3 = token(buf, e2, b)  # rank: ignored
-        s4, e4 = token(buf, e3, b)  # score
-        s5, e5 = token(buf, e4, b)  # run tag: ignored, and anything after it
-        if s5 == e5:
-            found = np.int64(count_tokens(buf, s0, b))
-            if nslow > 0:  # the scores before this line may hold an earlier error
-                return SLOW, np.int64(line), resume, resume_line, found, np.int64(content), np.int64(finished), nslow
-            return FIELDS, np.int64(line), found, np.int64(0), np.int64(0), np.int64(content), np.int64(finished), 0
+        fast, e0, s2, e2, h, key, parsed, v, s4, e4, nxt = False, i, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+        if i < safe:
+            fast, e0, s2, e2, h, key, parsed, v, s4, e4, nxt = fast_run_line(buf, i)
+        s0 = i
+        if not fast:  # anything but single spaces: field by field
+            s0, e0 = token(buf, i, b)
+            if s0 == e0 or buf[s0] == 35:  # blank line or comment
+                i = line_end(buf, e0, b) + 1
+                line += 1
+                continue
+            _, e1 = token(buf, e0, b)  # Q0: ignored
+            s2, e2 = token(buf, e1, b)  # docno
+            _, e3 = token(buf, e2, b)  # rank: ignored
+            s4, e4 = token(buf, e3, b)  # score
+            s5, e5 = token(buf, e4, b)  # run tag: ignored, and anything after it
+            if s5 == e5:
+                found = np.int64(count_tokens(buf, s0, b))
+                if nslow > 0:  # the scores before this line may hold an earlier error
+                    return (SLOW, np.int64(line), resume, resume_line, found, np.int64(content), np.int64(finished),
+                            nslow)
+                return (FIELDS, np.int64(line), found, np.int64(0), np.int64(0), np.int64(content),
+                        np.int64(finished), 0)
+            h, key = doc_key(buf, s2, e2)
+            nxt = line_end(buf, e5, b) + 1
         if prev_s < 0 or not same(buf, s0, e0 - s0, buf, prev_s, prev_l):
             if q >= 0 and n > 0 and not collecting:
                 gen += 1
@@ -197,7 +208,9 @@ def evaluate_span(buf, a, b, check_only, index, judgements, lo, hi, params, meas
             if q >= 0 and not collecting:  # this query's table of judged docnos
                 base = t_off[q - lo]
                 mask = np.uint64(t_off[q - lo + 1] - base - 1)
-        v, ok = parse_score(buf, s4, e4)
+        ok = parsed
+        if not ok:
+            v, ok = parse_score(buf, s4, e4)
         if not ok:
             if pc < len(patch_pos) and patch_pos[pc] == s4:
                 v = patch_val[pc]
@@ -215,7 +228,6 @@ def evaluate_span(buf, a, b, check_only, index, judgements, lo, hi, params, meas
             if n == cap:
                 return SPACE, np.int64(line), first_s, first_line, np.int64(0), np.int64(content), \
                     np.int64(finished), 0
-            h, key = doc_key(buf, s2, e2)
             pos = slot0(h, mask)
             code = NONPOOL
             while t_r[base + pos] >= 0:
@@ -232,7 +244,7 @@ def evaluate_span(buf, a, b, check_only, index, judgements, lo, hi, params, meas
             r_h[n] = h
             r_line[n] = line
             n += 1
-        i = line_end(buf, e5, b) + 1
+        i = nxt
         line += 1
         content += 1
     if nslow > 0:

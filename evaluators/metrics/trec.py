@@ -40,7 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bytescan import count_tokens, find_qid, fnv, grow, line_end, parse_grade, same, slot0, token
+from .bytescan import (FNV_OFFSET, count_tokens, fast_qrels_line, find_qid, fnv, grow, last_line_end, line_end,
+                       parse_grade, same, slot0, token)
 from .jit import njit
 
 __all__ = [
@@ -575,21 +576,26 @@ def _parse_window(buf, seg, counts):
     err = (_OK, np.int64(0), np.int64(0), np.int64(0))
     line = 0
     r = 0
+    safe = last_line_end(buf, 0, len(buf))  # lines before this end in "\n": the fast path may read them
     for j in range(nq):
         i, end = seg[j], seg[j + 1]
         while i < end:
-            code, _, _, s2, e2, g, nxt, a, b = _qrels_line(buf, i, end)
-            if code == _SKIP:
-                i = nxt
-                line += 1
-                continue
-            if code != _OK:
-                err = (code, np.int64(line), np.int64(a), np.int64(b))
-                break
+            fast, _, s2, e2, h, g, nxt = False, i, i, i, FNV_OFFSET, 0, i
+            if i < safe:
+                fast, _, s2, e2, h, g, nxt = fast_qrels_line(buf, i)
+            if not fast:  # anything but single spaces: field by field
+                code, _, _, s2, e2, g, nxt, a, b = _qrels_line(buf, i, end)
+                if code == _SKIP:
+                    i = nxt
+                    line += 1
+                    continue
+                if code != _OK:
+                    err = (code, np.int64(line), np.int64(a), np.int64(b))
+                    break
+                h = fnv(buf, s2, e2)
             if r == offsets[j + 1]:  # more lines than the index counted: the file changed
                 err = (_E_CHANGED, np.int64(line), np.int64(0), np.int64(0))
                 break
-            h = fnv(buf, s2, e2)
             row_ds[r], row_dl[r], row_g[r] = s2, e2 - s2, g
             o = _insert(buf, s2, e2, h, g, r, t_off[j], t_off[j + 1] - t_off[j], t_h, t_r, row_ds, row_dl)
             if o >= 0:
@@ -784,8 +790,8 @@ class ByteStream:
             hi = lo
         return self.start
 
-    def read(self, s: int, e: int) -> np.ndarray:
-        """The file's bytes ``s:e`` (``s`` not before ``offset + start``), consumed: a copy, or a view of the map."""
+    def read(self, s: int, e: int):
+        """The file's bytes ``s:e`` (``s`` not before ``offset + start``), consumed: bytes, or a view of the map."""
         if s < self.offset + self.start:
             raise ValueError(f"segment {s}:{e} is behind the reader (at {self.offset + self.start})")
         while True:
@@ -798,7 +804,7 @@ class ByteStream:
             else:
                 self.fill()
         a, b = s - self.offset, min(e - self.offset, self.end)
-        out = self.buf[a:b] if self._map is not None else self.buf[a:b].copy()
+        out = self.buf[a:b] if self._map is not None else self.buf[a:b].tobytes()
         self.start = b
         return out
 
@@ -820,7 +826,7 @@ class SegmentReader:
     def __init__(self, source, size: int = 1 << 23):
         self._stream = ByteStream(source, size)
 
-    def read(self, s: int, e: int) -> np.ndarray:
+    def read(self, s: int, e: int):
         return self._stream.read(s, e)
 
     def release(self) -> None:
