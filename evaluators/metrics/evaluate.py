@@ -361,13 +361,15 @@ def _read_all(stream: ByteStream) -> bytes:
     return stream.buf[:stream.end].tobytes()
 
 
-def _stream_spans(engine: _Engine, pool, run, n_threads: int, plan, line_map=None, after_batch=None) -> int:
+def _stream_spans(engine: _Engine, pool, run, n_threads: int, plan, line_map=None, after_batch=None,
+                  work=None) -> int:
     """Read the run front to back; ``plan(buf, a, n, final)`` gives (end, tasks) for the span from ``a``.
 
     Tasks run a batch at a time (a few per thread: the windows of judgements
-    they bring are all that is held of the qrels); ``after_batch()`` follows
-    each batch.
+    they bring are all that is held of the qrels), each as ``work(engine,
+    buf, task)`` (default :func:`_work`); ``after_batch()`` follows each batch.
     """
+    work = work or _work
     line_offset = 0
     with ByteStream(run, _BUFFER * max(1, (n_threads + 7) // 8)) as stream:
         while stream.fill():
@@ -384,7 +386,7 @@ def _stream_spans(engine: _Engine, pool, run, n_threads: int, plan, line_map=Non
                     a = end
                 if not tasks:
                     break
-                line_offset = engine.run_tasks(pool, tasks, functools.partial(_work, engine, buf), line_offset,
+                line_offset = engine.run_tasks(pool, tasks, functools.partial(work, engine, buf), line_offset,
                                                line_map)
                 if after_batch is not None:
                     after_batch()

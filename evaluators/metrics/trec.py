@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bytescan import (FNV_OFFSET, count_tokens, fast_qrels_line, find_qid, fnv, grow, last_line_end, line_end,
-                       parse_grade, same, slot0, token)
+from .bytescan import (FNV_OFFSET, count_tokens, fast_qrels_line, find_qid, fnv, grow, isspace, last_line_end,
+                       line_end, parse_grade, same, slot0, token)
 from .jit import njit
 
 __all__ = [
@@ -413,18 +413,35 @@ def _index_block(buf, n, state, qbuf, q_s, q_l, q_h, seg, seg_line, seg_row, qta
     i, base, line, rows, comments, nq, cur, qn, gmax = state
     status = _I_DONE
     err = (_OK, 0, 0)
+    safe = last_line_end(buf, i, n)  # lines before this end in "\n": the fast path may read them
     while i < n:
         ls = i
-        if check:
-            code, s0, e0, _, _, g, nxt, a, b = _qrels_line(buf, i, n)
-            if code != _OK and code != _SKIP:
-                err = (code, a, b)
-                break
-        else:
-            s0, e0 = token(buf, i, n)
-            code = _SKIP if s0 == e0 or buf[s0] == 35 else _OK
-            g = 0
-            nxt = line_end(buf, e0, n) + 1
+        code, s0, e0, g, nxt = _SKIP, i, i, 0, i
+        if i < safe and buf[i] > 32 and buf[i] != 35:  # the usual line: a query id right at its start
+            e0 = i
+            while buf[e0] > 32:
+                e0 += 1
+            if isspace(buf[e0]):
+                code = _OK
+                if check:
+                    fast, _, _, _, _, g, nxt = fast_qrels_line(buf, i)
+                    code = _OK if fast else _SKIP
+                else:
+                    nxt = e0
+                    while buf[nxt] != 10:
+                        nxt += 1
+                    nxt += 1
+        if code == _SKIP:  # anything else: field by field
+            if check:
+                code, s0, e0, _, _, g, nxt, a, b = _qrels_line(buf, i, n)
+                if code != _OK and code != _SKIP:
+                    err = (code, a, b)
+                    break
+            else:
+                s0, e0 = token(buf, i, n)
+                code = _SKIP if s0 == e0 or buf[s0] == 35 else _OK
+                g = 0
+                nxt = line_end(buf, e0, n) + 1
         if code == _SKIP:
             comments += s0 != e0
             i = nxt
