@@ -7,8 +7,9 @@ Every contender does the same work in its timed section — read both files,
 parse them, compute ndcg_cut_10, P_10, recip_rank and map — and runs in a
 process of its own (``proc s``: the whole process, imports included).
 ``qrelay`` is ``evaluate_files`` (what ``qrelay trec-eval`` calls), its
-compiled kernels loaded from numba's cache (run ``python -m
-evaluators.metrics`` once first, as ranx is warmed on a tiny input);
+compiled kernels loaded from numba's cache before the clock starts, as ranx
+is warmed on a tiny input (run ``python -m evaluators.metrics`` once first so
+that nothing compiles; loading and numba's start-up count in ``proc s``);
 ``qrelay parse only`` reads and checks both files the same way (every line,
 score and judgement, on every core) but joins, ranks and computes nothing;
 ``wc -l`` reads both files once: the floor.  ``x pytrec`` is pytrec_eval's
@@ -36,7 +37,8 @@ MEASURES = ["ndcg_cut.10", "P.10", "recip_rank", "map"]
 CONTENDERS = {
     "qrelay": """
 import sys; sys.path.insert(0, ROOT)
-from evaluators.metrics import evaluate_files
+from evaluators.metrics import evaluate, evaluate_files
+evaluate(b'1 0 a 1\\n', b'1 Q0 a 1 1 r\\n', MEASURES)  # loads the kernels from the cache (and numba), as ranx is warmed
 t = time.perf_counter()
 ev = evaluate_files(Q, R, MEASURES)
 T = time.perf_counter() - t
@@ -95,8 +97,6 @@ OUT = float(out[-2])
 def parse_files(qrels, run) -> int:
     """qrelay's reading alone, on every core: the qrels indexed and parsed window by window, the run's lines
     checked span by span (fields, scores) — no join, ranking or measures.  Returns the run's result lines."""
-    import functools
-
     import evaluators.metrics  # noqa: F401  (the package re-exports a function named evaluate)
     from evaluators.metrics.registry import parse_measures
     from evaluators.metrics.trec import SegmentReader, index_qrels
@@ -118,17 +118,15 @@ def parse_files(qrels, run) -> int:
         return end, [ev._Task(a, end, 0, -1, b"")]
 
     with ev.ThreadPoolExecutor(n_threads) as pool:
+        order = ev._InOrder(engine, pool, 4 * n_threads, work)
         reader, seg, lo = SegmentReader(qrels), index.segment, 0
-        while lo < index.n_queries:  # windows of 8 MB, a batch of them at a time
-            tasks = []
-            while lo < index.n_queries and len(tasks) < 4 * n_threads:
-                hi = max(lo, int(ev.np.searchsorted(seg, seg[lo] + (1 << 23), side="right")) - 2)
-                tasks.append(ev._Task(0, 0, lo, hi, reader.read(int(seg[lo]), int(seg[hi + 1]))))
-                lo = hi + 1
-            engine.run_tasks(pool, tasks, functools.partial(work, engine, None), 0)
-            reader.release()
-        engine.judgements = None
-        ev._stream_spans(engine, pool, run, n_threads, plan, work=work)
+        while lo < index.n_queries:  # windows of 8 MB
+            hi = max(lo, int(ev.np.searchsorted(seg, seg[lo] + (1 << 23), side="right")) - 2)
+            order.put(None, ev._Task(0, 0, lo, hi, reader.read(int(seg[lo]), int(seg[hi + 1]))))
+            lo = hi + 1
+            reader.release(int(seg[order.oldest().lo]))
+        order.drain()
+        ev._stream_spans(order, run, n_threads, plan)
     return sum(lines)
 
 

@@ -56,11 +56,12 @@ Rules, all from trec_eval (form_res_rels.c, trec_eval.c, v9.0.x):
 """
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -245,32 +246,27 @@ class _Engine:
                 out.fallback = _NotContiguous
             return out
 
-    # ----------------------------------------------------------------- a buffer of tasks
+    def check(self, o: "_Outcome", line_offset: int, line_map=None) -> int:
+        """Raise what a task's outcome holds (its lines follow ``line_offset``); else the lines after it."""
+        if o.fallback is not None:
+            raise o.fallback()
+        if o.error is not None:
+            where, what = o.error
+            if where is None:
+                raise what
+            lineno = line_offset + where
+            lineno = int(line_map[lineno]) if line_map is not None else lineno
+            raise TrecFormatError(f"{self.source}:{lineno + 1}: {what}")
+        self.any_text |= o.content > 0
+        return line_offset + o.lines
 
-    def run_tasks(self, pool, tasks: list, work, line_offset: int, line_map=None) -> int:
-        """Run ``work(task)`` for every task (on the pool), check the outcomes in file order; returns lines read."""
-        before = int(np.count_nonzero(self.seen))
-        outcomes = list(pool.map(work, tasks)) if pool is not None and len(tasks) > 1 else [work(t) for t in tasks]
-        for t, o in zip(tasks, outcomes):
-            if o.fallback is not None:
-                raise o.fallback()
-            if o.error is not None:
-                where, what = o.error
-                if where is None:
-                    raise what
-                lineno = line_offset + where
-                lineno = int(line_map[lineno]) if line_map is not None else lineno
-                raise TrecFormatError(f"{self.source}:{lineno + 1}: {what}")
-            line_offset += o.lines
-            self.any_text |= o.content > 0
-        if int(np.count_nonzero(self.seen)) - before != sum(o.finished for o in outcomes):
-            raise _NotContiguous()  # one query evaluated by two tasks
-        return line_offset
-
-    def result(self) -> Evaluation:
+    def result(self, finished: int) -> Evaluation:
+        """The evaluation, once ``finished`` queries were evaluated by the tasks."""
         if not self.any_text:
             raise ValueError(f"{self.source}: run has no result lines")
         evaluated = np.flatnonzero(self.seen)
+        if len(evaluated) != finished:
+            raise _NotContiguous()  # one query evaluated by two tasks
         if len(evaluated) == 0:
             raise ValueError("no queries with both results and relevance judgements")
         names = self.names.qid_names(evaluated)
@@ -361,37 +357,83 @@ def _read_all(stream: ByteStream) -> bytes:
     return stream.buf[:stream.end].tobytes()
 
 
-def _stream_spans(engine: _Engine, pool, run, n_threads: int, plan, line_map=None, after_batch=None,
-                  work=None) -> int:
+class _InOrder:
+    """Tasks on the pool as soon as they are planned, outcomes taken in file order.
+
+    At most ``limit`` tasks are in flight (the windows of judgements they
+    bring are all that is held of the qrels).  Outcomes are checked in the
+    order the tasks were planned, so the first error in the file is the one
+    reported, with its line.
+    """
+
+    def __init__(self, engine: _Engine, pool, limit: int, work=None, line_map=None):
+        self.engine, self.pool, self.limit, self.line_map = engine, pool, limit, line_map
+        self.work = work or _work
+        self.inflight = collections.deque()
+        self.line_offset = 0  # lines of the run before the oldest task in flight
+        self.finished = 0  # queries evaluated
+
+    def put(self, buf, task: _Task) -> None:
+        if self.pool is None:
+            future = Future()
+            future.set_result(self.work(self.engine, buf, task))
+        else:
+            future = self.pool.submit(self.work, self.engine, buf, task)
+        self.inflight.append((task, future))
+        while len(self.inflight) > self.limit:
+            self.take()
+
+    def take(self) -> None:
+        _, future = self.inflight.popleft()
+        outcome = future.result()
+        self.line_offset = self.engine.check(outcome, self.line_offset, self.line_map)
+        self.finished += outcome.finished
+
+    def drain(self) -> None:
+        while self.inflight:
+            self.take()
+
+    def oldest(self) -> _Task | None:
+        return self.inflight[0][0] if self.inflight else None
+
+    def abandon(self) -> None:
+        """After an error: drop what has not started, wait for what has."""
+        for _, future in self.inflight:
+            future.cancel()
+        for _, future in self.inflight:
+            if not future.cancelled():
+                future.exception()
+        self.inflight.clear()
+
+
+def _stream_spans(order: _InOrder, run, n_threads: int, plan, release=None) -> None:
     """Read the run front to back; ``plan(buf, a, n, final)`` gives (end, tasks) for the span from ``a``.
 
-    Tasks run a batch at a time (a few per thread: the windows of judgements
-    they bring are all that is held of the qrels), each as ``work(engine,
-    buf, task)`` (default :func:`_work`); ``after_batch()`` follows each batch.
+    ``release(oldest task in flight)`` follows each task planned.
     """
-    work = work or _work
-    line_offset = 0
-    with ByteStream(run, _BUFFER * max(1, (n_threads + 7) // 8)) as stream:
-        while stream.fill():
-            buf, final, n = stream.buf, stream.eof, stream.whole_lines()
-            a, more = stream.start, True
-            while more:
-                tasks = []
-                while a < n and len(tasks) < 4 * n_threads:
-                    end, new = plan(buf, a, n, final)
+    try:
+        with ByteStream(run, _BUFFER * max(1, (n_threads + 7) // 8)) as stream:
+            while stream.fill():
+                buf, final, n = stream.buf, stream.eof, stream.whole_lines()
+                a = stream.start
+                while a < n:
+                    end, tasks = plan(buf, a, n, final)
                     if end == a:  # less than one whole query left: read on
-                        more = False
                         break
-                    tasks += new
+                    for t in tasks:
+                        order.put(buf, t)
                     a = end
-                if not tasks:
-                    break
-                line_offset = engine.run_tasks(pool, tasks, functools.partial(work, engine, buf), line_offset,
-                                               line_map)
-                if after_batch is not None:
-                    after_batch()
-            stream.consume(a)
-    return line_offset
+                    oldest = order.oldest()
+                    stream.release(min(a, oldest.a) if oldest is not None and oldest.b > oldest.a else a)
+                    if release is not None:
+                        release(oldest)
+                if not stream.mapped:
+                    order.drain()  # the buffer moves
+                stream.consume(a)
+            order.drain()
+    except BaseException:
+        order.abandon()
+        raise
 
 
 def _work(engine: _Engine, buf, task: _Task) -> _Outcome:
@@ -420,8 +462,9 @@ def _whole_spans(engine: _Engine, hi: int):
 def _whole_qrels(pool, qrels: Qrels, run, ms, options, source, n_threads) -> Evaluation:
     engine = _Engine(qrels, qrels.max_grade, ms, options, source, "<qrels>")
     engine.judgements = qrels.judgements.arrays()
-    _stream_spans(engine, pool, run, n_threads, _whole_spans(engine, qrels.n_queries - 1))
-    return engine.result()
+    order = _InOrder(engine, pool, 4 * n_threads)
+    _stream_spans(order, run, n_threads, _whole_spans(engine, qrels.n_queries - 1))
+    return engine.result(order.finished)
 
 
 def _side_by_side(pool, qsrc, run, ms, options, source, qsource, window_bytes, n_threads) -> Evaluation:
@@ -463,12 +506,22 @@ def _side_by_side(pool, qsrc, run, ms, options, source, qsource, window_bytes, n
         pending[0] = last + 1
         return end, tasks
 
+    def release(oldest: _Task | None) -> None:
+        """Hand back the qrels pages before the oldest window still in use."""
+        reader.release(int(seg[oldest.lo]) if oldest is not None and oldest.data is not None else None)
+
+    order = _InOrder(engine, pool, 4 * n_threads)
     try:
-        _stream_spans(engine, pool, run, n_threads, plan, after_batch=reader.release)
-        engine.run_tasks(pool, skipped(pending[0], index.n_queries - 1), functools.partial(_work, engine, None), 0)
+        _stream_spans(order, run, n_threads, plan, release)
+        for t in skipped(pending[0], index.n_queries - 1):
+            order.put(None, t)
+        order.drain()
+    except BaseException:
+        order.abandon()
+        raise
     finally:
         reader.close()
-    return engine.result()
+    return engine.result(order.finished)
 
 
 def _regrouped(pool, qrels: Qrels, run, ms, options, source, n_threads) -> Evaluation:
@@ -478,11 +531,10 @@ def _regrouped(pool, qrels: Qrels, run, ms, options, source, n_threads) -> Evalu
     buf = np.frombuffer(data, np.uint8)
     engine = _Engine(qrels, qrels.max_grade, ms, options, source, "<qrels>")
     engine.judgements = qrels.judgements.arrays()
-    engine.run_tasks(None, [_Task(0, len(buf))],
-                     lambda t: engine.span(buf, t.a, t.b, engine.judgements, 0, -1, check_only=True), 0)
+    engine.check(engine.span(buf, 0, len(buf), engine.judgements, 0, -1, check_only=True), 0)
     starts, ends, slots, lines = line_slots(buf, len(buf), engine.index)
-    order = np.argsort(slots, kind="stable")
-    grouped = gather_lines(buf, starts[order], ends[order])
-    _stream_spans(engine, pool, grouped.tobytes(), n_threads, _whole_spans(engine, qrels.n_queries - 1),
-                  lines[order])
-    return engine.result()
+    by_query = np.argsort(slots, kind="stable")
+    grouped = gather_lines(buf, starts[by_query], ends[by_query])
+    order = _InOrder(engine, pool, 4 * n_threads, line_map=lines[by_query])
+    _stream_spans(order, grouped.tobytes(), n_threads, _whole_spans(engine, qrels.n_queries - 1))
+    return engine.result(order.finished)

@@ -761,9 +761,18 @@ class ByteStream:
         """Mark ``buf[:n]`` as done with."""
         self.start = n
 
-    def release(self) -> None:
-        """Mapped: hand back the pages before ``start`` (they are read again from the page cache if touched)."""
-        cut = self.start - self.start % mmap.PAGESIZE
+    @property
+    def mapped(self) -> bool:
+        """Whether ``buf`` is the file mapped (it never moves) rather than a buffer refilled in place."""
+        return self._map is not None
+
+    def release(self, upto: int | None = None) -> None:
+        """Mapped: hand back the pages before ``upto`` (default ``start``), no longer looked at.
+
+        Pages touched again are read back from the page cache: correct, only slower.
+        """
+        upto = self.start if upto is None else min(upto, self.start)
+        cut = upto - upto % mmap.PAGESIZE
         if self._map is not None and cut > self._released:
             self._map.madvise(mmap.MADV_DONTNEED, self._released, cut - self._released)
             self._released = cut
@@ -771,7 +780,6 @@ class ByteStream:
     def fill(self) -> bool:
         """Keep what is not consumed, bring in more; False when nothing is left."""
         if self._map is not None:
-            self.release()
             self.end = min(len(self._map), max(self.end, self.start) + self._size)
             self.eof = self.end == len(self._map)
             return self.start < self.end
@@ -846,9 +854,9 @@ class SegmentReader:
     def read(self, s: int, e: int):
         return self._stream.read(s, e)
 
-    def release(self) -> None:
-        """Hand back what was read so far (see :meth:`ByteStream.release`)."""
-        self._stream.release()
+    def release(self, upto: int | None = None) -> None:
+        """Hand back what was read before file offset ``upto`` (default: all; see :meth:`ByteStream.release`)."""
+        self._stream.release(upto)
 
     def close(self) -> None:
         self._stream.__exit__()
