@@ -1,14 +1,15 @@
 """Evaluate a TREC run against qrels, trec_eval-exactly, on every core, in bounded memory.
 
-The run is read front to back into one buffer (:class:`~.trec.ByteStream`,
-32 MB; a file is read with ``readinto``, nothing per line reaches Python).
-Each buffer is cut into *spans* of whole queries (about 2 MB, cut at line
-ends where the query id changes, :func:`~.runscan.span_end`); the last query
-of the buffer waits for the next one.  Every span is a task: one compiled,
-GIL-free pass (:func:`~.runscan.evaluate_span`) reads its lines, joins them
-with the judgements, ranks each query and writes its measures; a thread pool
-runs the tasks of a buffer side by side and the results are checked in file
-order (the first error in the file is the one reported, with its line).
+The run is read front to back (:class:`~.trec.ByteStream`: a regular file
+is memory-mapped and the pages behind the reader are handed back; anything
+else goes through one reusable buffer; nothing per line reaches Python).
+It is cut into *spans* of whole queries (about 2 MB, at line ends where the
+query id changes, :func:`~.runscan.span_end`).  Every span is a task: one
+compiled, GIL-free pass (:func:`~.runscan.evaluate_span`) reads its lines,
+joins them with the judgements, ranks each query and writes its measures.
+Tasks go to a thread pool as soon as they are planned, a few per thread in
+flight, and their outcomes are taken in file order (:class:`_InOrder`): the
+first error in the file is the one reported, with its line.
 
 The qrels are either given parsed (:class:`~.trec.Qrels`, held whole: about
 50 bytes per judgement, shared by every task) or, like the run, as a path,

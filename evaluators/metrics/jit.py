@@ -16,8 +16,8 @@ functions compile once per process.
 Numba keys each function's cache on its own source file only, but the
 kernels here inline helpers from sibling modules (:mod:`.bytescan`): a
 changed helper would leave stale machine code behind.  So the cache
-directories of this package carry a stamp of every module's size and mtime,
-and their cached functions are dropped when the stamp changes.
+directories of this package carry a hash of the source of every module that
+compiles, and their cached functions are dropped when it changes.
 """
 from __future__ import annotations
 
@@ -36,11 +36,14 @@ _checked: set = set()
 
 
 def _package_stamp() -> str:
+    """A hash of the source of every module here that compiles something."""
     h = hashlib.sha1()
     for name in sorted(os.listdir(_PACKAGE)):
-        if name.endswith(".py"):
-            st = os.stat(os.path.join(_PACKAGE, name))
-            h.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+        if name.endswith(".py") and name != "jit.py":
+            with open(os.path.join(_PACKAGE, name), "rb") as fh:
+                text = fh.read()
+            if b"@njit" in text:
+                h.update(name.encode() + b"\0" + text)
     return h.hexdigest()
 
 

@@ -7,11 +7,10 @@ an error; ``max_depth`` (``-M``) keeps the first M documents of that order;
 ``judged_only`` (``-J``) then removes documents that are not judged (grade
 code < 0) and ranks the rest again.
 
-A query's rows are held in a :class:`Rows`-shaped tuple of arrays (score,
-grade code, docno offset and length, docno hash and 8-byte key, line) filled
-by :mod:`.runscan`.  Runs are nearly always written in rank order already, so
-the check is one pass and only out-of-order queries are sorted (merge sort
-on (score, docno key), stable).
+A query's rows are columns (score, grade code, docno offset and length,
+docno hash and 8-byte key) filled by :mod:`.runscan`.  Runs are nearly
+always written in rank order already, so the check is one pass and only
+out-of-order queries are sorted (merge sort on (score, docno key), stable).
 
 >>> import numpy as np
 >>> from evaluators.metrics.bytescan import doc_key

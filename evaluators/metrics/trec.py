@@ -555,6 +555,7 @@ def index_qrels(source, name: str = "<qrels>", check: bool = False, block_size: 
                     qbuf = np.concatenate([qbuf[:int(state[7])], np.empty(max(len(qbuf), n - stream.start + 1),
                                                                           np.uint8)])
             stream.consume(n)
+            stream.release()
         size = stream.offset + stream.end
     _, _, line, rows, comments, nq, _, qn, gmax = (int(x) for x in state)
     if rows == 0:

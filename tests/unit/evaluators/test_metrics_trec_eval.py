@@ -345,3 +345,35 @@ def test_files_without_a_final_newline():
     qb, rb = b"q 0 a 1\nq 0 b 0", b"q Q0 b 1 2 r\nq Q0 a 2 1 r"
     for q in (parse_qrels(qb), qb):
         assert evaluate(q, rb, ["recip_rank"]).mean == {"recip_rank": 0.5}
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_files_are_mapped_and_read_in_pieces(tmp_path, monkeypatch, threads):
+    qrels, run, qb, rb = _gen(42, n_q=40, neg=True)
+    (tmp_path / "q").write_bytes(qb)
+    (tmp_path / "r").write_bytes(rb)
+    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES, threads=1)
+    monkeypatch.setattr(EV, "_BUFFER", 256)  # the mapped run is brought in 256 bytes at a time
+    monkeypatch.setattr(EV, "_SPAN", 64)
+    ev = evaluate(str(tmp_path / "q"), str(tmp_path / "r"), ALL_MEASURES, window_bytes=128, threads=threads)
+    _assert_same(ev, whole)
+
+
+def test_an_empty_run_file_is_read_not_mapped(tmp_path):
+    (tmp_path / "q").write_bytes(b"q 0 a 1\n")
+    (tmp_path / "r").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"run has no result lines"):
+        evaluate(str(tmp_path / "q"), str(tmp_path / "r"), ["map"], source="r")
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_first_error_in_the_file_is_reported_with_its_line(monkeypatch, threads):
+    monkeypatch.setattr(EV, "_SPAN", 40)  # a task per query or two: errors in many tasks at once
+    qb = "".join(f"q{i} 0 d{i} 1\n" for i in range(60)).encode()
+    lines = [f"q{i} Q0 d{j} {j} {j}.5 r" for i in range(60) for j in range(3)]
+    for bad in (7, 100, 150):
+        lines[bad] = lines[bad].replace(".5 r", ".5")  # five fields
+    rb = ("\n".join(lines) + "\n").encode()
+    for qrels_in in (qb, parse_qrels(qb)):
+        with pytest.raises(Exception, match=r"^run:8: expected at least 6 whitespace-separated fields, found 5"):
+            evaluate(qrels_in, rb, ["map"], source="run", threads=threads)
