@@ -6,7 +6,7 @@
 Every contender does the same work in its timed section — read both files,
 parse them, compute ndcg_cut_10, P_10, recip_rank and map — and runs in a
 process of its own (``proc s``: the whole process, imports included).
-``qrelay`` is ``evaluate_files`` (what ``qrelay trec-eval`` calls), its
+``qrelay`` is ``evaluate_paths`` (what ``qrelay trec-eval`` calls), its
 compiled kernels loaded from numba's cache before the clock starts, as ranx
 is warmed on a tiny input (run ``python -m evaluators.metrics`` once first so
 that nothing compiles; loading and numba's start-up count in ``proc s``);
@@ -37,10 +37,11 @@ MEASURES = ["ndcg_cut.10", "P.10", "recip_rank", "map"]
 CONTENDERS = {
     "qrelay": """
 import sys; sys.path.insert(0, ROOT)
-from evaluators.metrics import evaluate, evaluate_files
+from evaluators.metrics import evaluate
+from services.cli.trec_eval import evaluate_paths
 evaluate(b'1 0 a 1\\n', b'1 Q0 a 1 1 r\\n', MEASURES)  # loads the kernels from the cache (and numba), as ranx is warmed
 t = time.perf_counter()
-ev = evaluate_files(Q, R, MEASURES)
+ev = evaluate_paths(Q, R, MEASURES)
 T = time.perf_counter() - t
 OUT = ev.mean['ndcg_cut_10']
 """,
@@ -100,7 +101,9 @@ def parse_files(qrels, run) -> int:
     import evaluators.metrics  # noqa: F401  (the package re-exports a function named evaluate)
     from evaluators.metrics.registry import parse_measures
     from evaluators.metrics.trec import SegmentReader, index_qrels
+    from services.cli.trec_eval import _mapped
 
+    qrels, run = _mapped(qrels), _mapped(run)
     ev = sys.modules["evaluators.metrics.evaluate"]
     index = index_qrels(qrels)
     engine = ev._Engine(index, 0, parse_measures(["map"]), ev.Options(), "<run>", "<qrels>")

@@ -21,23 +21,11 @@
 """
 from .evaluate import Evaluation, Options, evaluate
 from .registry import REGISTRY, Measure, MeasureSpec, parse_measure, parse_measures
-from .trec import (ByteStream, Judgements, Qrels, QrelsIndex, TrecFormatError, index_qrels, parse_qrels,
-                   parse_window, read_bytes)
+from .trec import ByteStream, Judgements, Qrels, QrelsIndex, TrecFormatError, index_qrels, parse_qrels, parse_window
 
 __all__ = [
-    "Evaluation", "Options", "evaluate", "evaluate_files",
+    "Evaluation", "Options", "evaluate",
     "REGISTRY", "Measure", "MeasureSpec", "parse_measure", "parse_measures",
     "ByteStream", "Judgements", "Qrels", "QrelsIndex", "TrecFormatError", "parse_qrels", "index_qrels",
-    "parse_window", "read_bytes",
+    "parse_window",
 ]
-
-
-def evaluate_files(qrels_path, run_path, measures, options: Options | None = None,
-                   window_bytes: int = 1 << 23, threads: int | None = None) -> Evaluation:
-    """Read and evaluate TREC files by path: both streamed, side by side, on every core.
-
-    Memory stays bounded when both files list their queries in the same order
-    (each query's lines together); otherwise the qrels are read whole (see
-    :mod:`.evaluate`).
-    """
-    return evaluate(qrels_path, run_path, measures, options, str(run_path), str(qrels_path), window_bytes, threads)

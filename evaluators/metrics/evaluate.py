@@ -1,8 +1,9 @@
 """Evaluate a TREC run against qrels, trec_eval-exactly, on every core, in bounded memory.
 
-The run is read front to back (:class:`~.trec.ByteStream`: a regular file
-is memory-mapped and the pages behind the reader are handed back; anything
-else goes through one reusable buffer; nothing per line reaches Python).
+The run is read front to back (:class:`~.trec.ByteStream`: a file's memory
+map is read in place and the pages behind the reader are handed back;
+anything else goes through one reusable buffer; nothing per line reaches
+Python).
 It is cut into *spans* of whole queries (about 2 MB, at line ends where the
 query id changes, :func:`~.runscan.span_end`).  Every span is a task: one
 compiled, GIL-free pass (:func:`~.runscan.evaluate_span`) reads its lines,
@@ -12,8 +13,8 @@ flight, and their outcomes are taken in file order (:class:`_InOrder`): the
 first error in the file is the one reported, with its line.
 
 The qrels are either given parsed (:class:`~.trec.Qrels`, held whole: about
-50 bytes per judgement, shared by every task) or, like the run, as a path,
-bytes or byte blocks.  Then memory no longer grows with the judgements:
+50 bytes per judgement, shared by every task) or, like the run, as a memory
+map, bytes or byte blocks.  Then memory no longer grows with the judgements:
 
 1. one pass over the qrels (:func:`~.trec.index_qrels`) reads the first
    field of each line and keeps only each query's id and where its lines
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import mmap
 import os
 import re
 import threading
@@ -301,20 +303,21 @@ def _threads(threads: int | None) -> int:
 
 
 def _source(data, what: str):
-    if isinstance(data, (bytes, bytearray, memoryview, str, os.PathLike)) or callable(data):
+    if isinstance(data, (bytes, bytearray, memoryview, mmap.mmap)) or callable(data):
         return data
-    raise TypeError(f"{what} must be bytes, a path, or a callable returning an iterable of byte blocks")
+    raise TypeError(f"{what} must be bytes, a memory map, or a callable returning an iterable of byte blocks")
 
 
 def evaluate(qrels, run, measures, options: Options | None = None, source: str = "<run>",
              qrels_source: str = "<qrels>", window_bytes: int = 1 << 23, threads: int | None = None) -> Evaluation:
-    """Evaluate ``run`` against ``qrels``; the run is bytes, a path, or a callable giving byte blocks.
+    """Evaluate ``run`` against ``qrels``; the run is bytes, a file's ``mmap.mmap``, or a callable giving byte blocks.
 
     ``qrels`` is parsed :class:`~.trec.Qrels` (held whole), or — like the run —
-    bytes, a path, or a callable giving byte blocks, read twice: once to
-    index it, then side by side with the run, ``window_bytes`` of judgements
-    per task (see the module notes).  ``threads``: tasks run at once
-    (default: the cores this process may use).
+    bytes, a memory map, or a callable giving byte blocks, read twice: once
+    to index it, then side by side with the run, ``window_bytes`` of
+    judgements per task (see the module notes).  A memory map is the way to
+    pass a file: read in place, in bounded memory.  ``threads``: tasks run at
+    once (default: the cores this process may use).
 
     >>> from evaluators.metrics.trec import parse_qrels
     >>> q = parse_qrels(b"1 0 a 1\\n1 0 b 0\\n")

@@ -28,13 +28,13 @@ Two ways to hold them:
   each query's lines together), then windows of whole queries are parsed as
   the run reaches them (:mod:`.evaluate`).
 
-Everything here is a pure function over ``bytes``/numpy buffers except
-:class:`ByteStream` and :func:`read_bytes`, the one place that opens files.
+Everything here is a pure function over ``bytes``/numpy buffers; files
+come in already open (:class:`ByteStream` takes a memory map, bytes, or byte
+blocks; evaluators never open a file).
 """
 from __future__ import annotations
 
 import mmap
-import os
 import re
 from dataclasses import dataclass
 
@@ -54,7 +54,6 @@ __all__ = [
     "index_qrels",
     "parse_qrels",
     "parse_window",
-    "read_bytes",
 ]
 
 # error codes of the compiled scanners
@@ -697,12 +696,12 @@ class _BlockReader:
 class ByteStream:
     """A file read front to back as whole lines, in bounded memory.
 
-    ``source``: a path, bytes, or a callable returning an iterable of byte
-    blocks.  A regular file is memory-mapped: nothing is copied, and the
-    pages behind the reader are handed back (``MADV_DONTNEED``), so resident
-    memory stays about one ``size`` whatever the file's size.  Anything else
-    is read into one reusable buffer of ``size`` bytes (doubled when one
-    record is longer).
+    ``source``: a file's ``mmap.mmap``, bytes, or a callable returning an
+    iterable of byte blocks.  A map is read in place: nothing is copied, and
+    the pages behind the reader are handed back (``MADV_DONTNEED``), so
+    resident memory stays about one ``size`` whatever the file's size.
+    Anything else is read into one reusable buffer of ``size`` bytes
+    (doubled when one record is longer).
 
     ``buf[start:end]`` are the bytes not yet consumed (file offset of
     ``buf[0]``: ``offset``; read-only, as the compiled kernels take them);
@@ -721,19 +720,14 @@ class ByteStream:
         self._size = max(int(size), 1)
         self._map = None
         self._reader = None
-        if isinstance(source, (str, os.PathLike)):
-            fh = open(source, "rb", buffering=0)
-            try:
-                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                fh.close()
-            except (ValueError, OSError):  # empty, or not a regular file (a pipe): read it
-                self._reader = fh
+        if isinstance(source, mmap.mmap):
+            self._map = source
         elif isinstance(source, (bytes, bytearray, memoryview)):
             self._reader = _BlockReader([source])
         elif callable(source):
             self._reader = _BlockReader(source())
         else:
-            raise TypeError("expected a path, bytes, or a callable returning byte blocks")
+            raise TypeError("expected a memory map, bytes, or a callable returning byte blocks")
         if self._map is not None:
             self.buf = np.frombuffer(self._map, np.uint8)
             self._store = None
@@ -752,11 +746,6 @@ class ByteStream:
     def __exit__(self, *exc) -> None:
         if self._reader is not None:
             self._reader.close()
-        if self._map is not None:
-            try:
-                self._map.close()
-            except BufferError:  # arrays still look at it: it closes when they go
-                pass
 
     def consume(self, n: int) -> None:
         """Mark ``buf[:n]`` as done with."""
@@ -862,8 +851,3 @@ class SegmentReader:
     def close(self) -> None:
         self._stream.__exit__()
 
-
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """Whole file as bytes."""
-    with open(path, "rb") as fh:
-        return fh.read()

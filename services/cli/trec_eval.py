@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import mmap
 import sys
 
 from services.cli import CommandError
@@ -56,16 +57,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace):
-    from evaluators.metrics import Options, TrecFormatError, evaluate_files
+    from evaluators.metrics import Options, TrecFormatError
 
     measures = args.measures or ["map", "P.10", "ndcg_cut.10", "recip_rank"]
     try:
         options = Options(relevance_level=args.level, max_depth=args.depth,
                           judged_only=args.judged_only, complete=args.complete)
-        return evaluate_files(args.qrels, args.run, measures, options)
+        return evaluate_paths(args.qrels, args.run, measures, options)
     except TrecFormatError as exc:
         raise CommandError(str(exc)) from None
     except FileNotFoundError as exc:
         raise CommandError(f"cannot read {exc.filename}: no such file") from None
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
+
+
+def evaluate_paths(qrels_path, run_path, measures, options=None, threads: int | None = None):
+    """Evaluate the TREC files at these paths, each memory-mapped (read in place, in bounded memory).
+
+    A file that cannot be mapped (empty, or not a regular file: a pipe) is read whole.
+    """
+    from evaluators.metrics import evaluate
+
+    return evaluate(_mapped(qrels_path), _mapped(run_path), measures, options, source=str(run_path),
+                    qrels_source=str(qrels_path), threads=threads)
+
+
+def _mapped(path):
+    with open(path, "rb") as fh:
+        try:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            return fh.read()

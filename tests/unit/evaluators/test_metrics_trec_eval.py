@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import mmap
 import sys
 
 import numpy as np
@@ -16,6 +17,7 @@ pytrec_eval = pytest.importorskip("pytrec_eval")
 
 from evaluators.metrics import Options, evaluate, parse_qrels  # noqa: E402
 from services.cli import main as qrelay  # noqa: E402
+from services.cli.trec_eval import evaluate_paths  # noqa: E402
 
 EV = sys.modules["evaluators.metrics.evaluate"]  # the package re-exports a function of that name
 
@@ -355,15 +357,17 @@ def test_files_are_mapped_and_read_in_pieces(tmp_path, monkeypatch, threads):
     whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES, threads=1)
     monkeypatch.setattr(EV, "_BUFFER", 256)  # the mapped run is brought in 256 bytes at a time
     monkeypatch.setattr(EV, "_SPAN", 64)
-    ev = evaluate(str(tmp_path / "q"), str(tmp_path / "r"), ALL_MEASURES, window_bytes=128, threads=threads)
+    with open(tmp_path / "q", "rb") as q, open(tmp_path / "r", "rb") as r:
+        maps = [mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) for f in (q, r)]
+    ev = evaluate(*maps, ALL_MEASURES, window_bytes=128, threads=threads)
     _assert_same(ev, whole)
 
 
 def test_an_empty_run_file_is_read_not_mapped(tmp_path):
     (tmp_path / "q").write_bytes(b"q 0 a 1\n")
     (tmp_path / "r").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"run has no result lines"):
-        evaluate(str(tmp_path / "q"), str(tmp_path / "r"), ["map"], source="r")
+    with pytest.raises(ValueError, match=r"r: run has no result lines"):
+        evaluate_paths(tmp_path / "q", tmp_path / "r", ["map"])
 
 
 @pytest.mark.parametrize("threads", [1, 3])
