@@ -245,23 +245,31 @@ def grow(a, n):
 
 
 @njit(inline="always")
-def fast_run_line(buf, i):
-    """``qid Q0 docno rank score tag\\n`` at ``i``: (ok, qid end, docno start, end, docno hash, docno key,
-    score parsed, score, score start, end, next line)."""
+def _two_fields(buf, i):
+    """A query id and one more field at ``i``, each followed by one space: (qid end, third field's start or -1)."""
     s0 = i
     while buf[i] > 32:
         i += 1
     e0 = i
     if buf[i] != 32 or e0 == s0 or buf[s0] == 35:
-        return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
+        return e0, -1
     i += 1
     s1 = i
     while buf[i] > 32:
         i += 1
     if buf[i] != 32 or i == s1:
+        return e0, -1
+    return e0, i + 1
+
+
+@njit(inline="always")
+def fast_run_line(buf, i):
+    """``qid Q0 docno rank score tag\\n`` at ``i``: (ok, qid end, docno start, end, docno hash, docno key,
+    score parsed, score, score start, end, next line)."""
+    e0, s2 = _two_fields(buf, i)
+    if s2 < 0:
         return False, e0, i, i, FNV_OFFSET, np.uint64(0), False, 0.0, i, i, i
-    i += 1
-    s2 = i
+    i = s2
     h = FNV_OFFSET
     key = np.uint64(0)
     while buf[i] > 32:
@@ -324,20 +332,10 @@ def fast_run_line(buf, i):
 @njit(inline="always")
 def fast_qrels_line(buf, i):
     """``qid iter docno grade\\n`` at ``i``: (ok, qid end, docno start, end, docno hash, grade, next line)."""
-    s0 = i
-    while buf[i] > 32:
-        i += 1
-    e0 = i
-    if buf[i] != 32 or e0 == s0 or buf[s0] == 35:
+    e0, s2 = _two_fields(buf, i)
+    if s2 < 0:
         return False, e0, i, i, FNV_OFFSET, 0, i
-    i += 1
-    s1 = i
-    while buf[i] > 32:
-        i += 1
-    if buf[i] != 32 or i == s1:
-        return False, e0, i, i, FNV_OFFSET, 0, i
-    i += 1
-    s2 = i
+    i = s2
     h = FNV_OFFSET
     while buf[i] > 32:
         h = (h ^ np.uint64(buf[i])) * FNV_PRIME
