@@ -103,7 +103,7 @@ def parse_files(qrels, run) -> int:
     from evaluators.metrics.trec import SegmentReader, index_qrels
     from services.cli.trec_eval import _mapped
 
-    qrels, run = _mapped(qrels), _mapped(run)
+    qrels, run = (_mapped(f) if isinstance(f, str) else f for f in (qrels, run))
     ev = sys.modules["evaluators.metrics.evaluate"]
     index = index_qrels(qrels)
     engine = ev._Engine(index, 0, parse_measures(["map"]), ev.Options(), "<run>", "<qrels>")
