@@ -759,10 +759,14 @@ class ByteStream:
     def release(self, upto: int | None = None) -> None:
         """Mapped: hand back the pages before ``upto`` (default ``start``), no longer looked at.
 
-        Pages touched again are read back from the page cache: correct, only slower.
+        In steps of at least 16 MB (each call makes every core running this
+        process drop the mappings) unless at the end of the file.  Pages
+        touched again are read back from the page cache: correct, only slower.
         """
         upto = self.start if upto is None else min(upto, self.start)
         cut = upto - upto % mmap.PAGESIZE
+        if cut - self._released < _RELEASE_STEP and not (self.eof and self.start == self.end):
+            return
         if self._map is not None and cut > self._released:
             self._map.madvise(mmap.MADV_DONTNEED, self._released, cut - self._released)
             self._released = cut
@@ -822,6 +826,9 @@ class ByteStream:
         out = self.buf[a:b] if self._map is not None else self.buf[a:b].tobytes()
         self.start = b
         return out
+
+
+_RELEASE_STEP = 1 << 24
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
