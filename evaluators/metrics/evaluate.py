@@ -170,6 +170,9 @@ class _Engine:
         self.names, self.measures, self.opt, self.source, self.qsource = names, measures, options, source, qsource
         self.n_queries = names.n_queries
         self.index = names.index_arrays()
+        missing = sorted({m.name for m in measures} - set(KINDS))
+        if missing:  # pragma: no cover - registry and kernels out of sync
+            raise ValueError(f"no kernel computes {', '.join(missing)}")
         self.params = (options.relevance_level, options.max_depth or 0, int(options.judged_only))
         self.measure_arrays = (np.array([KINDS[m.name] for m in measures], np.int64),
                                np.array([m.cutoff for m in measures], np.int64),

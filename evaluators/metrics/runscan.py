@@ -49,7 +49,7 @@ OK, FIELDS, SLOW, DUPLICATE, ORDER, NOT_CONTIGUOUS, SPACE = range(7)
 NONPOOL = -1  # grade code: document not in the qrels of its query
 UNJUDGED = -2  # grade code: in the qrels with a negative grade ("in the pool but unjudged")
 
-# measure name (registry) -> code the kernel dispatches on
+# measure name (registry) -> code the kernel dispatches on; a measure declared without one is refused up front
 KINDS = {name: i for i, name in enumerate(
     ["map", "Rprec", "recip_rank", "P", "recall", "ndcg", "ndcg_cut", "ndcg_exp_cut", "err_cut", "judged"])}
 _MAP, _RPREC, _RR, _P, _RECALL, _NDCG, _NDCG_CUT, _NDCG_EXP_CUT, _ERR_CUT, _JUDGED = range(10)
@@ -57,6 +57,7 @@ _MAP, _RPREC, _RR, _P, _RECALL, _NDCG, _NDCG_CUT, _NDCG_EXP_CUT, _ERR_CUT, _JUDG
 
 @njit
 def _measure(kind, k, g, d, level, num_rel, grades_desc, o0, o1, gain_lin, gain_exp, stop_of, disc):
+    """One measure of one ranking (grade codes ``g[:d]``) by its code (:data:`KINDS`); NaN for no code."""
     if kind == _MAP:
         return ap_row(g, d, level, num_rel)
     if kind == _RPREC:
@@ -71,11 +72,13 @@ def _measure(kind, k, g, d, level, num_rel, grades_desc, o0, o1, gain_lin, gain_
         return err_row(g, d, k, stop_of)
     if kind == _JUDGED:
         return judged_row(g, d, k)
-    gain_of = gain_exp if kind == _NDCG_EXP_CUT else gain_lin
-    ideal = ideal_row(grades_desc, o0, o1, k, gain_of, disc)
-    if ideal <= 0.0:
-        return 0.0
-    return dcg_row(g, d, k, gain_of, disc) / ideal
+    if kind == _NDCG or kind == _NDCG_CUT or kind == _NDCG_EXP_CUT:
+        gain_of = gain_exp if kind == _NDCG_EXP_CUT else gain_lin
+        ideal = ideal_row(grades_desc, o0, o1, k, gain_of, disc)
+        if ideal <= 0.0:
+            return 0.0
+        return dcg_row(g, d, k, gain_of, disc) / ideal
+    return np.nan
 
 
 @njit
