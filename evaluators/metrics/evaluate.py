@@ -334,7 +334,7 @@ def evaluate(qrels, run, measures, options: Options | None = None, source: str =
     ms = parse_measures(measures) if not (measures and isinstance(measures[0], Measure)) else list(measures)
     run = _source(run, "run")
     n_threads = _threads(threads)
-    with ThreadPoolExecutor(n_threads) if n_threads > 1 else _NoPool() as pool:
+    with ThreadPoolExecutor(n_threads - 1) if n_threads > 1 else _NoPool() as pool:
         if not isinstance(qrels, Qrels):
             qrels = _source(qrels, "qrels")
             try:
@@ -367,10 +367,12 @@ def _read_all(stream: ByteStream) -> bytes:
 class _InOrder:
     """Tasks on the pool as soon as they are planned, outcomes taken in file order.
 
-    At most ``limit`` tasks are in flight (the windows of judgements they
-    bring are all that is held of the qrels).  Outcomes are checked in the
-    order the tasks were planned, so the first error in the file is the one
-    reported, with its line.
+    At most ``limit`` tasks wait on the pool (the windows of judgements they
+    bring are all that is held of the qrels); when that many do, the caller
+    runs the next one itself instead of waiting (the pool has one thread
+    fewer than the cores: the caller is the last one).  Outcomes are checked
+    in the order the tasks were planned, so the first error in the file is
+    the one reported, with its line.
     """
 
     def __init__(self, engine: _Engine, pool, limit: int, work=None, line_map=None):
@@ -381,13 +383,15 @@ class _InOrder:
         self.finished = 0  # queries evaluated
 
     def put(self, buf, task: _Task) -> None:
-        if self.pool is None:
+        while self.inflight and self.inflight[0][1].done():
+            self.take()
+        if self.pool is not None and len(self.inflight) < self.limit:
+            future = self.pool.submit(self.work, self.engine, buf, task)
+        else:
             future = Future()
             future.set_result(self.work(self.engine, buf, task))
-        else:
-            future = self.pool.submit(self.work, self.engine, buf, task)
         self.inflight.append((task, future))
-        while len(self.inflight) > self.limit:
+        if len(self.inflight) > 2 * self.limit:  # outcomes held behind a slow task: wait for it
             self.take()
 
     def take(self) -> None:
