@@ -16,6 +16,7 @@ import mmap
 import sys
 
 from services.cli import CommandError
+from services.cli.output import add_json_flag, print_json
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
                    help="measure to compute (repeatable; default: map P.10 ndcg_cut.10 recip_rank)")
     p.add_argument("qrels", metavar="QRELS")
     p.add_argument("run", metavar="RUN")
+    add_json_flag(p, '{"queries": N, "mean": {measure: value}} (with -q also "per_query": {measure: {qid: value}}), '
+                     "at full precision")
     p.set_defaults(func=run)
 
 
@@ -51,8 +54,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if collecting:
             gc.enable()
-    out = sys.stdout
-    out.write("\n".join(ev.lines(per_query=args.per_query)) + "\n")
+    if args.json:
+        doc = {"queries": ev.n_queries, "mean": {str(m): ev.mean[str(m)] for m in ev.measures}}
+        if args.per_query:
+            doc["per_query"] = {str(m): dict(zip(ev.qids, ev.per_query[str(m)].tolist())) for m in ev.measures}
+        print_json(doc)
+        return 0
+    sys.stdout.write("\n".join(ev.lines(per_query=args.per_query)) + "\n")
     return 0
 
 
