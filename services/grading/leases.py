@@ -14,7 +14,6 @@ and an old assignment id never acts on a newer lease of the same slot.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,9 +38,11 @@ def slot_of(assignment_id: str) -> str | None:
     return head
 
 
-def flipped(assignment_id: str) -> bool:
-    """Whether ranker A is shown on the right: random per task, reproducible from its id."""
-    return hashlib.sha256(assignment_id.encode()).digest()[0] & 1 == 1
+def flipped() -> bool:
+    """Whether ranker A is shown on the right: a fresh random bit per lease, kept only on the slot
+    (server side). Never derived from anything the client receives (issue 11: a bit derived from
+    the assignment id let a client undo the blinding)."""
+    return secrets.randbits(1) == 1
 
 
 def is_free(doc: dict[str, Any] | None, at: datetime) -> bool:
@@ -81,7 +82,7 @@ def new_lease(item_id: str, slot: int, assignment_id: str, grader: dict[str, Any
     return {
         "assignment_id": assignment_id, "slot_id": f"{item_id}:{slot}", "slot": slot, "item_id": item_id,
         "evaluation_id": item["evaluation_id"], "grader": grader["grader_id"], "partner": grader.get("partner") or "",
-        "kind": item["kind"], "locale": item["locale"], "state": "LEASED", "flipped": flipped(assignment_id),
+        "kind": item["kind"], "locale": item["locale"], "state": "LEASED", "flipped": flipped(),
         "gold": bool(item.get("gold")), **({"gold_label": item["gold_label"]} if item.get("gold_label") is not None else {}),
         "overlap": int(item.get("overlap") or 1),
         "lease_start": iso(at), "lease_expire": iso(at + timedelta(seconds=ttl_seconds)), "update_time": iso(at),
