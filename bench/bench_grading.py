@@ -211,6 +211,12 @@ def run_load(addresses: list[str], credentials: list[str], seconds: float, proce
 def audit(es, prefix: str, acked: list[str], overlap: int) -> dict:
     from elasticsearch import helpers
 
+    from services.grading.handles import Handles
+    from services.store import system
+
+    # graders hold opaque handles; the deployment's secret turns them back into judgement ids
+    handles = Handles(system.server_secret(es, prefix))
+    acked = [handles.decode(a) for a in acked]
     es.indices.refresh(index=f"{prefix}judgements")
     stored = list(helpers.scan(es, index=f"{prefix}judgements", query={"query": {"match_all": {}}},
                                _source=["judgement_id", "item_id", "grader"], size=5000))

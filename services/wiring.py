@@ -32,10 +32,21 @@ class Context:
     es: Elasticsearch
     log_mapping: LogFieldMapping = field(default_factory=LogFieldMapping)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    _secret: bytes | None = None
 
     @property
     def prefix(self) -> str:
         return self.config.es.index_prefix
+
+    @property
+    def secret(self) -> bytes:
+        """The server secret: configured (``QRELAY_SECRET_KEY``), else the one every replica of this
+        index prefix shares in the ``system`` index."""
+        if self._secret is None:
+            from services.store import system
+
+            self._secret = self.config.secret_key or system.server_secret(self.es, self.prefix)
+        return self._secret
 
     def close(self) -> None:
         for close in reversed(self.closers):

@@ -34,6 +34,8 @@ class GradingConfig:
     credential_cache_seconds: float = 10.0
     # Markdown guideline texts, one per scale (pointwise.md, side_by_side.md).
     guidelines_dir: Path = DEFAULT_GUIDELINES
+    # Gold feedback (GetMyStats) is released in blocks of this many judgements, never per task.
+    gold_feedback_every: int = 20
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "GradingConfig":
@@ -62,4 +64,5 @@ class GradingConfig:
             cache_seconds=num("QRELAY_GRADING_CACHE_SECONDS", d.cache_seconds),
             credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
             guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
+            gold_feedback_every=int(num("QRELAY_GOLD_FEEDBACK_EVERY", d.gold_feedback_every)),
         )

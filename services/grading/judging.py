@@ -57,16 +57,16 @@ def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str
     """The slot an assignment id names, if it is the caller's; the right error otherwise."""
     sid = leases.slot_of(assignment_id)
     if sid is None:
-        raise NotFound(f"assignments/{assignment_id} does not exist")
+        raise NotFound("this assignment does not exist")
     slot = assignments.get_slot(es, prefix, sid)
     who = leases.holder(slot.doc, assignment_id)
     if who is None:
-        raise NotFound(f"assignments/{assignment_id} does not exist")
+        raise NotFound("this assignment does not exist")
     where, grader = who
     if grader != grader_id:
-        raise PermissionDenied(f"assignments/{assignment_id} belongs to another grader")
+        raise PermissionDenied("this assignment belongs to another grader")
     if where == "previous":
-        raise FailedPrecondition(f"assignments/{assignment_id} is no longer yours: the lease ended and the task "
+        raise FailedPrecondition("this assignment is no longer yours: the lease ended and the task "
                                  "went back to the pool; ask for the next task")
     return slot
 
@@ -74,14 +74,14 @@ def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str
 def _require_live(slot: assignments.Slot, assignment_id: str, at) -> None:
     doc = slot.doc
     if doc["state"] == "LEASED" and not leases.is_live(doc, at):
-        raise FailedPrecondition(f"assignments/{assignment_id}: the lease expired at {doc['lease_expire']}; "
+        raise FailedPrecondition(f"the lease of this assignment expired at {doc['lease_expire']}; "
                                  "the task went back to the pool")
     if doc["state"] == "SKIPPED":
-        raise FailedPrecondition(f"assignments/{assignment_id} was skipped")
+        raise FailedPrecondition("this assignment was skipped")
     if doc["state"] == "RELEASED":
-        raise FailedPrecondition(f"assignments/{assignment_id} was released (grader suspended)")
+        raise FailedPrecondition("this assignment was released (grader suspended)")
     if doc["state"] == "SUBMITTED":
-        raise FailedPrecondition(f"assignments/{assignment_id} was already submitted")
+        raise FailedPrecondition("this assignment was already submitted")
 
 
 def _validate(doc: dict[str, Any], rating: Rating) -> None:
@@ -164,7 +164,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         written = _ensure_written(es, prefix, {**doc, "pending": judgement})
         _count_later(es, prefix, doc, count)
         return written
-    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+    raise FailedPrecondition("this assignment kept changing; retry")
 
 
 def _ensure_written(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -207,7 +207,7 @@ def skip(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rea
         _require_live(slot, assignment_id, at)
         if assignments.replace(es, prefix, slot, leases.skipped(slot.doc, reason, comment, at)):
             return
-    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+    raise FailedPrecondition("this assignment kept changing; retry")
 
 
 def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, seconds: float,
@@ -222,7 +222,7 @@ def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, s
             return slot.doc  # never shortens a lease
         if assignments.replace(es, prefix, slot, doc):
             return doc
-    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+    raise FailedPrecondition("this assignment kept changing; retry")
 
 
 def lease_of(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from google.protobuf import duration_pb2
 from services import aip
 from services._proto.qrelay.v1 import common_pb2, grading_pb2, grading_pb2_grpc
 from services.auth import current_principal
-from services.core.errors import FieldViolation, InvalidArgument
+from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.grading import judging, stats
 from services.grading.config import GradingConfig
 from services.grading.dispatch import Dispatcher
+from services.grading.handles import Handles
 from services.grading.scales import Guidelines
 from services.store import queue
 
@@ -39,8 +40,9 @@ def task_of(slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Task:
     return task
 
 
-def judgement_to_proto(j: dict[str, Any]) -> grading_pb2.Judgement:
-    out = grading_pb2.Judgement(name=f"judgements/{j['judgement_id']}", assignment=f"assignments/{j['assignment_id']}",
+def judgement_to_proto(j: dict[str, Any], handle: str) -> grading_pb2.Judgement:
+    """The grader's view of a stored judgement, named by the assignment's handle."""
+    out = grading_pb2.Judgement(name=f"judgements/{handle}", assignment=f"assignments/{handle}",
                                 submit_time=aip.timestamp(j["submit_time"]),
                                 time_on_task=duration_pb2.Duration(seconds=j["time_on_task_ms"] // 1000,
                                                                    nanos=(j["time_on_task_ms"] % 1000) * 1_000_000))
@@ -61,9 +63,18 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         self.cfg = cfg or GradingConfig()
         self.dispatch = Dispatcher(self.es, self.prefix, self.cfg)
         self.guidelines = Guidelines(self.cfg.guidelines_dir)
+        self.handles = Handles(ctx.secret)
+
+    def _aid(self, name: str) -> str:
+        """The assignment id behind a client's ``assignments/{handle}``."""
+        aid = self.handles.decode(aip.id_of(name, "assignments"))
+        if aid is None:
+            raise NotFound("this assignment does not exist")
+        return aid
 
     def _assignment(self, slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Assignment:
-        return grading_pb2.Assignment(name=f"assignments/{slot['assignment_id']}", task=task_of(slot, item),
+        return grading_pb2.Assignment(name=f"assignments/{self.handles.encode(slot['assignment_id'])}",
+                                      task=task_of(slot, item),
                                       lease_expire_time=aip.timestamp(slot["lease_expire"]),
                                       guidelines=self.guidelines.for_kind(item["kind"]))
 
@@ -73,21 +84,22 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         return self._assignment(lease.slot, lease.item)
 
     def SubmitJudgement(self, request, context):
-        aid = aip.id_of(request.name, "assignments")
+        aid = self._aid(request.name)
         field = request.WhichOneof("rating")
         rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged)
-        return judgement_to_proto(judging.submit(self.es, self.prefix, _me(), aid, rating,
-                                                 known=self.dispatch.leases.take(aid), count=self.dispatch.counter.add))
+        j = judging.submit(self.es, self.prefix, _me(), aid, rating, known=self.dispatch.leases.take(aid),
+                           count=self.dispatch.counter.add)
+        return judgement_to_proto(j, self.handles.encode(aid))
 
     def SkipAssignment(self, request, context):
-        aid = aip.id_of(request.name, "assignments")
+        aid = self._aid(request.name)
         reason = grading_pb2.SkipReason.Name(request.reason) if request.reason else ""
         self.dispatch.leases.take(aid)  # the slot changes: submits read it again
         judging.skip(self.es, self.prefix, _me(), aid, reason, request.comment)
         return grading_pb2.SkipAssignmentResponse()
 
     def ExtendLease(self, request, context):
-        aid = aip.id_of(request.name, "assignments")
+        aid = self._aid(request.name)
         seconds = request.extension.ToTimedelta().total_seconds() if request.HasField("extension") else 0
         if seconds < 0:
             raise InvalidArgument(FieldViolation("extension", "must not be negative"))
@@ -99,4 +111,5 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         return self._assignment(slot, item)
 
     def GetMyStats(self, request, context):
-        return grading_pb2.GraderStats(**stats.my_stats(self.es, self.prefix, _me()))
+        return grading_pb2.GraderStats(**stats.my_stats(self.es, self.prefix, _me(),
+                                                        gold_every=self.cfg.gold_feedback_every))

@@ -58,10 +58,12 @@ def get(es: Elasticsearch, prefix: str, judgement_id: str) -> dict[str, Any] | N
         return None
 
 
-def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since: str) -> dict[str, Any]:
+def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since: str, recent: int = 0) -> dict[str, Any]:
     """Counters of one grader in one request: total, today (from ``today``), gold judged and
-    correct, and days with at least one judgement since ``since`` (UTC dates, for the streak)."""
-    r = es.search(index=index(prefix), size=0, track_total_hits=True, query={"term": {"grader": grader}}, aggs={
+    correct, days with at least one judgement since ``since`` (UTC dates, for the streak), and the
+    gold flags of the ``recent`` latest judgements (newest first), all from one searcher."""
+    r = es.search(index=index(prefix), size=recent, track_total_hits=True, query={"term": {"grader": grader}},
+                  sort=[{"submit_time": "desc"}, {"judgement_id": "desc"}], _source=["gold", "gold_correct"], aggs={
         "today": {"filter": {"range": {"submit_time": {"gte": today}}}},
         "gold": {"filter": {"term": {"gold": True}}, "aggs": {"correct": {"filter": {"term": {"gold_correct": True}}}}},
         "days": {"filter": {"range": {"submit_time": {"gte": since}}}, "aggs": {"by_day": {
@@ -75,6 +77,8 @@ def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since:
         "gold": a["gold"]["doc_count"],
         "gold_correct": a["gold"]["correct"]["doc_count"],
         "days": [b["key_as_string"] for b in a["days"]["by_day"]["buckets"]],
+        "recent": [{"gold": bool(h["_source"].get("gold")), "gold_correct": bool(h["_source"].get("gold_correct"))}
+                   for h in r["hits"]["hits"]],
     }
 
 

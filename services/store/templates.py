@@ -11,6 +11,7 @@ from elasticsearch import Elasticsearch
 
 from services.store import (
     assignments, consensus, embeddings, evaluations, gold, graders, items, judgements, metrics, partners, programmes,
+    system,
 )
 from services.store.family import IndexFamily
 
@@ -18,7 +19,7 @@ from services.store.family import IndexFamily
 def families() -> list[IndexFamily]:
     """Every family, in install order."""
     return [m.FAMILY for m in (evaluations, items, assignments, judgements, consensus, gold, graders, partners, programmes, metrics,
-                                 embeddings)]
+                                 embeddings, system)]
 
 
 def install(es: Elasticsearch, prefix: str) -> list[str]:
