@@ -5,11 +5,12 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from services.core.errors import ConfigError
+from services.grading.faults import FaultPoints
 
 DEFAULT_GUIDELINES = Path(__file__).resolve().parents[2] / "fixtures" / "guidelines"
 
@@ -36,6 +37,8 @@ class GradingConfig:
     guidelines_dir: Path = DEFAULT_GUIDELINES
     # Gold feedback (GetMyStats) is released in blocks of this many judgements, never per task.
     gold_feedback_every: int = 20
+    # Test-only: where the server dies or stalls on purpose (QRELAY_FAULT_POINTS; services.grading.faults).
+    faults: FaultPoints = field(default_factory=FaultPoints)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "GradingConfig":
@@ -65,4 +68,5 @@ class GradingConfig:
             credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
             guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
             gold_feedback_every=int(num("QRELAY_GOLD_FEEDBACK_EVERY", d.gold_feedback_every)),
+            faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""),
         )

@@ -367,6 +367,7 @@ class Dispatcher:
             if any(fresh.get(f) != grader.get(f) for f in _ROUTING_FIELDS):
                 self._profiles.pop(me, None)
                 raise _ProfileChanged()
+        self.cfg.faults.hit("next.before_claim")
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])

@@ -25,6 +25,7 @@ from elasticsearch import Elasticsearch
 from services.core import clock
 from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.grading import leases
+from services.grading.faults import NONE as NO_FAULTS, FaultPoints
 from services.grading.scales import BY_KIND, MAX_COMMENT
 from services.store import assignments, judgements, queue
 
@@ -137,7 +138,7 @@ def _known_live(known: assignments.Slot | None, grader_id: str, assignment_id: s
 
 def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rating: Rating,
            retries: int = 3, known: assignments.Slot | None = None,
-           count: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+           count: Callable[[str, int], None] | None = None, faults: FaultPoints = NO_FAULTS) -> dict[str, Any]:
     """Record the judgement of a live lease; a retry returns the first judgement.
 
     ``known``: the slot as this process leased it (skips the read when still current);
@@ -147,6 +148,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         doc = known.doc
         judgement = _judgement(doc, rating, at)
         if assignments.replace(es, prefix, known, leases.submitted(doc, judgement, at)):
+            faults.hit("submit.between_writes")
             written = _ensure_written(es, prefix, {**doc, "pending": judgement})
             _count_later(es, prefix, doc, count)
             return written
@@ -161,6 +163,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         judgement = _judgement(doc, rating, at)
         if not assignments.replace(es, prefix, slot, leases.submitted(doc, judgement, at)):
             continue  # changed meanwhile (extended, or reclaimed after expiry): read again and decide
+        faults.hit("submit.between_writes")
         written = _ensure_written(es, prefix, {**doc, "pending": judgement})
         _count_later(es, prefix, doc, count)
         return written

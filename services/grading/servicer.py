@@ -88,7 +88,7 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         field = request.WhichOneof("rating")
         rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged)
         j = judging.submit(self.es, self.prefix, _me(), aid, rating, known=self.dispatch.leases.take(aid),
-                           count=self.dispatch.counter.add)
+                           count=self.dispatch.counter.add, faults=self.cfg.faults)
         return judgement_to_proto(j, self.handles.encode(aid))
 
     def SkipAssignment(self, request, context):

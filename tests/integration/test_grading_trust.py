@@ -4,10 +4,16 @@ slot per grader and item, suspension without gaps, no starved graders, credentia
 from __future__ import annotations
 
 import hashlib
+import signal
+import time
+import uuid
+
+import grpc
 
 from tests.integration import leakage
 from tests.integration import test_grading_support as w
-from tests.integration.test_grading import World, channel, server, world  # noqa: F401 - fixtures
+from tests.integration.serving import qrelay_server
+from tests.integration.test_grading import World, _drop, channel, server, world  # noqa: F401 - fixtures
 
 ALPHA = 1e-4  # a test fails by chance once in 10,000 runs
 
@@ -92,3 +98,40 @@ def test_gold_feedback_cannot_be_tied_to_one_task(world, es):
         before = after
     correct, n = leakage.accuracy(guesses, truth)
     assert not leakage.better_than_chance(correct, n, ALPHA), f"gold told apart by its stats in {correct} of {n} tasks"
+
+
+def _wait_for(probe, seconds: float = 90.0, every: float = 0.5):
+    """Poll ``probe`` until it returns something truthy (or ``seconds`` pass: then its last answer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = probe()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(every)
+
+
+def test_a_judgement_committed_on_its_slot_survives_a_crash_before_its_append(es_url, es, tmp_path):
+    """Hole 3: submit marks the slot SUBMITTED (with the judgement on it), then appends to
+    `judgements`; a crash between the two left the item one judgement short forever."""
+    prefix = f"qt-grading-kill-{uuid.uuid4().hex[:8]}-"
+    try:
+        with qrelay_server(es_url, prefix, tmp_path / "a.log",
+                           {"QRELAY_FAULT_POINTS": "submit.between_writes=kill"}) as (address, proc), \
+                grpc.insecure_channel(address) as ch:
+            world = World(es, ch, prefix)
+            world.seed(w.pointwise(world.eval_id, 1, locale=world.locale))
+            g = world.grader()
+            a = g.next()
+            assert w.code_of(g.submit, a.name, grade=3, comment="kept") == grpc.StatusCode.UNAVAILABLE
+            assert proc.wait(timeout=30) == -signal.SIGKILL
+        es.indices.refresh(index=f"{prefix}assignments")
+        [slot] = [h["_source"] for h in es.search(index=f"{prefix}assignments", query={"term": {
+            "state": "SUBMITTED"}})["hits"]["hits"]]
+        assert slot["grader"] == g.id and world.judgements() == []  # committed on the slot only
+        # the grader moved on and never retries; another replica starts
+        with qrelay_server(es_url, prefix, tmp_path / "b.log"):
+            stored = _wait_for(world.judgements)
+        assert [(j["grade"], j["grader"], j["comment"], j["judgement_id"]) for j in stored] == [
+            (3, g.id, "kept", slot["judgement_id"])]
+    finally:
+        _drop(es, prefix)
