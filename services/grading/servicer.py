@@ -13,6 +13,7 @@ from services.grading import judging, stats
 from services.grading.config import GradingConfig
 from services.grading.dispatch import Dispatcher
 from services.grading.handles import Handles
+from services.grading.reconcile import Reconciler
 from services.grading.scales import Guidelines
 from services.store import queue
 
@@ -64,6 +65,8 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         self.dispatch = Dispatcher(self.es, self.prefix, self.cfg)
         self.guidelines = Guidelines(self.cfg.guidelines_dir)
         self.handles = Handles(ctx.secret)
+        reconciler = Reconciler(self.es, self.prefix, self.cfg.reconcile_seconds).start()
+        ctx.closers.append(reconciler.stop)
 
     def _aid(self, name: str) -> str:
         """The assignment id behind a client's ``assignments/{handle}``."""

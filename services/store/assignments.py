@@ -129,3 +129,25 @@ def live_of(es: Elasticsearch, prefix: str, grader: str, size: int = 1000) -> li
     r = es.search(index=index(prefix), size=size, seq_no_primary_term=True, query={"bool": {"filter": [
         {"term": {"grader": grader}}, {"term": {"state": "LEASED"}}]}})
     return [Slot(h["_id"], h["_source"], h["_seq_no"], h["_primary_term"]) for h in r["hits"]["hits"]]
+
+
+def submitted_since(es: Elasticsearch, prefix: str, since: str | None, page: int = 1000
+                    ) -> Iterable[list[dict[str, Any]]]:
+    """Pages of the judgements committed on SUBMITTED slots updated at or after ``since`` (None: all),
+    oldest first (``search_after`` on update time and slot id; memory stays one page)."""
+    query: dict[str, Any] = {"bool": {"filter": [{"term": {"state": "SUBMITTED"}}]}}
+    if since:
+        query["bool"]["filter"].append({"range": {"update_time": {"gte": since}}})
+    after = None
+    while True:
+        body: dict[str, Any] = {"size": page, "query": query, "_source": ["pending"],
+                                "sort": [{"update_time": "asc"}, {"slot_id": "asc"}]}
+        if after:
+            body["search_after"] = after
+        hits = es.search(index=index(prefix), **body)["hits"]["hits"]
+        pending = [h["_source"]["pending"] for h in hits if (h["_source"] or {}).get("pending")]
+        if pending:
+            yield pending
+        if len(hits) < page:
+            return
+        after = hits[-1]["sort"]

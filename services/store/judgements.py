@@ -51,6 +51,25 @@ def create(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> bool:
     return True
 
 
+def create_missing(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> int:
+    """Append each of ``docs`` that is not there yet (one multi-get, one bulk of ``create``s: a
+    document already present is never touched). Returns how many were appended."""
+    if not docs:
+        return 0
+    found = es.mget(index=index(prefix), ids=[d["judgement_id"] for d in docs], _source=False, realtime=True)["docs"]
+    missing = [d for d, f in zip(docs, found) if not f.get("found")]
+    if not missing:
+        return 0
+    ops: list[dict[str, Any]] = []
+    for d in missing:
+        ops += [{"create": {"_index": index(prefix), "_id": d["judgement_id"]}}, d]
+    r = es.bulk(operations=ops)
+    failed = [i["create"] for i in r["items"] if i["create"].get("status") not in (200, 201, 409)]
+    if failed:
+        raise RuntimeError(f"{len(failed)} judgements were not appended (first: {failed[0].get('error')})")
+    return sum(1 for i in r["items"] if i["create"].get("status") == 201)
+
+
 def get(es: Elasticsearch, prefix: str, judgement_id: str) -> dict[str, Any] | None:
     try:
         return es.get(index=index(prefix), id=judgement_id, realtime=True)["_source"]

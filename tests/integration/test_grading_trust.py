@@ -10,6 +10,7 @@ import uuid
 
 import grpc
 
+from services.grading import reconcile
 from tests.integration import leakage
 from tests.integration import test_grading_support as w
 from tests.integration.serving import qrelay_server
@@ -133,5 +134,7 @@ def test_a_judgement_committed_on_its_slot_survives_a_crash_before_its_append(es
             stored = _wait_for(world.judgements)
         assert [(j["grade"], j["grader"], j["comment"], j["judgement_id"]) for j in stored] == [
             (3, g.id, "kept", slot["judgement_id"])]
+        # idempotent: more passes (any replica, any time) append nothing
+        assert reconcile.run_once(es, prefix) == 0 and len(world.judgements()) == 1
     finally:
         _drop(es, prefix)
