@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import threading
 import time
 import uuid
 
 import grpc
+import pytest
 
 from services.grading import reconcile
 from tests.integration import leakage
@@ -138,3 +140,77 @@ def test_a_judgement_committed_on_its_slot_survives_a_crash_before_its_append(es
         assert reconcile.run_once(es, prefix) == 0 and len(world.judgements()) == 1
     finally:
         _drop(es, prefix)
+
+
+@pytest.fixture(scope="module")
+def stalling(es_url, es, tmp_path_factory):
+    """A server that stalls 1 s between reading an item's slots and claiming one (the window two
+    NextAssignment calls of one grader, or a suspension, can race in), with at most 2 live leases
+    per grader."""
+    prefix = f"qt-grading-stall-{uuid.uuid4().hex[:8]}-"
+    with qrelay_server(es_url, prefix, tmp_path_factory.mktemp("stall") / "serve.log", {
+            "QRELAY_FAULT_POINTS": "next.before_claim=sleep:1", "QRELAY_MAX_LIVE_LEASES": "2"}) as (address, _), \
+            grpc.insecure_channel(address) as ch:
+        yield World(es, ch, prefix)
+    _drop(es, prefix)
+
+
+def _together(*calls) -> list:
+    """Run the calls at the same time; each one's result or its status code."""
+    out = [None] * len(calls)
+
+    def run(i):
+        try:
+            out[i] = calls[i]()
+        except grpc.RpcError as e:
+            out[i] = e.code()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def _fresh(world: World) -> World:
+    """A new evaluation and locale on the same server."""
+    return World(world.es, world.channel, world.prefix)
+
+
+def test_one_grader_never_holds_two_slots_of_an_item(stalling):
+    """Hole 4: "never the same item twice" was check-then-act across slots: two concurrent calls of
+    one grader (two tabs, two replicas) each took a slot of the same item."""
+    world = _fresh(stalling)
+    world.seed(w.pointwise(world.eval_id, 1, locale=world.locale, overlap=2))
+    g = world.grader()
+    got = [x if isinstance(x, grpc.StatusCode) else "leased" for x in _together(g.next, g.next)]
+    assert sorted(map(str, got)) == ["StatusCode.NOT_FOUND", "leased"]
+
+
+def test_live_leases_per_grader_are_capped(stalling):
+    """Hole 4: nothing capped how many tasks one grader could hold (QRELAY_MAX_LIVE_LEASES=2 here)."""
+    world = _fresh(stalling)
+    world.seed(w.pointwise(world.eval_id, 8, locale=world.locale))
+    g = world.grader()
+    first, second = g.next(), g.next()
+    with pytest.raises(grpc.RpcError) as e:
+        g.next()
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "2" in e.value.details()
+    g.submit(first.name, grade=1)  # a submit frees a place
+    assert g.next().name not in (first.name, second.name)
+    # concurrent calls (two tabs) cannot overshoot the cap either
+    h = world.grader()
+    got = [x if isinstance(x, grpc.StatusCode) else "leased" for x in _together(h.next, h.next, h.next, h.next)]
+    assert got.count("leased") == 2, got
+
+
+def test_an_early_holder_is_never_served_the_item_again(world):
+    """Hole 4: the slot kept only its last 20 holders, so the first of 22 was served the item again."""
+    world.seed(w.pointwise(world.eval_id, 1, locale=world.locale))
+    first = world.grader()
+    first.skip(first.next().name)
+    for _ in range(21):
+        other = world.grader()
+        other.skip(other.next().name)
+    assert w.code_of(first.next) == grpc.StatusCode.NOT_FOUND
