@@ -37,6 +37,8 @@ class GradingConfig:
     guidelines_dir: Path = DEFAULT_GUIDELINES
     # Gold feedback (GetMyStats) is released in blocks of this many judgements, never per task.
     gold_feedback_every: int = 20
+    # The most live leases one grader may hold at once (two tabs, an API client prefetching).
+    max_live_leases: int = 10
     # How often each replica appends judgements committed on their slots only (services.grading.reconcile).
     reconcile_seconds: float = 30.0
     # Test-only: where the server dies or stalls on purpose (QRELAY_FAULT_POINTS; services.grading.faults).
@@ -70,6 +72,7 @@ class GradingConfig:
             credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
             guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
             gold_feedback_every=int(num("QRELAY_GOLD_FEEDBACK_EVERY", d.gold_feedback_every)),
+            max_live_leases=int(num("QRELAY_MAX_LIVE_LEASES", d.max_live_leases)),
             reconcile_seconds=num("QRELAY_RECONCILE_SECONDS", d.reconcile_seconds),
             faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""),
         )

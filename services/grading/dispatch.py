@@ -32,7 +32,7 @@ from services.core import clock
 from services.core.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.grading import leases
 from services.grading.config import GradingConfig
-from services.store import assignments, graders, partners, programmes, queue
+from services.store import assignments, atomic, graders, holds, partners, programmes, queue, seats
 
 log = logging.getLogger("qrelay.grading")
 
@@ -349,16 +349,22 @@ class Dispatcher:
 
     def _lease_one(self, grader: dict[str, Any], items: Sequence[dict[str, Any]],
                    pool: CandidatePool | None = None, realtime_check: bool = False) -> Lease | None:
+        """Lease a slot of one of ``items``: one realtime multi-get (the items' slots, the grader's
+        seats, and the profile when it came from the cache), then one all-or-nothing bulk that takes
+        a free seat, the (item, grader) hold and the slot together."""
         if not items:
             return None
         me = grader["grader_id"]
+        cap = self.cfg.max_live_leases
         wanted = [(it, s) for it in items for s in range(int(it.get("overlap") or 1))]
         ids = [assignments.slot_id(it["item_id"], s) for it, s in wanted]
-        if not realtime_check:
-            slots = assignments.get_slots(self.es, self.prefix, ids)
-        else:  # the profile came from the cache: read it realtime with the slots
-            slots, [g] = assignments.get_slots_with(self.es, self.prefix, ids,
-                                                    [{"_index": graders.index(self.prefix), "_id": me}])
+        others = seats.specs(self.prefix, me, cap)
+        if realtime_check:  # the profile came from the cache: read it realtime with the slots
+            others.append({"_index": graders.index(self.prefix), "_id": me})
+        slots, rest = assignments.get_slots_with(self.es, self.prefix, ids, others)
+        my_seats = [atomic.Doc.from_mget(d) for d in rest[:cap]]
+        if realtime_check:
+            g = rest[cap]
             fresh = g.get("_source") if g.get("found") else None
             if fresh is None:
                 self._profiles.pop(me, None)
@@ -368,17 +374,18 @@ class Dispatcher:
                 self._profiles.pop(me, None)
                 raise _ProfileChanged()
         self.cfg.faults.hit("next.before_claim")
+        at = clock.now()
+        seat = self._free_seat(me, my_seats, at)
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
-        at = clock.now()
         for it in items:
             mine = by_item[it["item_id"]]
             held = set().union(*(leases.graders_of(sl.doc) for sl in mine))
             if pool is not None and held:
                 pool.held(it["item_id"], held)
             if me in held:
-                continue
+                continue  # a hint; the hold decides
             free = [sl for sl in mine if leases.is_free(sl.doc, at)]
             if not free:
                 if pool is not None:
@@ -392,16 +399,45 @@ class Dispatcher:
             for sl in free:
                 slot_no = int(sl.slot_id.rpartition(":")[2])
                 aid = leases.new_assignment_id(it["item_id"], slot_no)
-                doc = leases.new_lease(it["item_id"], slot_no, aid, grader, it, at, self.cfg.lease_seconds, sl.doc)
-                taken = assignments.claim(self.es, self.prefix, sl, doc)
-                if taken:
-                    self.leases.put(taken)
+                k = int(seat.id.rpartition(":")[2])
+                doc = leases.new_lease(it["item_id"], slot_no, aid, grader, it, at, self.cfg.lease_seconds, sl.doc,
+                                       seat=k)
+                written, lost = atomic.write_all(self.es, [
+                    (seat, seats.leased(me, k, doc, clock.iso(at))),
+                    (holds.absent(self.prefix, it["item_id"], me), holds.new(doc)),
+                    (sl.ref(self.prefix), doc)])
+                if not lost:
+                    self.leases.put(assignments.Slot.of(written[2]))
                     if pool is not None:
                         pool.held(it["item_id"], {me})
                         if len(free) == 1:
                             pool.drop(it["item_id"])
                     return Lease(doc, it)
+                if 0 in lost:  # another call of this grader took the seat (or a suspension blocked it)
+                    seat = self._free_seat(me, seats.get_all(self.es, self.prefix, me, cap), clock.now())
+                if 1 in lost:  # this grader holds or held the item: never again
+                    if pool is not None:
+                        pool.held(it["item_id"], {me})
+                    break
         return None
+
+    def _free_seat(self, me: str, my_seats: list[atomic.Doc], at) -> atomic.Doc:
+        """A free seat of the grader's (FAILED_PRECONDITION at the cap). Seats that look taken are
+        checked against their slots; the stale ones found are marked FREE for the next calls."""
+        for seat in my_seats:
+            if leases.seat_looks_free(seat.source, at):
+                return seat
+        taken = assignments.get_slots(self.es, self.prefix, {s.source["slot_id"] for s in my_seats
+                                                            if s.source.get("slot_id")})
+        stale = [s for s in my_seats if leases.seat_is_free(
+            s.source, taken[s.source["slot_id"]].doc if s.source.get("slot_id") else None, at)]
+        if not stale:
+            raise FailedPrecondition(f"you hold {len(my_seats)} tasks already, the most at once: "
+                                     "submit or skip one of them first")
+        if len(stale) > 1:
+            atomic.write_each(self.es, [(s, seats.free(me, int(s.id.rpartition(":")[2]), clock.iso(at)))
+                                              for s in stale[1:]])
+        return stale[0]
 
     def _repair(self, item_id: str, overlap: int) -> None:
         """Raise the item's judged count from its slots, off the request path (a routing hint)."""

@@ -27,7 +27,7 @@ from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgu
 from services.grading import leases
 from services.grading.faults import NONE as NO_FAULTS, FaultPoints
 from services.grading.scales import BY_KIND, MAX_COMMENT
-from services.store import assignments, judgements, queue
+from services.store import assignments, judgements, queue, seats
 
 log = logging.getLogger("qrelay.grading")
 
@@ -224,6 +224,9 @@ def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, s
         if clock.parse_time(doc["lease_expire"]) < clock.parse_time(slot.doc["lease_expire"]):
             return slot.doc  # never shortens a lease
         if assignments.replace(es, prefix, slot, doc):
+            if doc.get("seat") is not None:  # the seat's end follows, so the cap still counts this lease
+                seats.follow_extension(es, prefix, grader_id, int(doc["seat"]), assignment_id, doc["lease_expire"],
+                                       doc["update_time"])
             return doc
     raise FailedPrecondition("this assignment kept changing; retry")
 

@@ -77,9 +77,11 @@ def _history(doc: dict[str, Any] | None, at: datetime) -> list[dict[str, Any]]:
 
 
 def new_lease(item_id: str, slot: int, assignment_id: str, grader: dict[str, Any], item: dict[str, Any],
-              at: datetime, ttl_seconds: float, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The slot document of a fresh lease (``previous``: the document it replaces, kept as history)."""
-    return {
+              at: datetime, ttl_seconds: float, previous: dict[str, Any] | None = None,
+              seat: int | None = None) -> dict[str, Any]:
+    """The slot document of a fresh lease (``previous``: the document it replaces, kept as history;
+    ``seat``: the grader's seat it occupies)."""
+    return {**({"seat": seat} if seat is not None else {}),
         "assignment_id": assignment_id, "slot_id": f"{item_id}:{slot}", "slot": slot, "item_id": item_id,
         "evaluation_id": item["evaluation_id"], "grader": grader["grader_id"], "partner": grader.get("partner") or "",
         "kind": item["kind"], "locale": item["locale"], "state": "LEASED", "flipped": flipped(),
@@ -117,3 +119,18 @@ def holder(doc: dict[str, Any] | None, assignment_id: str) -> tuple[str, str] | 
         if p["assignment_id"] == assignment_id:
             return "previous", p["grader"]
     return None
+
+
+def seat_looks_free(seat: dict[str, Any] | None, at: datetime) -> bool:
+    """Whether a grader's seat is free without looking at the slot it points to: absent, FREE, or
+    its lease's end passed (an ExtendLease moves the seat's end too)."""
+    if seat is None or seat.get("state") == "FREE":
+        return True
+    return seat.get("state") == "LEASED" and parse_time(seat["lease_expire"]) <= at
+
+
+def seat_is_free(seat: dict[str, Any], slot: dict[str, Any] | None, at: datetime) -> bool:
+    """A LEASED seat whose slot no longer holds its lease live (submitted, skipped, released) is free."""
+    if seat.get("state") != "LEASED":
+        return seat_looks_free(seat, at)
+    return not (slot is not None and slot.get("assignment_id") == seat.get("assignment_id") and is_live(slot, at))

@@ -5,11 +5,12 @@ from typing import Any, Iterable
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from services.store.atomic import Doc
 from services.store.family import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
     name="assignments",
-    version=1,
+    version=2,
     doc="Leases of item slots to graders; state LEASED, SUBMITTED, SKIPPED or EXPIRED.",
     properties={
         "assignment_id": KEYWORD,
@@ -37,6 +38,7 @@ FAMILY = IndexFamily(
         # the judgement committed with the slot, written to `judgements` right after (retry-safe)
         "pending": OPAQUE,
         "update_time": DATE,
+        "seat": INT,  # the grader's seat (services.store.seats) the lease occupies
     },
 )
 
@@ -54,6 +56,14 @@ class Slot:
     doc: dict[str, Any] | None  # None: never leased
     seq_no: int | None = None
     primary_term: int | None = None
+
+    def ref(self, prefix: str) -> Doc:
+        """The slot as a conditional write (``services.store.atomic``) expects it."""
+        return Doc(index(prefix), self.slot_id, self.doc, self.seq_no, self.primary_term)
+
+    @classmethod
+    def of(cls, doc: Doc) -> "Slot":
+        return cls(doc.id, doc.source, doc.seq_no, doc.primary_term)
 
 
 def index(prefix: str) -> str:
