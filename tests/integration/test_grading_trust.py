@@ -11,11 +11,14 @@ import uuid
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
+from services._proto.qrelay.v1 import operations_pb2 as ops_pb2
+from services._proto.qrelay.v1 import operations_pb2_grpc
 from services.grading import reconcile
 from tests.integration import leakage
 from tests.integration import test_grading_support as w
-from tests.integration.serving import qrelay_server
+from tests.integration.serving import auth, qrelay_server
 from tests.integration.test_grading import World, _drop, channel, server, world  # noqa: F401 - fixtures
 
 ALPHA = 1e-4  # a test fails by chance once in 10,000 runs
@@ -144,12 +147,12 @@ def test_a_judgement_committed_on_its_slot_survives_a_crash_before_its_append(es
 
 @pytest.fixture(scope="module")
 def stalling(es_url, es, tmp_path_factory):
-    """A server that stalls 1 s between reading an item's slots and claiming one (the window two
+    """A server that stalls 2.5 s between reading an item's slots and claiming one (the window two
     NextAssignment calls of one grader, or a suspension, can race in), with at most 2 live leases
     per grader."""
     prefix = f"qt-grading-stall-{uuid.uuid4().hex[:8]}-"
     with qrelay_server(es_url, prefix, tmp_path_factory.mktemp("stall") / "serve.log", {
-            "QRELAY_FAULT_POINTS": "next.before_claim=sleep:1", "QRELAY_MAX_LIVE_LEASES": "2"}) as (address, _), \
+            "QRELAY_FAULT_POINTS": "next.before_claim=sleep:2.5", "QRELAY_MAX_LIVE_LEASES": "2"}) as (address, _), \
             grpc.insecure_channel(address) as ch:
         yield World(es, ch, prefix)
     _drop(es, prefix)
@@ -214,3 +217,46 @@ def test_an_early_holder_is_never_served_the_item_again(world):
         other = world.grader()
         other.skip(other.next().name)
     assert w.code_of(first.next) == grpc.StatusCode.NOT_FOUND
+
+
+def _ops(world: World):
+    return operations_pb2_grpc.OperationsServiceStub(world.channel)
+
+
+def _live_leases(es, prefix: str, grader_id: str) -> list[dict]:
+    es.indices.refresh(index=f"{prefix}assignments")
+    r = es.search(index=f"{prefix}assignments", query={"bool": {"filter": [
+        {"term": {"grader": grader_id}}, {"term": {"state": "LEASED"}}]}})
+    return [h["_source"] for h in r["hits"]["hits"]]
+
+
+def test_a_suspended_partner_s_graders_lose_their_leases_and_cannot_submit_or_extend(world):
+    """Hole 5: submit and extend did not check grader or partner status, and suspending a partner
+    released none of its graders' leases."""
+    world.seed(w.pointwise(world.eval_id, 1, locale=world.locale))
+    ops = _ops(world)
+    partner = ops.CreatePartner(ops_pb2.CreatePartnerRequest(partner=ops_pb2.Partner(display_name="Vendor")),
+                                metadata=auth("ops"))
+    g, other = world.grader(partner=partner.name), world.grader()
+    a = g.next()
+    ops.UpdatePartner(ops_pb2.UpdatePartnerRequest(partner=ops_pb2.Partner(name=partner.name, status=ops_pb2.SUSPENDED),
+                                                   update_mask=field_mask_pb2.FieldMask(paths=["status"])),
+                      metadata=auth("ops"))
+    assert w.code_of(g.extend, a.name) == grpc.StatusCode.PERMISSION_DENIED
+    assert w.code_of(g.submit, a.name, grade=1) == grpc.StatusCode.PERMISSION_DENIED
+    assert other.next().task.query == a.task.query  # released: back in the pool at once
+    assert world.judgements() == []
+
+
+def test_a_lease_taken_while_its_grader_is_suspended_is_released_too(stalling):
+    """Hole 5: release-by-search missed a lease being created at that moment (here: a
+    NextAssignment that read the slots, stalls, and claims after the suspension's search)."""
+    world = _fresh(stalling)
+    world.seed(w.pointwise(world.eval_id, 1, locale=world.locale))
+    g = world.grader()
+    racing = threading.Thread(target=lambda: w.code_of(g.next))
+    racing.start()
+    time.sleep(0.2)  # the call has read the slots and stalls (2.5 s) before it claims
+    _ops(world).SuspendGrader(ops_pb2.SuspendGraderRequest(name=g.name, reason="quality"), metadata=auth("ops"))
+    racing.join()
+    assert _live_leases(world.es, world.prefix, g.id) == []
