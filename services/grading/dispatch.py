@@ -373,9 +373,10 @@ class Dispatcher:
             if any(fresh.get(f) != grader.get(f) for f in _ROUTING_FIELDS):
                 self._profiles.pop(me, None)
                 raise _ProfileChanged()
+        version = int(grader.get("status_version") or 0)  # as read realtime in this call or the one before
         self.cfg.faults.hit("next.before_claim")
         at = clock.now()
-        seat = self._free_seat(me, my_seats, at)
+        seat = self._free_seat(me, my_seats, at, version)
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
@@ -414,23 +415,27 @@ class Dispatcher:
                             pool.drop(it["item_id"])
                     return Lease(doc, it)
                 if 0 in lost:  # another call of this grader took the seat (or a suspension blocked it)
-                    seat = self._free_seat(me, seats.get_all(self.es, self.prefix, me, cap), clock.now())
+                    seat = self._free_seat(me, seats.get_all(self.es, self.prefix, me, cap), clock.now(), version)
                 if 1 in lost:  # this grader holds or held the item: never again
                     if pool is not None:
                         pool.held(it["item_id"], {me})
                     break
         return None
 
-    def _free_seat(self, me: str, my_seats: list[atomic.Doc], at) -> atomic.Doc:
-        """A free seat of the grader's (FAILED_PRECONDITION at the cap). Seats that look taken are
-        checked against their slots; the stale ones found are marked FREE for the next calls."""
+    def _free_seat(self, me: str, my_seats: list[atomic.Doc], at, version: int) -> atomic.Doc:
+        """A free seat of the grader's (FAILED_PRECONDITION at the cap; PERMISSION_DENIED when a
+        suspension newer than the profile read blocked them). Seats that look taken are checked
+        against their slots; the stale ones found are marked FREE for the next calls."""
         for seat in my_seats:
-            if leases.seat_looks_free(seat.source, at):
+            if leases.seat_looks_free(seat.source, at, version):
                 return seat
+        if any(s.source.get("state") == "BLOCKED" for s in my_seats):
+            self._profiles.pop(me, None)
+            raise PermissionDenied(f"graders/{me} is suspended: no tasks are served")
         taken = assignments.get_slots(self.es, self.prefix, {s.source["slot_id"] for s in my_seats
                                                             if s.source.get("slot_id")})
         stale = [s for s in my_seats if leases.seat_is_free(
-            s.source, taken[s.source["slot_id"]].doc if s.source.get("slot_id") else None, at)]
+            s.source, taken[s.source["slot_id"]].doc if s.source.get("slot_id") else None, at, version)]
         if not stale:
             raise FailedPrecondition(f"you hold {len(my_seats)} tasks already, the most at once: "
                                      "submit or skip one of them first")
@@ -445,18 +450,52 @@ class Dispatcher:
 
     # --- suspension ----------------------------------------------------------------------
 
-    def release_all(self, grader_id: str) -> int:
-        """Give every live lease of a grader back to the pool; returns how many."""
+    def release_all(self, grader_id: str, status_version: int) -> int:
+        """Give every live lease of a grader back to the pool; returns how many.
+
+        Every seat is BLOCKED at ``status_version`` (the suspension's) with optimistic concurrency,
+        so a NextAssignment that read the seats before cannot write its lease's seat any more, and
+        one that wrote it first is found here (and released; its slot write may be a moment behind).
+        Leases from before seats existed are found by search."""
         self._profiles.pop(grader_id, None)
-        n = 0
         at = clock.now()
+        displaced: list[dict[str, Any]] = []
+        for _ in range(10):
+            my_seats = seats.get_all(self.es, self.prefix, grader_id, self.cfg.max_live_leases)
+            todo = [(k, s) for k, s in enumerate(my_seats)
+                    if not (s.source and s.source.get("state") == "BLOCKED"
+                            and int(s.source.get("block_version") or 0) >= status_version)]
+            if not todo:
+                break
+            lost = atomic.write_each(self.es, [(s, seats.blocked(s, grader_id, k, status_version, clock.iso(at)))
+                                               for k, s in todo])
+            displaced += [s.source for i, (_, s) in enumerate(todo)
+                          if i not in lost and s.source and s.source.get("state") == "LEASED"]
+        n = sum(self._release_lease(d["slot_id"], d["assignment_id"], d["lease_expire"]) for d in displaced)
         for sl in assignments.live_of(self.es, self.prefix, grader_id):
-            if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, at)):
+            if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, clock.now())):
                 n += 1
         return n
 
+    def _release_lease(self, slot_id: str, assignment_id: str, lease_expire: str, wait: float = 2.0) -> bool:
+        """Release one lease whose seat was just blocked. Its slot may not show it for a moment
+        (written in the same bulk as the seat): wait up to ``wait`` seconds while the lease could live."""
+        deadline = time.monotonic() + wait
+        while True:
+            slot = assignments.get_slot(self.es, self.prefix, slot_id)
+            at = clock.now()
+            if slot.doc is not None and slot.doc["assignment_id"] == assignment_id:
+                if not leases.is_live(slot.doc, at):
+                    return False  # submitted, skipped, released or expired already
+                if assignments.replace(self.es, self.prefix, slot, leases.released(slot.doc, at)):
+                    return True
+                continue
+            if time.monotonic() > deadline or clock.parse_time(lease_expire) <= at:
+                return False  # never landed (its claim lost), or replaced after it ended
+            time.sleep(0.05)
 
-_ROUTING_FIELDS = ("locales", "skills", "programmes", "partner", "status")
+
+_ROUTING_FIELDS = ("locales", "skills", "programmes", "partner", "status", "status_version")
 
 
 class _ProfileChanged(Exception):

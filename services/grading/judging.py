@@ -27,7 +27,7 @@ from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgu
 from services.grading import leases
 from services.grading.faults import NONE as NO_FAULTS, FaultPoints
 from services.grading.scales import BY_KIND, MAX_COMMENT
-from services.store import assignments, judgements, queue, seats
+from services.store import assignments, graders, judgements, partners, queue, seats
 
 log = logging.getLogger("qrelay.grading")
 
@@ -54,12 +54,19 @@ def check_comment(comment: str, field: str = "comment") -> None:
         raise InvalidArgument(FieldViolation(field, f"at most {MAX_COMMENT} characters, got {len(comment)}"))
 
 
-def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str) -> assignments.Slot:
-    """The slot an assignment id names, if it is the caller's; the right error otherwise."""
+def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str,
+              check_status: bool = False) -> assignments.Slot:
+    """The slot an assignment id names, if it is the caller's; the right error otherwise.
+    ``check_status``: also refuse a suspended grader or partner (read realtime with the slot)."""
     sid = leases.slot_of(assignment_id)
     if sid is None:
         raise NotFound("this assignment does not exist")
-    slot = assignments.get_slot(es, prefix, sid)
+    if check_status:
+        found, [g] = assignments.get_slots_with(es, prefix, [sid], [{"_index": graders.index(prefix), "_id": grader_id}])
+        slot = found[sid]
+        _check_status(es, prefix, grader_id, g.get("_source") if g.get("found") else None)
+    else:
+        slot = assignments.get_slot(es, prefix, sid)
     who = leases.holder(slot.doc, assignment_id)
     if who is None:
         raise NotFound("this assignment does not exist")
@@ -70,6 +77,15 @@ def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str
         raise FailedPrecondition("this assignment is no longer yours: the lease ended and the task "
                                  "went back to the pool; ask for the next task")
     return slot
+
+
+def _check_status(es: Elasticsearch, prefix: str, grader_id: str, grader: dict[str, Any] | None) -> None:
+    """A suspended grader, or a grader of a suspended partner, may not submit or extend."""
+    if grader is not None and grader.get("status") == "SUSPENDED":
+        raise PermissionDenied(f"graders/{grader_id} is suspended: no judgements are taken")
+    partner = (grader or {}).get("partner")
+    if partner and (partners.find(es, prefix, partner) or {}).get("status") == "SUSPENDED":
+        raise PermissionDenied(f"partners/{partner} is suspended: its graders' judgements are not taken")
 
 
 def _require_live(slot: assignments.Slot, assignment_id: str, at) -> None:
@@ -153,7 +169,7 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
             _count_later(es, prefix, doc, count)
             return written
     for _ in range(retries):
-        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        slot = _own_slot(es, prefix, grader_id, assignment_id, check_status=True)
         doc = slot.doc
         if doc["state"] == "SUBMITTED":
             return _ensure_written(es, prefix, doc)
@@ -217,7 +233,7 @@ def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, s
            max_seconds: float) -> dict[str, Any]:
     """Push a live lease's end to ``now + seconds`` (capped at ``max_seconds``); returns the slot."""
     for _ in range(3):
-        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        slot = _own_slot(es, prefix, grader_id, assignment_id, check_status=True)
         at = clock.now()
         _require_live(slot, assignment_id, at)
         doc = leases.extended(slot.doc, at, min(seconds, max_seconds))

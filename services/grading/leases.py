@@ -121,16 +121,23 @@ def holder(doc: dict[str, Any] | None, assignment_id: str) -> tuple[str, str] | 
     return None
 
 
-def seat_looks_free(seat: dict[str, Any] | None, at: datetime) -> bool:
-    """Whether a grader's seat is free without looking at the slot it points to: absent, FREE, or
-    its lease's end passed (an ExtendLease moves the seat's end too)."""
+def seat_looks_free(seat: dict[str, Any] | None, at: datetime, status_version: int) -> bool:
+    """Whether a grader's seat is free without looking at the slot it points to: absent, FREE, its
+    lease's end passed (an ExtendLease moves the seat's end too), or BLOCKED by a suspension older
+    than the profile read (``status_version``: the grader's status changed since, e.g. reactivated).
+
+    >>> seat_looks_free({"state": "BLOCKED", "block_version": 3}, NOW, 3), seat_looks_free(None, NOW, 0)
+    (False, True)
+    """
     if seat is None or seat.get("state") == "FREE":
         return True
+    if seat.get("state") == "BLOCKED":
+        return int(seat.get("block_version") or 0) < status_version
     return seat.get("state") == "LEASED" and parse_time(seat["lease_expire"]) <= at
 
 
-def seat_is_free(seat: dict[str, Any], slot: dict[str, Any] | None, at: datetime) -> bool:
+def seat_is_free(seat: dict[str, Any], slot: dict[str, Any] | None, at: datetime, status_version: int) -> bool:
     """A LEASED seat whose slot no longer holds its lease live (submitted, skipped, released) is free."""
     if seat.get("state") != "LEASED":
-        return seat_looks_free(seat, at)
+        return seat_looks_free(seat, at, status_version)
     return not (slot is not None and slot.get("assignment_id") == seat.get("assignment_id") and is_live(slot, at))

@@ -87,9 +87,11 @@ def update(es: Elasticsearch, prefix: str, dispatcher: Dispatcher, grader_id: st
     v.raise_if_any()
     graders.get(es, prefix, grader_id)  # NOT_FOUND before validating against other resources
     fields = _check(es, prefix, g, paths)
-    doc = graders.update(es, prefix, grader_id, {**fields, "update_time": iso(now())})
+    if "status" not in fields:
+        return graders.update(es, prefix, grader_id, {**fields, "update_time": iso(now())})
+    doc = graders.update_status(es, prefix, grader_id, {**fields, "update_time": iso(now())})
     if doc.get("status") == "SUSPENDED":
-        dispatcher.release_all(grader_id)
+        dispatcher.release_all(grader_id, doc["status_version"])
     return doc
 
 
@@ -97,8 +99,7 @@ def suspend(es: Elasticsearch, prefix: str, dispatcher: Dispatcher, grader_id: s
     """No new tasks from now on (checked on every NextAssignment), live leases back to the pool."""
     if len(reason) > 2000:
         raise InvalidArgument(FieldViolation("reason", "at most 2000 characters"))
-    graders.get(es, prefix, grader_id)
-    doc = graders.update(es, prefix, grader_id, {"status": "SUSPENDED", "status_reason": reason,
-                                                 "update_time": iso(now())})
-    dispatcher.release_all(grader_id)
+    doc = graders.update_status(es, prefix, grader_id, {"status": "SUSPENDED", "status_reason": reason,
+                                                        "update_time": iso(now())})
+    dispatcher.release_all(grader_id, doc["status_version"])
     return doc

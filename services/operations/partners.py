@@ -8,7 +8,8 @@ from elasticsearch import Elasticsearch
 from services.core.errors import FieldViolation, InvalidArgument, NotFound, Violations
 from services.core.clock import iso, now
 from services.operations.validation import check_locales, check_name, new_id
-from services.store import partners, programmes
+from services.grading.dispatch import Dispatcher
+from services.store import graders, partners, programmes
 
 STATUSES = ("ACTIVE", "SUSPENDED")
 PARTNER_FIELDS = ("display_name", "status")
@@ -25,8 +26,10 @@ def create_partner(es: Elasticsearch, prefix: str, display_name: str, status: st
     return partners.create(es, prefix, doc)[0]
 
 
-def update_partner(es: Elasticsearch, prefix: str, partner_id: str, fields: dict[str, Any], paths: Iterable[str]
-                   ) -> dict[str, Any]:
+def update_partner(es: Elasticsearch, prefix: str, dispatcher: Dispatcher, partner_id: str, fields: dict[str, Any],
+                   paths: Iterable[str]) -> dict[str, Any]:
+    """Update a partner; a status change reaches its graders (their status version rises, and a
+    suspension gives every live lease of theirs back to the pool)."""
     paths = list(paths)
     v = Violations()
     v.check(bool(paths), "update_mask", f"name the fields to update: {', '.join(PARTNER_FIELDS)}")
@@ -38,7 +41,13 @@ def update_partner(es: Elasticsearch, prefix: str, partner_id: str, fields: dict
         v.check(fields.get("status") in STATUSES, "partner.status", "ACTIVE or SUSPENDED")
     v.raise_if_any()
     partners.get(es, prefix, partner_id)  # NOT_FOUND first
-    return partners.update(es, prefix, partner_id, {**{p: fields[p] for p in paths}, "update_time": iso(now())})
+    doc = partners.update(es, prefix, partner_id, {**{p: fields[p] for p in paths}, "update_time": iso(now())})
+    if "status" in paths:
+        for grader_id in graders.of_partner(es, prefix, partner_id):
+            g = graders.update_status(es, prefix, grader_id, {"update_time": iso(now())})
+            if doc.get("status") == "SUSPENDED":
+                dispatcher.release_all(grader_id, g["status_version"])
+    return doc
 
 
 def create_programme(es: Elasticsearch, prefix: str, p: dict[str, Any], request_id: str) -> dict[str, Any]:

@@ -78,7 +78,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     def UpdatePartner(self, request, context):
         pid = id_of(request.partner.name, "partners", "partner.name")
         fields = {"display_name": request.partner.display_name, "status": _status_name(request.partner.status)}
-        return partner_to_proto(partner_ops.update_partner(self.es, self.prefix, pid, fields,
+        return partner_to_proto(partner_ops.update_partner(self.es, self.prefix, self.dispatcher, pid, fields,
                                                            request.update_mask.paths))
 
     # --- graders -------------------------------------------------------------------------

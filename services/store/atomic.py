@@ -84,13 +84,13 @@ def undo(es: Elasticsearch, before: Doc, after: Doc) -> bool:
     return True
 
 
-def write_each(es: Elasticsearch, writes: Sequence[tuple[Doc, dict[str, Any]]]) -> int:
+def write_each(es: Elasticsearch, writes: Sequence[tuple[Doc, dict[str, Any]]]) -> set[int]:
     """Independent conditional writes in one bulk, best effort (the ones that find another
-    version are left as they are). Returns how many were written."""
+    version are left as they are). Returns the positions that were not written."""
     if not writes:
-        return 0
+        return set()
     ops: list[dict[str, Any]] = []
     for doc, source in writes:
         ops += _op(doc, source)
     items = es.bulk(operations=ops)["items"]
-    return sum(1 for item in items if next(iter(item.values())).get("status") in (200, 201))
+    return {i for i, item in enumerate(items) if next(iter(item.values())).get("status") not in (200, 201)}

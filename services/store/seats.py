@@ -75,4 +75,4 @@ def follow_extension(es: Elasticsearch, prefix: str, grader: str, k: int, assign
                                                  realtime=True)["docs"]]
     if seat.source is None or seat.source.get("assignment_id") != assignment_id or seat.source.get("state") != "LEASED":
         return False
-    return write_each(es, [(seat, {**seat.source, "lease_expire": lease_expire, "update_time": at})]) == 1
+    return not write_each(es, [(seat, {**seat.source, "lease_expire": lease_expire, "update_time": at})])

@@ -306,7 +306,7 @@ def test_suspended_grader_gets_no_tasks_and_loses_live_leases(world, channel):
     with pytest.raises(grpc.RpcError) as e:
         g.next()
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED and "suspended" in e.value.details()
-    assert w.code_of(g.submit, a.name, grade=1) == grpc.StatusCode.FAILED_PRECONDITION
+    assert w.code_of(g.submit, a.name, grade=1) == grpc.StatusCode.PERMISSION_DENIED
     assert len(h.drain()) == 2  # the released task went back to the pool
     assert len(world.judgements()) == 2
 
