@@ -260,3 +260,66 @@ def test_a_lease_taken_while_its_grader_is_suspended_is_released_too(stalling):
     _ops(world).SuspendGrader(ops_pb2.SuspendGraderRequest(name=g.name, reason="quality"), metadata=auth("ops"))
     racing.join()
     assert _live_leases(world.es, world.prefix, g.id) == []
+
+
+def test_a_busy_grader_is_not_told_the_queue_is_empty_while_tasks_remain(es_url, es, tmp_path):
+    """Hole 6: the queue search read a few pages of the best items and filtered what the grader
+    had held afterwards, so a grader who had held them all heard "queue empty" while a lower
+    priority task waited. Small pages here (pool 8, pages of 4) make 30 held items enough."""
+    prefix = f"qt-grading-busy-{uuid.uuid4().hex[:8]}-"
+    try:
+        with qrelay_server(es_url, prefix, tmp_path / "serve.log", {
+                "QRELAY_QUEUE_POOL_SIZE": "8", "QRELAY_QUEUE_CANDIDATES": "4"}) as (address, _), \
+                grpc.insecure_channel(address) as ch:
+            world = World(es, ch, prefix)
+            world.seed(w.pointwise(world.eval_id, 30, locale=world.locale, overlap=2, priority=90, tag="hot")
+                       + w.pointwise(world.eval_id, 1, locale=world.locale, priority=10, tag="cold"))
+            g = world.grader()
+            done = g.drain(grade=1)
+            assert len(done) == 31 and done[-1].task.pointwise.result.doc_id == "dcold0"
+    finally:
+        _drop(es, prefix)
+
+
+def _grading(world: World, credential: str):
+    return w.GraderClient(world.channel, credential)
+
+
+def _signs_in(world: World, credential: str) -> bool:
+    return w.code_of(_grading(world, credential).stats) == grpc.StatusCode.OK
+
+
+def test_create_grader_retried_returns_the_same_credential(world):
+    """Hole 6: a retried CreateGrader returned the grader without its credential."""
+    ops = _ops(world)
+    req = ops_pb2.CreateGraderRequest(grader=ops_pb2.Grader(display_name="Retry", locales=[world.locale]),
+                                      request_id=uuid.uuid4().hex)
+    first = ops.CreateGrader(req, metadata=auth("ops"))
+    again = ops.CreateGrader(req, metadata=auth("ops"))
+    assert again.grader == first.grader and again.credential == first.credential != ""
+    assert _signs_in(world, again.credential)
+
+
+def test_credentials_rotate_with_a_grace_period_and_can_be_revoked(world):
+    """Hole 6: credentials could be neither rotated nor revoked."""
+    ops = _ops(world)
+    g = ops.CreateGrader(ops_pb2.CreateGraderRequest(grader=ops_pb2.Grader(
+        display_name="Rotating", locales=[world.locale])), metadata=auth("ops"))
+    first = g.credential
+    req = ops_pb2.RotateGraderCredentialRequest(name=g.grader.name, request_id=uuid.uuid4().hex)
+    req.grace_period.FromSeconds(3600)
+    second = ops.RotateGraderCredential(req, metadata=auth("ops"))
+    assert second.credential not in ("", first) and second.grader.name == g.grader.name
+    assert second.previous_expire_time.ToSeconds() > time.time() + 3500
+    assert ops.RotateGraderCredential(req, metadata=auth("ops")).credential == second.credential  # a retry
+    assert _signs_in(world, first) and _signs_in(world, second.credential)  # the old one, within its grace
+    now = ops_pb2.RotateGraderCredentialRequest(name=g.grader.name)
+    now.grace_period.FromSeconds(0)
+    third = ops.RotateGraderCredential(now, metadata=auth("ops")).credential
+    assert _signs_in(world, third) and not _signs_in(world, first) and not _signs_in(world, second.credential)
+    ops.RevokeGraderCredentials(ops_pb2.RevokeGraderCredentialsRequest(name=g.grader.name, reason="leaked"),
+                                metadata=auth("ops"))
+    assert not _signs_in(world, third)
+    fourth = ops.RotateGraderCredential(ops_pb2.RotateGraderCredentialRequest(name=g.grader.name),
+                                        metadata=auth("ops")).credential
+    assert _signs_in(world, fourth)
