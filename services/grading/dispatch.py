@@ -21,7 +21,7 @@ import queue as queue_mod
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -37,6 +37,7 @@ from services.store import assignments, atomic, graders, holds, partners, progra
 log = logging.getLogger("qrelay.grading")
 
 KINDS = ("pointwise", "side_by_side")
+RECENT_HOLDS = 256
 
 
 class TtlCache:
@@ -238,6 +239,8 @@ class Dispatcher:
         self._pools_lock = threading.Lock()
         self.leases = LeaseCache()
         self.counter = JudgedCounter(es, prefix)
+        # items each grader leased lately through this process (the holds search lags a second)
+        self._recent: dict[str, deque[str]] = {}
 
     # --- who is asking -------------------------------------------------------------------
 
@@ -329,17 +332,24 @@ class Dispatcher:
         return None
 
     def _search(self, grader_id: str, kind: str | None) -> Lease:
-        """The per-call paged search (no pool), with the grader's profile read realtime."""
+        """The per-call paged search (no pool), with the grader's profile read realtime, leaving
+        out the items the grader already held — however many of the best ones that is (issue 11:
+        filtering them after reading a few pages starved the busiest graders)."""
         grader = self.active_grader(grader_id)
         locales = list(grader.get("locales") or ())
         kinds = kinds_for(grader, kind)
         evaluations = self.allowed_evaluations(grader)
         where = f"locales {', '.join(locales) or '(none)'}; kinds {', '.join(kinds) or '(none)'}"
         seed = random.getrandbits(31)
-        after = None
+        held: list[str] = []
+        if locales and kinds:
+            # the holds index is searchable a moment after a write: add what this process leased lately
+            held = list({*holds.held_items(self.es, self.prefix, grader_id, evaluations),
+                         *self._recent.get(grader_id, ())})
+        after, lease = None, None
         for _ in range(self.cfg.queue_pages):
             items, after = queue.candidates(self.es, self.prefix, evaluations, locales, kinds,
-                                            self.cfg.queue_candidates, seed, after)
+                                            self.cfg.queue_candidates, seed, after, exclude=held)
             lease = self._lease_one(grader, items)
             if lease or after is None:
                 break
@@ -409,6 +419,7 @@ class Dispatcher:
                     (sl.ref(self.prefix), doc)])
                 if not lost:
                     self.leases.put(assignments.Slot.of(written[2]))
+                    self._held_lately(me, it["item_id"])
                     if pool is not None:
                         pool.held(it["item_id"], {me})
                         if len(free) == 1:
@@ -421,6 +432,11 @@ class Dispatcher:
                         pool.held(it["item_id"], {me})
                     break
         return None
+
+    def _held_lately(self, grader_id: str, item_id: str) -> None:
+        if len(self._recent) > 100_000:
+            self._recent.clear()
+        self._recent.setdefault(grader_id, deque(maxlen=RECENT_HOLDS)).append(item_id)
 
     def _free_seat(self, me: str, my_seats: list[atomic.Doc], at, version: int) -> atomic.Doc:
         """A free seat of the grader's (FAILED_PRECONDITION at the cap; PERMISSION_DENIED when a

@@ -11,6 +11,7 @@ from services.core.errors import Violations
 from services.grading.dispatch import Dispatcher
 from services.core.clock import iso, now
 from services.operations import graders as grader_ops
+from services.operations.credentials import GraderCredentials
 from services.operations import partners as partner_ops
 from services.operations.validation import check_locales, page_size
 from services.store import gold, graders, partners, programmes
@@ -56,9 +57,10 @@ def _grader_fields(g: operations_pb2.Grader) -> dict[str, Any]:
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
-    def __init__(self, ctx, dispatcher: Dispatcher):
-        self.es, self.prefix = ctx.es, ctx.prefix
+    def __init__(self, ctx, dispatcher: Dispatcher, credentials: GraderCredentials):
+        self.es, self.prefix, self.secret = ctx.es, ctx.prefix, ctx.secret
         self.dispatcher = dispatcher
+        self.credentials = credentials
 
     # --- partners ------------------------------------------------------------------------
 
@@ -84,7 +86,8 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     # --- graders -------------------------------------------------------------------------
 
     def CreateGrader(self, request, context):
-        doc, credential = grader_ops.create(self.es, self.prefix, _grader_fields(request.grader), request.request_id)
+        doc, credential = grader_ops.create(self.es, self.prefix, self.secret, _grader_fields(request.grader),
+                                            request.request_id)
         return operations_pb2.CreateGraderResponse(grader=grader_to_proto(doc), credential=credential)
 
     def GetGrader(self, request, context):
@@ -110,6 +113,20 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     def SuspendGrader(self, request, context):
         gid = id_of(request.name, "graders", "name")
         return grader_to_proto(grader_ops.suspend(self.es, self.prefix, self.dispatcher, gid, request.reason))
+
+    def RotateGraderCredential(self, request, context):
+        gid = id_of(request.name, "graders", "name")
+        grace = request.grace_period.ToTimedelta().total_seconds() if request.HasField("grace_period") else None
+        doc, credential, ends = grader_ops.rotate(self.es, self.prefix, self.secret, gid, grace, request.request_id)
+        self.credentials.forget(gid)
+        return operations_pb2.GraderCredential(grader=grader_to_proto(doc), credential=credential,
+                                               previous_expire_time=timestamp(ends))
+
+    def RevokeGraderCredentials(self, request, context):
+        gid = id_of(request.name, "graders", "name")
+        doc = grader_ops.revoke(self.es, self.prefix, gid, request.reason)
+        self.credentials.forget(gid)
+        return grader_to_proto(doc)
 
     # --- programmes ----------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.core.errors import NotFound
 from services.store import resources
-from services.store.family import DATE, KEYWORD, LONG, TEXT, TEXT_KW, IndexFamily
+from services.store.family import DATE, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
     name="graders",
@@ -20,7 +20,9 @@ FAMILY = IndexFamily(
         "skills": KEYWORD,
         "status": KEYWORD,
         "programmes": KEYWORD,
-        "credential_sha256": KEYWORD,
+        "credential_sha256": KEYWORD,  # the current credential ("" after a revocation)
+        # credentials a rotation replaced: [{sha256, expire_time}], accepted until their grace ends
+        "previous_credentials": OPAQUE,
         "status_reason": TEXT,
         # raised on every change of the grader's or its partner's status (seats blocked by a
         # suspension free up only for a profile read after a later change)
@@ -94,5 +96,5 @@ def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None
     """Graders by id (never their credential hash)."""
     filters = [{"term": {k: v}} for k, v in (("partner", partner), ("locales", locale), ("status", status)) if v]
     return resources.page(es, index(prefix), page_size, [{"grader_id": "asc"}], after, filters,
-                          source={"excludes": ["credential_sha256"]})
+                          source={"excludes": ["credential_sha256", "previous_credentials"]})
 
