@@ -48,3 +48,40 @@ def timestamp(value: str | None) -> timestamp_pb2.Timestamp | None:
     ts = timestamp_pb2.Timestamp()
     ts.FromDatetime(parse_time(value))
     return ts
+
+
+def enum_name(enum, value: int, field: str) -> str:
+    """The name of a known value of a protobuf enum; INVALID_ARGUMENT naming ``field`` for a number
+    the contract does not define (proto3 enums are open: any int32 arrives).
+
+    >>> from services._proto.qrelay.v1 import operations_pb2
+    >>> enum_name(operations_pb2.ActiveStatus, 2, "status")
+    'SUSPENDED'
+    >>> enum_name(operations_pb2.ActiveStatus, 14, "status")
+    Traceback (most recent call last):
+    ...
+    services.core.errors.InvalidArgument: status: 14 is not a ActiveStatus (one of ACTIVE_STATUS_UNSPECIFIED, ACTIVE, SUSPENDED)
+    """
+    try:
+        return enum.Name(value)
+    except ValueError:
+        raise InvalidArgument(FieldViolation(
+            field, f"{value} is not a {enum.DESCRIPTOR.name} (one of {', '.join(enum.keys())})")) from None
+
+
+def time_of(ts: timestamp_pb2.Timestamp, field: str):
+    """A Timestamp as an aware datetime; INVALID_ARGUMENT for one outside 0001..9999 or with bad nanos."""
+    import datetime as dt
+
+    try:
+        return ts.ToDatetime(dt.timezone.utc)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(FieldViolation(field, "not a valid time (years 0001 to 9999)")) from None
+
+
+def seconds_of(duration, field: str) -> float:
+    """A Duration in seconds; INVALID_ARGUMENT for one protobuf considers invalid (±10,000 years, nanos)."""
+    try:
+        return duration.ToTimedelta().total_seconds()
+    except (ValueError, OverflowError):
+        raise InvalidArgument(FieldViolation(field, "not a valid duration")) from None

@@ -29,6 +29,57 @@ _CODES: tuple[tuple[type[errors.QrelayError], grpc.StatusCode], ...] = (
 # Services anyone may call without a token: health checks and reflection.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
+# What an error answer may echo back. gRPC carries the message (percent-encoded) and the status
+# details (base64) in trailing metadata, which clients refuse past 8 KB ("Stream removed"): a
+# message or field violation quoting a long input must be cut, so the answer reaches the caller.
+MAX_MESSAGE_BYTES = 512
+MAX_FIELD_BYTES = 128
+MAX_DESCRIPTION_BYTES = 256
+MAX_VIOLATIONS = 16
+
+
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (whole characters), marked with an ellipsis.
+
+    >>> cap("abc", 10), cap("x" * 20, 10), len(cap("日" * 20, 10).encode())
+    ('abc', 'xxxxxxx…', 9)
+    """
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    return raw[:limit - 3].decode(errors="ignore") + "…"
+
+
+def _violations(items: list[errors.FieldViolation]) -> list[error_details_pb2.BadRequest.FieldViolation]:
+    out = [error_details_pb2.BadRequest.FieldViolation(field=cap(v.field, MAX_FIELD_BYTES),
+                                                       description=cap(v.description, MAX_DESCRIPTION_BYTES))
+           for v in items[:MAX_VIOLATIONS]]
+    if len(items) > MAX_VIOLATIONS:
+        out.append(error_details_pb2.BadRequest.FieldViolation(
+            field="request", description=f"and {len(items) - MAX_VIOLATIONS} more problems"))
+    return out
+
+
+class Undecodable:
+    """A request whose bytes do not parse as the method's message (answered INVALID_ARGUMENT after
+    authentication, instead of gRPC's own INTERNAL "Exception deserializing request")."""
+
+    def __init__(self, message_name: str, reason: str):
+        self.message_name, self.reason = message_name, reason
+
+
+def tolerant(deserializer: Callable | None, message_name: str) -> Callable | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's bytes
+            return Undecodable(message_name, type(exc).__name__)
+
+    return parse
+
 
 def status_for(exc: BaseException) -> status_pb2.Status:
     """The google.rpc.Status a caller gets for ``exc``."""
@@ -36,13 +87,10 @@ def status_for(exc: BaseException) -> status_pb2.Status:
 
     if isinstance(exc, errors.QrelayError):
         code = next((c for cls, c in _CODES if isinstance(exc, cls)), grpc.StatusCode.INTERNAL)
-        status = status_pb2.Status(code=code.value[0], message=str(exc))
+        status = status_pb2.Status(code=code.value[0], message=cap(str(exc), MAX_MESSAGE_BYTES))
         if isinstance(exc, errors.InvalidArgument):
             detail = any_pb2.Any()
-            detail.Pack(error_details_pb2.BadRequest(field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in exc.violations
-            ]))
+            detail.Pack(error_details_pb2.BadRequest(field_violations=_violations(exc.violations)))
             status.details.append(detail)
         return status
     if isinstance(exc, NotImplementedError):  # generated servicer bases: behaviour of a later release
@@ -62,10 +110,18 @@ def _is_es_outage(exc: BaseException) -> bool:
     return isinstance(exc, ApiError) and exc.meta.status in (429, 502, 503, 504)
 
 
+def _decoded(request) -> None:
+    if isinstance(request, Undecodable):
+        raise errors.InvalidArgument(errors.FieldViolation(
+            "request", f"the bytes are not a valid {request.message_name} message ({request.reason})"))
+
+
 class ServerInterceptor(grpc.ServerInterceptor):
-    def __init__(self, roles: Mapping[str, frozenset[str]], authenticator: Authenticator):
+    def __init__(self, roles: Mapping[str, frozenset[str]], authenticator: Authenticator,
+                 inputs: Mapping[str, str] | None = None):
         self._roles = roles
         self._auth = authenticator
+        self._inputs = dict(inputs or {})  # method -> its request message's name, for errors
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -73,16 +129,17 @@ class ServerInterceptor(grpc.ServerInterceptor):
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
         token = bearer_token(handler_call_details.invocation_metadata or ())
+        parse = tolerant(handler.request_deserializer, self._inputs.get(method, "request"))
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, token, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=parse,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._stream(method, token, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=parse,
                 response_serializer=handler.response_serializer,
             )
         return handler  # qrelay has no client-streaming RPCs
@@ -90,6 +147,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
     def _unary(self, method: str, token: str | None, behaviour: Callable):
         def wrapped(request, context):
             with self._serving(method, token, context):
+                _decoded(request)
                 return behaviour(request, context)
 
         return wrapped
@@ -97,6 +155,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
     def _stream(self, method: str, token: str | None, behaviour: Callable):
         def wrapped(request, context):
             with self._serving(method, token, context):
+                _decoded(request)
                 yield from behaviour(request, context)
 
         return wrapped

@@ -51,9 +51,11 @@ def start(cfg: Config, authenticator: Authenticator, servicers: Sequence[tuple[C
     A service whose servicer is the generated base class answers UNIMPLEMENTED.
     """
     roles = method_roles(m.DESCRIPTOR for m in PROTO_FILES)
+    inputs = {f"/{svc.full_name}/{m.name}": m.input_type.name
+              for mod in SERVICE_FILES for svc in mod.DESCRIPTOR.services_by_name.values() for m in svc.methods}
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=cfg.server.max_workers, thread_name_prefix="rpc"),
-        interceptors=[ServerInterceptor(roles, authenticator)],
+        interceptors=[ServerInterceptor(roles, authenticator, inputs)],
         options=[("grpc.so_reuseport", 0)],
     )
     for add, servicer in servicers:

@@ -10,7 +10,7 @@ import uuid
 
 from services.core import clock
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
-from services.aip import id_of, page_after, page_token, timestamp
+from services.aip import enum_name, id_of, page_after, page_token, timestamp
 from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
@@ -114,7 +114,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
         size = min(request.page_size or 50, MAX_PAGE)
-        states = [evaluation_pb2.EvaluationState.Name(s) for s in request.states]
+        states = [enum_name(evaluation_pb2.EvaluationState, s, f"states[{i}]") for i, s in enumerate(request.states)]
         docs, after = evaluations.list_page(self.ctx.es, self.ctx.prefix, size, page_after(request.page_token),
                                             request.owner_team or None, states)
         return evaluation_pb2.ListEvaluationsResponse(evaluations=[to_proto(d) for d in docs],

@@ -82,7 +82,11 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
                                       guidelines=self.guidelines.for_kind(item["kind"]))
 
     def NextAssignment(self, request, context):
-        kind = _KINDS.get(request.kind) if request.kind else None
+        kind = None
+        if request.kind:
+            kind = _KINDS.get(request.kind)
+            if kind is None:
+                raise InvalidArgument(FieldViolation("kind", "POINTWISE, SIDE_BY_SIDE, or unset for both"))
         lease = self.dispatch.next(_me(), kind)
         return self._assignment(lease.slot, lease.item)
 
@@ -96,14 +100,14 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
 
     def SkipAssignment(self, request, context):
         aid = self._aid(request.name)
-        reason = grading_pb2.SkipReason.Name(request.reason) if request.reason else ""
+        reason = aip.enum_name(grading_pb2.SkipReason, request.reason, "reason") if request.reason else ""
         self.dispatch.leases.take(aid)  # the slot changes: submits read it again
         judging.skip(self.es, self.prefix, _me(), aid, reason, request.comment)
         return grading_pb2.SkipAssignmentResponse()
 
     def ExtendLease(self, request, context):
         aid = self._aid(request.name)
-        seconds = request.extension.ToTimedelta().total_seconds() if request.HasField("extension") else 0
+        seconds = aip.seconds_of(request.extension, "extension") if request.HasField("extension") else 0
         if seconds < 0:
             raise InvalidArgument(FieldViolation("extension", "must not be negative"))
         self.dispatch.leases.take(aid)  # the slot changes: submits read it again

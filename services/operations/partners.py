@@ -1,6 +1,7 @@
 """Partners (vendor/BPO firms, the in-house team) and programmes: create, read, update."""
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 from elasticsearch import Elasticsearch
@@ -55,8 +56,10 @@ def create_programme(es: Elasticsearch, prefix: str, p: dict[str, Any], request_
     check_name(v, p.get("display_name", ""), "programme.display_name")
     v.check(bool(p.get("owner_teams")), "programme.owner_teams", "at least one owner team")
     check_locales(v, p.get("locales") or [], "programme.locales", required=False)
-    v.check(p.get("price_per_judgement", 0) >= 0, "programme.price_per_judgement", "must not be negative")
-    v.check(p.get("sla_hours", 0) >= 0, "programme.sla_hours", "must not be negative")
+    for f in ("price_per_judgement", "sla_hours"):
+        value = p.get(f, 0)
+        v.check(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0, f"programme.{f}",
+                "a finite number, not negative")
     cur = p.get("currency") or ""
     v.check(not cur or (len(cur) == 3 and cur.isalpha() and cur.isupper()), "programme.currency",
             "an ISO 4217 code like EUR")

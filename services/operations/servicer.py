@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format
-
 from services._proto.qrelay.v1 import operations_pb2, operations_pb2_grpc
-from services.aip import id_of, page_after, page_token, timestamp
+from services.aip import enum_name, id_of, page_after, page_token, seconds_of, timestamp
 from services.core.errors import Violations
 from services.grading.dispatch import Dispatcher
 from services.core.clock import iso, now
@@ -20,8 +18,8 @@ _STATUS = {"ACTIVE": operations_pb2.ACTIVE, "SUSPENDED": operations_pb2.SUSPENDE
 MAX_GOLD = 10_000
 
 
-def _status_name(value: int) -> str:
-    return operations_pb2.ActiveStatus.Name(value) if value else ""
+def _status_name(value: int, field: str) -> str:
+    return enum_name(operations_pb2.ActiveStatus, value, field) if value else ""
 
 
 def partner_to_proto(d: dict[str, Any]) -> operations_pb2.Partner:
@@ -53,7 +51,8 @@ def programme_to_proto(d: dict[str, Any]) -> operations_pb2.Programme:
 
 def _grader_fields(g: operations_pb2.Grader) -> dict[str, Any]:
     return {"display_name": g.display_name, "partner": g.partner, "locales": list(g.locales),
-            "skills": list(g.skills), "status": _status_name(g.status), "programmes": list(g.programmes)}
+            "skills": list(g.skills), "status": _status_name(g.status, "grader.status"),
+            "programmes": list(g.programmes)}
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
@@ -67,7 +66,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     def CreatePartner(self, request, context):
         p = request.partner
         return partner_to_proto(partner_ops.create_partner(self.es, self.prefix, p.display_name,
-                                                           _status_name(p.status), request.request_id))
+                                                           _status_name(p.status, "partner.status"), request.request_id))
 
     def GetPartner(self, request, context):
         return partner_to_proto(partners.get(self.es, self.prefix, id_of(request.name, "partners", "name")))
@@ -79,7 +78,8 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
 
     def UpdatePartner(self, request, context):
         pid = id_of(request.partner.name, "partners", "partner.name")
-        fields = {"display_name": request.partner.display_name, "status": _status_name(request.partner.status)}
+        fields = {"display_name": request.partner.display_name,
+                  "status": _status_name(request.partner.status, "partner.status")}
         return partner_to_proto(partner_ops.update_partner(self.es, self.prefix, self.dispatcher, pid, fields,
                                                            request.update_mask.paths))
 
@@ -100,7 +100,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
         v.raise_if_any()
         partner = id_of(request.partner, "partners", "partner") if request.partner else ""
         docs, after = graders.list_page(self.es, self.prefix, page_size(request.page_size), page_after(request.page_token),
-                                        partner=partner, locale=request.locale, status=_status_name(request.status))
+                                        partner=partner, locale=request.locale, status=_status_name(request.status, "status"))
         return operations_pb2.ListGradersResponse(graders=[grader_to_proto(d) for d in docs],
                                                   next_page_token=page_token(after))
 
@@ -116,7 +116,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
 
     def RotateGraderCredential(self, request, context):
         gid = id_of(request.name, "graders", "name")
-        grace = request.grace_period.ToTimedelta().total_seconds() if request.HasField("grace_period") else None
+        grace = seconds_of(request.grace_period, "grace_period") if request.HasField("grace_period") else None
         doc, credential, ends = grader_ops.rotate(self.es, self.prefix, self.secret, gid, grace, request.request_id)
         self.credentials.forget(gid)
         return operations_pb2.GraderCredential(grader=grader_to_proto(doc), credential=credential,
@@ -131,8 +131,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     # --- programmes ----------------------------------------------------------------------
 
     def CreateProgramme(self, request, context):
-        p = json_format.MessageToDict(request.programme, preserving_proto_field_name=True)
-        p.pop("name", None)
+        r = request.programme
+        p = {"display_name": r.display_name, "owner_teams": list(r.owner_teams), "locales": list(r.locales),
+             "price_per_judgement": r.price_per_judgement, "currency": r.currency, "sla_hours": r.sla_hours}
         return programme_to_proto(partner_ops.create_programme(self.es, self.prefix, p, request.request_id))
 
     def ListProgrammes(self, request, context):
