@@ -76,10 +76,10 @@ def es_pid(url: str) -> int | None:
 
 
 @contextmanager
-def server(es_url: str, prefix: str, log: Path, workers: int):
+def server(es_url: str, prefix: str, log: Path, workers: int, extra_env: dict | None = None):
     env = {**os.environ, "QRELAY_ES_URL": es_url, "QRELAY_INDEX_PREFIX": prefix, "QRELAY_PORT": "0",
            "QRELAY_TOKENS": f"{OPS_TOKEN}=bench:ops", "QRELAY_LOG_LEVEL": "WARNING",
-           "QRELAY_MAX_WORKERS": str(workers)}
+           "QRELAY_MAX_WORKERS": str(workers), **(extra_env or {})}
     out = open(log, "w+")
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve"], env=env, stdout=out, stderr=out, cwd=ROOT)
     address = None
