@@ -98,3 +98,10 @@ def authenticator(ctx: Context) -> Authenticator:
     from services.operations.credentials import Chain
 
     return Chain([StaticTokens(ctx.config.tokens), grader_credentials(ctx)])
+
+
+def audit_log(ctx: Context) -> Callable[[dict], None]:
+    """Where the server writes one record per change: the append-only ``audit`` index."""
+    from services.store import audit
+
+    return lambda record: audit.append(ctx.es, ctx.prefix, record)

@@ -45,8 +45,10 @@ PAGES = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css"}
 class App:
     """What every request handler shares: the gRPC channel."""
 
-    def __init__(self, grpc_target: str):
-        self.channel = grpc.insecure_channel(grpc_target)
+    def __init__(self, grpc_target: str, ca_file: str | None = None):
+        from services.cli.client import open_channel
+
+        self.channel = open_channel(grpc_target, ca_file)
         self.stub = grading_pb2_grpc.GradingServiceStub(self.channel)
 
     def call(self, method: str, body: dict, token: str) -> tuple[int, dict]:
@@ -114,8 +116,8 @@ def handler(app: App) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(port: int, grpc_target: str, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """A started-but-not-serving HTTP server (call ``serve_forever``)."""
-    httpd = ThreadingHTTPServer((host, port), handler(App(grpc_target)))
+def serve(port: int, grpc_target: str, host: str = "127.0.0.1", ca_file: str | None = None) -> ThreadingHTTPServer:
+    """A started-but-not-serving HTTP server (call ``serve_forever``); ``ca_file``: reach gRPC over TLS."""
+    httpd = ThreadingHTTPServer((host, port), handler(App(grpc_target, ca_file)))
     httpd.daemon_threads = True
     return httpd

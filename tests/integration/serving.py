@@ -38,7 +38,11 @@ def qrelay_server(es_url: str, index_prefix: str, log_path: Path, extra_env: dic
     if address is None:
         proc.kill()
         raise RuntimeError("qrelay serve did not start within 60 s")
-    grpc.channel_ready_future(grpc.insecure_channel(address)).result(timeout=10)
+    cert = (extra_env or {}).get("QRELAY_TLS_CERT")
+    ready = (grpc.secure_channel(address, grpc.ssl_channel_credentials(Path(cert).read_bytes())) if cert
+             else grpc.insecure_channel(address))
+    grpc.channel_ready_future(ready).result(timeout=10)
+    ready.close()
     try:
         yield address, proc
     finally:
