@@ -323,3 +323,141 @@ def test_credentials_rotate_with_a_grace_period_and_can_be_revoked(world):
     fourth = ops.RotateGraderCredential(ops_pb2.RotateGraderCredentialRequest(name=g.grader.name),
                                         metadata=auth("ops")).credential
     assert _signs_in(world, fourth)
+
+
+# --- the wire-level test -------------------------------------------------------------------
+
+WIRE_TASKS = 800  # per label: 800 SxS tasks, and 800 pointwise (400 gold, 400 live)
+WIRE_ALPHA = 1e-3  # for the whole family of predictors (Bonferroni)
+
+
+def _bulk_seed(world: World, items: list[dict]) -> None:
+    from elasticsearch import helpers
+
+    w.seed(world.es, world.prefix, world.eval_id, [])
+    helpers.bulk(world.es, ({"_index": f"{world.prefix}items", "_id": it["item_id"], "_source": it} for it in items))
+    world.es.indices.refresh(index=f"{world.prefix}items")
+    time.sleep(2.2)  # the server caches evaluations in GRADING for 2 s
+
+
+def _observe(world: World, graders: int = 8) -> list[dict]:
+    """Graders drain the queue as any client would; per task, everything that came over the wire."""
+    out: list[dict] = []
+    lock = threading.Lock()
+
+    def work(g: w.GraderClient):
+        seq = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                a = g.next()
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.NOT_FOUND, e
+                return
+            t1 = time.perf_counter()
+            pointwise = a.task.WhichOneof("body") == "pointwise"
+            j = g.submit(a.name, **({"grade": 2} if pointwise else {"preference": 1}))
+            t2 = time.perf_counter()
+            stats = g.stats() if pointwise else None
+            with lock:
+                out.append({"a": a, "j": j, "seq": seq, "grader": g, "next_s": t1 - t0, "submit_s": t2 - t1,
+                            "stats": stats})
+            seq += 1
+
+    clients = [world.grader() for _ in range(graders)]
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # per grader, whether the gold count moved since that grader's previous pointwise task
+    last: dict[int, int] = {}
+    for o in sorted(out, key=lambda o: (id(o["grader"]), o["seq"])):
+        if o["stats"] is not None:
+            key = id(o["grader"])
+            o["gold_moved"] = o["stats"].gold_judged > last.get(key, 0)
+            last[key] = o["stats"].gold_judged
+    return out
+
+
+def _handle_bytes(name: str) -> bytes:
+    import base64
+
+    h = name.split("/", 1)[1]
+    return base64.urlsafe_b64decode(h + "=" * (-len(h) % 4))
+
+
+def _predictors(obs: list[dict], evaluation_id: str, kind: str) -> dict[str, list[bool]]:
+    """Yes/no guesses per task from what the client received — ids, bytes of the handle, sizes,
+    times, order, the gold counter — each split at its (label-free) median when it is a number."""
+    from services.evaluation import pooling
+
+    def split(values):
+        m = sorted(values)[len(values) // 2]
+        return [v > m for v in values]
+
+    def recomputed(o) -> bool:
+        a = o["a"]
+        q = a.task.query.lower()
+        if kind == "pointwise":
+            item = pooling.item_id(evaluation_id, "pointwise", q, a.task.locale, a.task.pointwise.result.doc_id)
+        else:
+            item = pooling.item_id(evaluation_id, "side_by_side", q, a.task.locale, "ranker-alpha", "ranker-beta")
+        return item.rpartition("-")[2] in a.name
+
+    p = {
+        "sha256(name) low bit": [hashlib.sha256(o["a"].name.encode()).digest()[0] & 1 == 1 for o in obs],
+        "handle first byte low bit": [_handle_bytes(o["a"].name)[0] & 1 == 1 for o in obs],
+        "handle last byte low bit": [_handle_bytes(o["a"].name)[-1] & 1 == 1 for o in obs],
+        "handle length": split([len(o["a"].name) for o in obs]),
+        "item id recomputed from the content is in the name": [recomputed(o) for o in obs],
+        "assignment size": split([o["a"].ByteSize() for o in obs]),
+        "judgement answer size": split([o["j"].ByteSize() for o in obs]),
+        "lease end sub-second": split([o["a"].lease_expire_time.nanos for o in obs]),
+        "time on task": split([o["j"].time_on_task.ToNanoseconds() for o in obs]),
+        "NextAssignment latency": split([o["next_s"] for o in obs]),
+        "SubmitJudgement latency": split([o["submit_s"] for o in obs]),
+        "order: odd position in the grader's sequence": [o["seq"] % 2 == 1 for o in obs],
+    }
+    if kind == "pointwise":
+        p["gold count moved after the submit"] = [o["gold_moved"] for o in obs]
+    return p
+
+
+def test_wire_level_neither_the_sxs_side_nor_gold_is_predictable_better_than_chance(world):
+    """Everything a client receives — names, handle bytes, sizes, lease times, latencies, order,
+    the stats counters — tried as a predictor of the SxS side and of gold-ness, on 800 tasks each.
+    Bonferroni over all predictors at 1e-3; at this size the test catches a 60%-accurate predictor
+    with probability ≥ 0.93 (the planted control below is caught)."""
+    import random
+
+    half = WIRE_TASKS // 2
+    _bulk_seed(world, w.side_by_side(world.eval_id, WIRE_TASKS, locale=world.locale)
+               + w.pointwise(world.eval_id, half, locale=world.locale, query="running shoes", tag="p")
+               + w.gold(world.eval_id, half, locale=world.locale, query="tennis racket", tag="g"))
+    obs = _observe(world)
+    sxs = [o for o in obs if o["a"].task.WhichOneof("body") == "side_by_side"]
+    pw = [o for o in obs if o["a"].task.WhichOneof("body") == "pointwise"]
+    assert len(sxs) == WIRE_TASKS and len(pw) == WIRE_TASKS
+    labels = {"SxS side": ([_shown_flipped(o["a"]) for o in sxs], _predictors(sxs, world.eval_id, "side_by_side")),
+              "gold": ([_is_gold(o["a"]) for o in pw], _predictors(pw, world.eval_id, "pointwise"))}
+    n_tests = sum(len(p) for _, p in labels.values())
+    alpha = WIRE_ALPHA / n_tests
+    bound = leakage.chance_bound(WIRE_TASKS, alpha)
+    rng = random.Random(11)  # the planted control: a predictor right 60% of the time
+    lines, leaks = [], []
+    for label, (truth, predictors) in labels.items():
+        predictors["(control: right 60% of the time)"] = [t if rng.random() < 0.6 else not t for t in truth]
+        for name, guesses in predictors.items():
+            correct, n = leakage.accuracy(guesses, truth)
+            acc = max(correct, n - correct) / n
+            caught = leakage.better_than_chance(correct, n, alpha)
+            lines.append(f"{label:8} {name:52} {acc:6.3f}{'  CAUGHT' if caught else ''}")
+            if caught and not name.startswith("(control"):
+                leaks.append((label, name, acc))
+            if name.startswith("(control"):
+                assert caught, "the test has too little power to catch a 60% predictor"
+    print(f"\nwire-level predictability, {WIRE_TASKS} tasks per label; chance bound {bound:.3f} "
+          f"(two-sided, α = {WIRE_ALPHA:g} over {n_tests} predictors; power at 60%: "
+          f"{leakage.power(WIRE_TASKS, alpha, 0.6):.2f})\n" + "\n".join(lines))
+    assert leaks == []
