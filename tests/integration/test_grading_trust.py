@@ -106,6 +106,18 @@ def test_gold_feedback_cannot_be_tied_to_one_task(world, es):
     assert not leakage.better_than_chance(correct, n, ALPHA), f"gold told apart by its stats in {correct} of {n} tasks"
 
 
+
+def test_a_pointwise_task_shows_no_rank_that_could_mark_gold(world):
+    """Found beside hole 2: a live item showed the best rank any ranker gave it (1..depth), a gold
+    item the position its loader gave (LoadGoldItems defaults to 1) — gold stood out by its rank."""
+    live = w.pointwise(world.eval_id, 3, locale=world.locale)
+    for k, it in enumerate(live):
+        it["doc"]["position"] = 3 + k  # what pooling stores for a doc ranked 3rd, 4th, 5th
+    world.seed(live + w.gold(world.eval_id, 3, locale=world.locale))
+    g = world.grader()
+    shown = {g.next().task.pointwise.result.position for _ in range(6)}
+    assert shown == {0}  # no rank on the wire: it would also bias the grade (position bias)
+
 def _wait_for(probe, seconds: float = 90.0, every: float = 0.5):
     """Poll ``probe`` until it returns something truthy (or ``seconds`` pass: then its last answer)."""
     deadline = time.monotonic() + seconds
