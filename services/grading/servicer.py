@@ -21,18 +21,20 @@ _KINDS = {common_pb2.POINTWISE: "pointwise", common_pb2.SIDE_BY_SIDE: "side_by_s
 _SCALES = {"pointwise": common_pb2.POINTWISE_0_3, "side_by_side": common_pb2.SIDE_BY_SIDE_MINUS3_PLUS3}
 
 
-def _doc(d: dict[str, Any]) -> common_pb2.ResultDoc:
+def _doc(d: dict[str, Any], ranked: bool = True) -> common_pb2.ResultDoc:
     return common_pb2.ResultDoc(doc_id=str(d.get("doc_id") or ""), title=d.get("title") or "",
                                 snippet=d.get("snippet") or "", url=d.get("url") or "",
-                                position=int(d.get("position") or 0))
+                                position=int(d.get("position") or 0) if ranked else 0)
 
 
 def task_of(slot: dict[str, Any], item: dict[str, Any]) -> grading_pb2.Task:
-    """What the grader sees: never the rankers; SxS sides swapped when the lease says so."""
+    """What the grader sees: never the rankers; SxS sides swapped when the lease says so; no rank
+    on a pointwise result (a live item's best rank and a gold item's loaded position differ, so a
+    rank would mark gold — and it would bias the grade)."""
     kind = item["kind"]
     task = grading_pb2.Task(query=item.get("query") or "", locale=item.get("locale") or "", scale=_SCALES[kind])
     if kind == "pointwise":
-        task.pointwise.result.CopyFrom(_doc(item.get("doc") or {}))
+        task.pointwise.result.CopyFrom(_doc(item.get("doc") or {}, ranked=False))
     else:
         a, b = item.get("left") or [], item.get("right") or []
         left, right = (b, a) if slot.get("flipped") else (a, b)
