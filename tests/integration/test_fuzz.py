@@ -86,6 +86,15 @@ def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
         (ops.GetGrader, ops_pb2.GetGraderRequest(name="日" * 20_000), auth("ops"), "name"),
         (ops.LoadGoldItems, ops_pb2.LoadGoldItemsRequest(items=[ops_pb2.GoldItem(locale="é" * 9000)] * 200),
          auth("admin"), "items[0].id"),
+        # found at bench size: a page token whose keys do not fit the listing's sort, and terms longer
+        # than Elasticsearch indexes (32 KB) — both were a 400 from Elasticsearch, answered INTERNAL
+        (evals.ListEvaluations, evaluation_pb2.ListEvaluationsRequest(page_token="WyJ4Il0="), auth("engineer"),
+         "page_token"),
+        (evals.ListEvaluations, evaluation_pb2.ListEvaluationsRequest(owner_team="日" * 12_000), auth("engineer"),
+         "owner_team"),
+        (ops.ListGraders, ops_pb2.ListGradersRequest(partner="partners/" + "x" * 40_000), auth("ops"), "partner"),
+        (ops.CreateGrader, ops_pb2.CreateGraderRequest(grader=ops_pb2.Grader(
+            display_name="g", locales=["en-US"], skills=["日" * 12_000])), auth("ops"), "grader.skills[0]"),
     ]
     for call, request, md, field in cases:
         err = _error(call, request, metadata=md, timeout=30)
