@@ -11,6 +11,10 @@ from services.core.clock import parse_time
 from services.core.errors import FieldViolation, InvalidArgument
 
 
+MAX_ID = 512  # longer than any id qrelay issues (and Elasticsearch refuses terms past 32 KB)
+MAX_KEYWORD = 256
+
+
 def id_of(name: str, collection: str, field: str = "name") -> str:
     """The id in ``collection/{id}``; INVALID_ARGUMENT naming ``field`` otherwise.
 
@@ -20,7 +24,20 @@ def id_of(name: str, collection: str, field: str = "name") -> str:
     prefix, _, ident = name.partition("/")
     if prefix != collection or not ident or "/" in ident:
         raise InvalidArgument(FieldViolation(field, f"must look like {collection}/{{id}}, got {name!r}"))
+    if len(ident) > MAX_ID:
+        raise InvalidArgument(FieldViolation(field, f"is longer than any {collection} id ({len(ident)} characters)"))
     return ident
+
+
+def check_keyword(value: str, field: str, limit: int = MAX_KEYWORD) -> str:
+    """A value stored or searched as an exact term (team, skill, request id): at most ``limit`` characters.
+
+    >>> check_keyword("search-mx", "owner_team")
+    'search-mx'
+    """
+    if len(value) > limit:
+        raise InvalidArgument(FieldViolation(field, f"at most {limit} characters, got {len(value)}"))
+    return value
 
 
 def page_token(after: list | None) -> str:
@@ -34,9 +51,10 @@ def page_after(token: str, field: str = "page_token") -> list | None:
         return None
     try:
         after = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(after, list):
+        if isinstance(after, list) and 0 < len(after) <= 8 and all(
+                isinstance(v, (str, int, float, bool)) and len(str(v)) <= MAX_ID for v in after):
             return after
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     raise InvalidArgument(FieldViolation(field, "is not a page token this server issued"))
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Callable, Mapping
 
 import grpc
-from google.protobuf import any_pb2, duration_pb2, json_format
+from google.protobuf import any_pb2, duration_pb2, json_format, text_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -298,7 +298,10 @@ def _summary(request) -> dict:
     """The request as JSON, cut to :data:`AUDIT_REQUEST_BYTES` (a big request keeps its shape only)."""
     if request is None:
         return {"undecodable": True}
-    as_json = json_format.MessageToDict(request, preserving_proto_field_name=True)
+    try:
+        as_json = json_format.MessageToDict(request, preserving_proto_field_name=True)
+    except json_format.SerializeToJsonError:  # e.g. a Timestamp out of range: keep the wire form
+        return {"text": cap(text_format.MessageToString(request, as_one_line=True), AUDIT_REQUEST_BYTES)}
     text = json.dumps(as_json, ensure_ascii=False)
     if len(text.encode()) <= AUDIT_REQUEST_BYTES:
         return as_json

@@ -10,7 +10,7 @@ import uuid
 
 from services.core import clock
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
-from services.aip import enum_name, id_of, page_after, page_token, timestamp
+from services.aip import check_keyword, enum_name, id_of, page_after, page_token, timestamp
 from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
@@ -72,6 +72,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
 
     def CreateEvaluation(self, request, context):
         principal = current_principal.get()
+        check_keyword(request.request_id, "request_id")
         spec = from_proto(request.evaluation.display_name, request.evaluation.spec)
         if request.request_id:
             # the same caller retrying the same request gets the same evaluation
@@ -116,7 +117,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         size = min(request.page_size or 50, MAX_PAGE)
         states = [enum_name(evaluation_pb2.EvaluationState, s, f"states[{i}]") for i, s in enumerate(request.states)]
         docs, after = evaluations.list_page(self.ctx.es, self.ctx.prefix, size, page_after(request.page_token),
-                                            request.owner_team or None, states)
+                                            check_keyword(request.owner_team, "owner_team") or None, states)
         return evaluation_pb2.ListEvaluationsResponse(evaluations=[to_proto(d) for d in docs],
                                                       next_page_token=page_token(after))
 

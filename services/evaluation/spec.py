@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from google.protobuf import json_format
 
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2
-from services.aip import time_of
+from services.aip import MAX_KEYWORD, time_of
 from services.core.errors import InvalidArgument, Violations
 
 MAX_DEPTH = 100
@@ -141,6 +141,7 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec) -> Spec:
     v.check(overlap >= 1, f"{P}.overlap", f"must be at least 1, got {overlap}")
     v.check(math.isfinite(s.gold_share) and 0 <= s.gold_share <= 0.5, f"{P}.gold_share", "must be in [0, 0.5]")
     v.check(0 <= s.priority <= 100, f"{P}.priority", "must be in 0..100")
+    v.check(len(s.owner_team) <= MAX_KEYWORD, f"{P}.owner_team", f"at most {MAX_KEYWORD} characters")
 
     deadline = None
     if s.HasField("deadline"):

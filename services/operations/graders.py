@@ -12,7 +12,7 @@ from services.core.clock import iso, now
 from services.operations import credentials
 from services.operations.partners import require_partner
 from services.aip import id_of
-from services.operations.validation import check_locales, check_name, new_id
+from services.operations.validation import check_locales, check_name, check_terms, new_id
 from services.store import graders, programmes
 
 STATUSES = ("ACTIVE", "SUSPENDED")
@@ -32,7 +32,7 @@ def _check(es: Elasticsearch, prefix: str, g: dict[str, Any], paths: Iterable[st
         out["locales"] = sorted(set(g.get("locales") or []))
     if "skills" in paths:
         skills = [s.strip() for s in g.get("skills") or []]
-        v.check(all(skills), "grader.skills", "skills must not be empty strings")
+        check_terms(v, skills, "grader.skills")
         out["skills"] = sorted(set(skills))
     if "status" in paths:
         v.check(g.get("status") in STATUSES, "grader.status", "ACTIVE or SUSPENDED")

@@ -8,7 +8,7 @@ from elasticsearch import Elasticsearch
 
 from services.core.errors import FieldViolation, InvalidArgument, NotFound, Violations
 from services.core.clock import iso, now
-from services.operations.validation import check_locales, check_name, new_id
+from services.operations.validation import check_locales, check_name, check_terms, new_id
 from services.grading.dispatch import Dispatcher
 from services.store import graders, partners, programmes
 
@@ -55,6 +55,7 @@ def create_programme(es: Elasticsearch, prefix: str, p: dict[str, Any], request_
     v = Violations()
     check_name(v, p.get("display_name", ""), "programme.display_name")
     v.check(bool(p.get("owner_teams")), "programme.owner_teams", "at least one owner team")
+    check_terms(v, p.get("owner_teams") or [], "programme.owner_teams")
     check_locales(v, p.get("locales") or [], "programme.locales", required=False)
     for f in ("price_per_judgement", "sla_hours"):
         value = p.get(f, 0)

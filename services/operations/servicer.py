@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from services._proto.qrelay.v1 import operations_pb2, operations_pb2_grpc
-from services.aip import enum_name, id_of, page_after, page_token, seconds_of, timestamp
+from services.aip import MAX_KEYWORD, enum_name, id_of, page_after, page_token, seconds_of, timestamp
 from services.core.errors import Violations
 from services.grading.dispatch import Dispatcher
 from services.core.clock import iso, now
@@ -150,9 +150,10 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
         seen = set()
         for i, it in enumerate(request.items):
             f = f"items[{i}]"
-            v.check(bool(it.id) and it.id not in seen, f"{f}.id", "required and unique within the request")
+            v.check(bool(it.id) and it.id not in seen and len(it.id) <= MAX_KEYWORD, f"{f}.id",
+                    f"required, unique within the request, at most {MAX_KEYWORD} characters")
             seen.add(it.id)
-            v.check(bool(it.query.strip()), f"{f}.query", "required")
+            v.check(bool(it.query.strip()) and len(it.query) <= 2000, f"{f}.query", "required, at most 2000 characters")
             check_locales(v, [it.locale], f"{f}.locale")
             v.check(bool(it.result.doc_id), f"{f}.result.doc_id", "required")
             v.check(0 <= it.grade <= 3, f"{f}.grade", f"must be in 0..3, got {it.grade}")
