@@ -45,10 +45,12 @@ def world(address: str) -> tuple[dict[str, str], list[str]]:
                 display_name=name, locales=["en-US"])), metadata=md)
 
         me, spare = grader("fuzzer"), grader("spare")
+        partner = ops.CreatePartner(operations_pb2.CreatePartnerRequest(
+            partner=operations_pb2.Partner(display_name="spare partner")), metadata=md)
         stub = grading_pb2_grpc.GradingServiceStub(ch)
         leased = [stub.NextAssignment(grading_pb2.NextAssignmentRequest(),
                                       metadata=(("authorization", f"Bearer {me.credential}"),)).name for _ in range(2)]
-    return {**TOKENS, "grader": me.credential}, ["evaluations/spare", spare.grader.name, *leased]
+    return {**TOKENS, "grader": me.credential}, ["evaluations/spare", spare.grader.name, partner.name, *leased]
 
 
 def fuzz_some(address: str, paths: list[str], examples: int, tokens: dict, names: list[str], pid: int, out) -> None:
@@ -132,6 +134,7 @@ def main() -> int:
             proc.join()
         wall = time.monotonic() - start
         up = _alive(pid)
+        errors = wirefuzz.logged_errors((tmp / "serve.log").read_text())
         for name in es.indices.get(index=f"{prefix}*"):
             es.indices.delete(index=name)
         for tpl in es.indices.get_index_template(name=f"{prefix}*")["index_templates"]:
@@ -142,7 +145,9 @@ def main() -> int:
           f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print(report.table())
     print("not implemented yet (not fuzzed): " + (", ".join(m.name for m in idle) or "none"))
-    print(f"server still up: {'yes' if up else 'NO'}")
+    print(f"server still up: {'yes' if up else 'NO'}; ERROR lines in its log: {sum(errors.values())}")
+    for line, n in errors.most_common(10):
+        print(f"  {n} × {line}")
     if report.findings:
         print("\nFINDINGS")
         for key, items in sorted(report.findings.items()):
@@ -150,7 +155,7 @@ def main() -> int:
                 print(f"  {key}: {why}  payload {payload[:64]!r}")
     else:
         print("findings: none")
-    return 1 if report.findings or not up else 0
+    return 1 if report.findings or errors or not up else 0
 
 
 if __name__ == "__main__":

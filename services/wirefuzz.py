@@ -351,3 +351,20 @@ def fuzz_method(channel: grpc.Channel, method: Method, count: int, tokens: dict[
     report.seconds += time.monotonic() - start
     if not alive():
         report.findings[f"{method.service}.{method.name}"].append(("the server went away", b""))
+
+
+def logged_errors(log_text: str) -> Counter:
+    """ERROR lines of a server's JSON log by message (what the caller never saw: an audit record
+    not written, an unhandled error behind an INTERNAL)."""
+    import json
+
+    out: Counter = Counter()
+    for line in log_text.splitlines():
+        if '"level": "ERROR"' in line:
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            last = (d.get("exc") or "").strip().splitlines()[-1:] or [""]
+            out[f"{d.get('msg', '')[:120]} | {last[0][:160]}"] += 1
+    return out

@@ -32,16 +32,19 @@ def fuzzed(es_url, es, tmp_path_factory):
     """A server with a world to fuzz in: an evaluation in GRADING, a grader holding two leases,
     and resources whose names the fuzzer may use (a second evaluation and grader it may wreck)."""
     prefix = f"qt-fuzz-{uuid.uuid4().hex[:8]}-"
-    with qrelay_server(es_url, prefix, tmp_path_factory.mktemp("fuzz") / "serve.log") as (address, proc), \
+    log = tmp_path_factory.mktemp("fuzz") / "serve.log"
+    with qrelay_server(es_url, prefix, log) as (address, proc), \
             grpc.insecure_channel(address) as ch:
         world, spare = World(es, ch, prefix), World(es, ch, prefix)
         w.seed(es, prefix, spare.eval_id, w.pointwise(spare.eval_id, 3, locale="en-US"))
         world.seed(w.pointwise(world.eval_id, 40, locale="en-US") + w.side_by_side(world.eval_id, 10, locale="en-US"))
         grader = world.grader(locales=["en-US"])
         leased = [grader.next().name for _ in range(2)]
-        names = [f"evaluations/{spare.eval_id}", w.create_grader(ch, locales=["en-US"])[0], *leased]
+        partner = operations_pb2_grpc.OperationsServiceStub(ch).CreatePartner(ops_pb2.CreatePartnerRequest(
+            partner=ops_pb2.Partner(display_name="spare")), metadata=auth("ops")).name
+        names = [f"evaluations/{spare.eval_id}", w.create_grader(ch, locales=["en-US"])[0], partner, *leased]
         yield {"channel": ch, "proc": proc, "tokens": {**TOKENS, "grader": grader.md[0][1][len("Bearer "):]},
-               "names": names, "grader": grader}
+               "names": names, "grader": grader, "log": log}
     _drop(es, prefix)
 
 
@@ -125,6 +128,7 @@ def test_every_rpc_answers_only_what_a_caller_may_get_and_the_server_stays_up(fu
         print(f"\n{report.table()}\nnot implemented yet: "
               + ", ".join(m.name for m in methods if not probes[m.path].implemented) + f"\n{report.seconds:.1f} s")
     assert dict(report.findings) == {}
+    assert wirefuzz.logged_errors(fuzzed["log"].read_text()) == {}  # nothing went wrong out of sight either
     assert proc.poll() is None
     health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
     assert health.status == health_pb2.HealthCheckResponse.SERVING
