@@ -1,13 +1,17 @@
-"""Dawid–Skene (ours) beside crowd-kit's, on generated graded labels.
+"""Label aggregation on simulated crowds: qrelay's methods beside crowd-kit's.
 
-    .venv/bin/python bench/bench_aggregation.py [--items 100000] [--workers-per-item 3] [--seed 0]
+    .venv/bin/python bench/bench_aggregation.py [--items 5000] [--seeds 2] [--kinds realistic,spammers]
+                                               [--no-glad]
 
-Generates a 0–3 graded task: true grades with skewed priors, a pool of workers of
-varied quality who mostly err to an adjacent grade (some lenient, some harsh, a few
-near-random), each item labelled by ``--workers-per-item`` distinct workers.
-Prints accuracy vs the truth and wall time for each method, and the time ratio;
-then a second, sparse table (20,000 items, 500 workers with ~120 labels each)
-where the structured models (one-coin, ordinal) beat full Dawid–Skene.
+For each crowd kind of :mod:`fixtures.crowd` (``simple``: the first generator, equal
+volumes and independent errors; ``realistic``: most workers label a handful of items and
+a few label thousands, class imbalance, item difficulty, spammers, strict/lenient graders
+and adversaries; and variations that stress one failure each) prints accuracy against the
+truth and seconds for qrelay's MajorityVote, DawidSkene, OneCoinDawidSkene and
+OrdinalDawidSkene (and, as "before:", the configurations that collapsed), beside crowd-kit's
+MV, DS, GLAD and MACE; how often qrelay's guard fell back to majority vote; and, with 10% of
+the items' true labels given as gold, the accuracy on the other 90% with and without gold.
+Averages over ``--seeds`` crowds per kind.
 """
 from __future__ import annotations
 
@@ -15,97 +19,116 @@ import argparse
 import pathlib
 import sys
 import time
+import warnings
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from evaluators.aggregation import DawidSkene, MajorityVote, OneCoinDawidSkene, OrdinalDawidSkene  # noqa: E402
+from evaluators.aggregation import (  # noqa: E402
+    AggregationWarning,
+    DawidSkene,
+    MajorityVote,
+    OneCoinDawidSkene,
+    OrdinalDawidSkene,
+)
+from fixtures.crowd import KINDS, simulate_crowd  # noqa: E402
+
+OURS = {
+    "qrelay MajorityVote": MajorityVote,
+    "qrelay DawidSkene": DawidSkene,
+    "qrelay OneCoinDawidSkene": OneCoinDawidSkene,
+    "qrelay OrdinalDawidSkene": lambda: OrdinalDawidSkene(classes=[0, 1, 2, 3]),
+    # Before issue 12: plain maximum-likelihood DS (crowd-kit's model), and the structured
+    # models without their priors, spam component and guard — the configurations that collapsed.
+    "before: DawidSkene (plain ML)": lambda: DawidSkene(smoothing=0, pooled_prior=0, prior_strength=0, guard="off"),
+    "before: OneCoinDawidSkene": lambda: OneCoinDawidSkene(pooled_prior=0, prior_strength=0, spam=False,
+                                                           guard="off"),
+    "before: OrdinalDawidSkene": lambda: OrdinalDawidSkene(classes=[0, 1, 2, 3], pooled_prior=0, prior_strength=0,
+                                                           spam=False, guard="off"),
+}
 
 
-def generate(n_items: int, n_workers: int, per_item: int, seed: int):
-    """(item, worker, label, truth): graded 0..3 labels from workers who err mostly to adjacent grades."""
-    rng = np.random.default_rng(seed)
-    k = 4
-    truth = rng.choice(k, size=n_items, p=[0.4, 0.3, 0.2, 0.1])
-    # Per worker: sharpness (how often exactly right) and leniency (bias up/down).
-    sharp = rng.uniform(0.3, 2.5, n_workers)
-    sharp[rng.random(n_workers) < 0.1] = 0.05  # a few near-random workers
-    bias = rng.normal(0.0, 0.4, n_workers)
-    grades = np.arange(k)
-    d = grades[None, :] - grades[:, None]  # d[true, label]
-    logits = -sharp[:, None, None] * np.abs(d)[None] * 2.0 + bias[:, None, None] * d[None]
-    conf = np.exp(logits)
-    conf /= conf.sum(axis=2, keepdims=True)  # (workers, true, label)
-    # per_item distinct workers per item.
-    workers = np.sort(np.argpartition(rng.random((n_items, n_workers)), per_item - 1, axis=1)[:, :per_item], axis=1)
-    item = np.repeat(np.arange(n_items), per_item)
-    worker = workers.ravel()
-    cum = conf[worker, truth[item]].cumsum(axis=1)
-    label = (rng.random(item.size)[:, None] > cum).sum(axis=1)
-    return item, worker, np.minimum(label, k - 1), truth
-
-
-def _timed(fn, repeat: int):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return out, best
-
-
-def table(n_items: int, n_workers: int, per_item: int, seed: int, repeat: int) -> None:
-    item, worker, label, truth = generate(n_items, n_workers, per_item, seed)
-    data = {"item": item, "worker": worker, "label": label}
-    rows = []
-
-    def ours(name, model):
-        labels, secs = _timed(lambda: model.fit_predict(data), repeat)
-        rows.append((name, float((labels == truth).mean()), secs))
-
-    ours("qrelay MajorityVote", MajorityVote())
-    ours("qrelay MajorityVote(median)", MajorityVote(tie="median"))
-    ours("qrelay DawidSkene", DawidSkene())
-    ours("qrelay OneCoinDawidSkene", OneCoinDawidSkene())
-    ours("qrelay OrdinalDawidSkene", OrdinalDawidSkene(classes=[0, 1, 2, 3]))
+def _peers(glad: bool):
     try:
-        import pandas as pd
-        from crowdkit.aggregation import DawidSkene as CKDawidSkene
-        from crowdkit.aggregation import MajorityVote as CKMajorityVote
+        import crowdkit.aggregation as ck
     except ImportError:
         print("crowd-kit not installed: peer rows skipped", file=sys.stderr)
-    else:
-        df = pd.DataFrame({"task": item, "worker": worker, "label": label})
-        for name, model in (("crowd-kit MajorityVote", CKMajorityVote()),
-                            ("crowd-kit DawidSkene", CKDawidSkene(n_iter=100))):
-            res, secs = _timed(lambda m=model: m.fit_predict(df), repeat)
-            rows.append((name, float((res.sort_index().to_numpy() == truth).mean()), secs))
-    print(f"\n{n_items} items x {per_item} labels, {n_workers} workers "
-          f"(~{n_items * per_item // n_workers} labels each), grades 0-3, best of {repeat}")
-    print(f"{'method':28s} {'accuracy':>9s} {'seconds':>9s}")
-    for name, acc, secs in rows:
-        print(f"{name:28s} {acc:9.4f} {secs:9.3f}")
-    times = {name: secs for name, _, secs in rows}
-    if "crowd-kit DawidSkene" in times:
-        print(f"DawidSkene speed-up vs crowd-kit: {times['crowd-kit DawidSkene'] / times['qrelay DawidSkene']:.1f}x")
+        return {}
+    peers = {"crowd-kit MV": ck.MajorityVote, "crowd-kit DS": lambda: ck.DawidSkene(n_iter=100),
+             "crowd-kit MACE": ck.MACE}
+    if glad:
+        peers["crowd-kit GLAD"] = ck.GLAD
+    return peers
+
+
+def run_kind(kind: str, n_items: int, seeds: int, peers: dict) -> list[tuple]:
+    import pandas as pd
+
+    acc: dict[str, list] = {}
+    secs: dict[str, list] = {}
+    fell_back: dict[str, int] = {}
+    gold_gain: dict[str, list] = {}
+    for seed in range(seeds):
+        crowd = simulate_crowd(kind, n_items=n_items, seed=seed)
+        data, truth = crowd.columns(), crowd.truth
+        gold = crowd.gold(0.10, seed=seed)
+        rest = np.setdiff1d(np.arange(n_items), np.fromiter(gold, int, len(gold)))
+        for name, make in OURS.items():
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AggregationWarning)
+                model = make().fit(data)
+            secs.setdefault(name, []).append(time.perf_counter() - t)
+            acc.setdefault(name, []).append(float((model.labels_ == truth).mean()))
+            report = getattr(model, "guard_", None)
+            fell_back[name] = fell_back.get(name, 0) + int(bool(report and report.fell_back))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AggregationWarning)
+                with_gold = make().fit(data, gold=gold)
+            gold_gain.setdefault(name, []).append(float((with_gold.labels_[rest] == truth[rest]).mean()
+                                                        - (model.labels_[rest] == truth[rest]).mean()))
+        frame = pd.DataFrame({"task": crowd.item, "worker": crowd.worker, "label": crowd.label})
+        for name, make in peers.items():
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                labels = make().fit_predict(frame).sort_index()
+            secs.setdefault(name, []).append(time.perf_counter() - t)
+            got = np.full(n_items, -1)
+            got[labels.index.to_numpy(dtype=int)] = labels.to_numpy(dtype=int)
+            acc.setdefault(name, []).append(float((got == truth).mean()))
+    return [(name, np.mean(acc[name]), np.mean(secs[name]), fell_back.get(name),
+             np.mean(gold_gain[name]) if name in gold_gain else None) for name in acc]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--items", type=int, default=100_000)
-    ap.add_argument("--workers", type=int, default=50)
-    ap.add_argument("--workers-per-item", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--no-sparse", action="store_true",
-                    help="skip the second table (many workers with few labels each)")
+    ap.add_argument("--items", type=int, default=5000)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--no-glad", action="store_true", help="skip crowd-kit's GLAD (the slowest peer)")
     args = ap.parse_args(argv)
-    table(args.items, args.workers, args.workers_per_item, args.seed, args.repeat)
-    if not args.no_sparse:
-        # The regime of a long tail of vendor graders: full confusion matrices overfit.
-        table(20_000, 500, args.workers_per_item, args.seed, args.repeat)
+    peers = _peers(glad=not args.no_glad)
+    print(f"{args.items} items per crowd, mean of {args.seeds} crowd(s) per kind; "
+          "gold gain: accuracy on the 90% non-gold items with 10% gold minus without")
+    for kind in args.kinds.split(","):
+        c = simulate_crowd(kind, n_items=args.items, seed=0)
+        volume = np.bincount(c.worker)
+        volume = volume[volume > 0]
+        print(f"\n[{kind}] {c.label.size} labels, {volume.size} workers, labels per worker: median "
+              f"{np.median(volume):.0f}, max {volume.max()}")
+        print(f"{'method':30s} {'accuracy':>9s} {'seconds':>8s} {'fell back':>9s} {'gold gain':>9s}")
+        rows = run_kind(kind, args.items, args.seeds, peers)
+        for name, acc, secs, fb, gain in rows:
+            fb_s = "" if fb is None or name.endswith("MajorityVote") or name.startswith("before") \
+                else f"{fb}/{args.seeds}"
+            gain_s = "" if gain is None else f"{gain:+.4f}"
+            print(f"{name:30s} {acc:9.4f} {secs:8.3f} {fb_s:>9s} {gain_s:>9s}")
+        best = dict((r[0], r) for r in rows)
+        if "crowd-kit DS" in best:
+            ours, ck = best["qrelay DawidSkene"], best["crowd-kit DS"]
+            print(f"qrelay DS - crowd-kit DS: {100 * (ours[1] - ck[1]):+.2f} points, {ck[2] / ours[2]:.0f}x faster")
     return 0
 
 

@@ -9,7 +9,9 @@ Every aggregator is constructed with its hyper-parameters, then
 and keeps its fitted state in trailing-underscore attributes: ``items_``,
 ``classes_``, ``labels_``, ``probas_``, ``confidence_`` (posterior of the chosen
 label), ``workers_``, ``skills_`` (per-worker reliability in [0, 1]) and, where the
-model has them, ``priors_`` and ``errors_``.
+model has them, ``priors_`` and ``errors_``. The EM models also keep ``guard_``
+(a :class:`.guard.GuardReport`: how far their labels moved from majority vote, and
+whether they fell back to it), ``converged_`` and ``n_iter_``.
 
 ``data`` is an :class:`Annotations` or anything with ``data["item"]``,
 ``data["worker"]``, ``data["label"]`` columns (a dict of arrays, a pandas frame),
@@ -23,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import guard
 
 
 def _encode(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -183,6 +187,11 @@ class BaseAggregator:
         ann = as_annotations(data, classes=getattr(self, "classes", None))
         g_items, g_classes = ann.encode_gold(gold)
         probas, skills, extra = self._fit(ann, g_items, g_classes)
+        mode = getattr(self, "guard", None)
+        if mode is not None:  # the EM models; "off" still reports, silently
+            probas, extra["guard_"] = guard.guard(vote_counts(ann), probas, mode=mode,
+                                                  max_shift=self.max_shift, name=type(self).__name__,
+                                                  reference=guard.gold_shares(g_classes, ann.n_classes))
         if g_items.size:
             probas[g_items] = 0.0
             probas[g_items, g_classes] = 1.0
@@ -212,6 +221,18 @@ class BaseAggregator:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
         return f"{type(self).__name__}({params})"
+
+
+def check_em_params(n_iter, tol, guard_mode="fallback", max_shift=0.25, **non_negative) -> None:
+    """Validate the hyper-parameters every EM aggregator shares (ValueError naming the bad one)."""
+    guard.check_mode(guard_mode, max_shift)
+    if isinstance(n_iter, bool) or int(n_iter) != n_iter or n_iter < 0:
+        raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
+    if not (tol >= 0):
+        raise ValueError(f"tol must be >= 0, got {tol!r}")
+    for name, value in non_negative.items():
+        if not (value >= 0):
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
 
 
 def vote_counts(ann: Annotations, weights=None) -> np.ndarray:

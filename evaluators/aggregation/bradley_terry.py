@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 from scipy import optimize
 
 from .base import _column, _encode
+from .guard import AggregationWarning
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +74,9 @@ class BradleyTerry:
     ``scores_`` (aligned with ``items_``), ``fit_predict_proba(data)`` → each item's
     Luce choice probability of being preferred over all others (``pi / sum(pi)``).
     ``tie_`` is ``nu``. ``data`` holds columns ``left``, ``right``, ``outcome``.
+    ``converged_`` says whether the optimiser converged; when it did not, ``fit`` warns
+    (:class:`.guard.AggregationWarning`). The ridge term is also what keeps scores finite
+    on a disconnected comparison graph.
 
     Example:
         >>> bt = BradleyTerry(reg=0.0)
@@ -129,6 +135,11 @@ class BradleyTerry:
         self.scores_ = scores
         self.tie_ = float(np.exp(res.x[n])) if use_nu else 0.0
         self.converged_ = bool(res.success)
+        if not self.converged_:
+            # Scores from an unfinished optimisation are not the model's: say so (the same
+            # warning class as the EM models' majority-vote guard).
+            warnings.warn(f"BradleyTerry: the optimiser stopped before converging ({res.message}); "
+                          "raise max_iter or reg", AggregationWarning, stacklevel=2)
         strength = np.exp(scores - scores.max())
         self.probas_ = strength / strength.sum()
         return self

@@ -332,7 +332,7 @@ def run(
     evaluations.update_counts(es, prefix, ev_id, counts)
     doc = evaluations.transition(es, prefix, ev_id, [FROM_STATE], TO_STATE,
                                  reason=f"pre-judged by {model_id}: {summary.auto_judged} of {total} auto-judged",
-                                 fields={"automation": automation})
+                                 fields={"automation": automation, "grading_start_time": clock.now_iso()})
     summary.state = doc["state"]
     summary.seconds["total"] = time.perf_counter() - t0
     log(f"done: {total} items, {summary.auto_judged} auto-judged ({summary.audit} audited), "

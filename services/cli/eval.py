@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
 from services.cli import CommandError
 from services.cli.client import add_connection_flags, channel, metadata
+from services.cli.output import add_json_flag, print_json, to_jsonable
 
 KINDS = {"pointwise": [common_pb2.POINTWISE], "side-by-side": [common_pb2.SIDE_BY_SIDE],
          "both": [common_pb2.POINTWISE, common_pb2.SIDE_BY_SIDE]}
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--team", help="owner team")
     c.add_argument("--request-id", help="idempotency key (default: a new UUID); reuse it to retry safely")
     c.add_argument("--watch", action="store_true", help="watch progress after creating")
-    c.add_argument("--json", action="store_true", help="print the evaluation as JSON")
+    add_json_flag(c, "the evaluation (with --watch: then each progress report, one per line)")
     c.set_defaults(func=create)
 
     for name, helptext, fn in (("get", "show one evaluation", get), ("watch", "stream progress until it finishes", watch),
@@ -65,8 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("evaluation", help="evaluations/ID or ID")
         if name == "cancel":
             a.add_argument("--reason", default="", help="why (recorded on the evaluation)")
-        if name == "get":
-            a.add_argument("--json", action="store_true", help="print as JSON")
+        add_json_flag(a, "each progress report, one per line" if name == "watch" else "the evaluation")
         if name == "watch":
             a.add_argument("--until", choices=("PREJUDGING", "GRADING", "COMPLETE"), default="COMPLETE",
                            help="stop once the evaluation reaches this stage (default: a final state)")
@@ -77,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--team", help="only this owner team")
     ls.add_argument("--state", action="append", default=[], choices=[s for s in ev.EvaluationState.keys() if s != "EVALUATION_STATE_UNSPECIFIED"])
     ls.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    add_json_flag(ls, '{"evaluations": [...]}')
     ls.set_defaults(func=list_)
 
 
@@ -200,15 +201,17 @@ def get(args: argparse.Namespace) -> int:
 
 
 def list_(args: argparse.Namespace) -> int:
-    shown, token = 0, ""
+    shown, token, found = 0, "", []
     with channel(args) as ch:
         stub = evaluation_pb2_grpc.EvaluationServiceStub(ch)
-        print(f"{'NAME':34} {'STATE':11} {'TEAM':16} {'QUERIES':>7} {'ITEMS':>7}  CREATED  DISPLAY NAME")
+        if not args.json:
+            print(f"{'NAME':34} {'STATE':11} {'TEAM':16} {'QUERIES':>7} {'ITEMS':>7}  CREATED  DISPLAY NAME")
         while shown < args.limit:
             r = stub.ListEvaluations(ev.ListEvaluationsRequest(
                 page_size=min(100, args.limit - shown), page_token=token, owner_team=args.team or "",
                 states=[ev.EvaluationState.Value(s) for s in args.state]), metadata=metadata(args), timeout=args.timeout)
-            for e in r.evaluations:
+            found += r.evaluations
+            for e in [] if args.json else r.evaluations:
                 created = e.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M")
                 print(f"{e.name:34} {ev.EvaluationState.Name(e.state):11} {e.spec.owner_team[:16]:16} "
                       f"{e.counts.queries:>7} {e.counts.items:>7}  {created}  {e.display_name}")
@@ -216,6 +219,8 @@ def list_(args: argparse.Namespace) -> int:
             token = r.next_page_token
             if not token:
                 break
+    if args.json:
+        print_json({"evaluations": [to_jsonable(e) for e in found]})
     return 0
 
 
@@ -224,7 +229,7 @@ def cancel(args: argparse.Namespace) -> int:
         e = evaluation_pb2_grpc.EvaluationServiceStub(ch).CancelEvaluation(
             ev.CancelEvaluationRequest(name=_name(args.evaluation), reason=args.reason),
             metadata=metadata(args), timeout=args.timeout)
-    _print(e, False)
+    _print(e, args.json)
     return 0
 
 
@@ -238,13 +243,15 @@ def watch(args: argparse.Namespace) -> int:
         for p in stream:
             state = ev.EvaluationState.Name(p.state)
             line = progress_line(p)
-            if tty:
+            if args.json:
+                print_json(p)
+            elif tty:
                 print("\r\033[K" + line, end="", flush=True)
             else:
                 print(line, flush=True)
             if _ORDER.get(state, 99) >= _ORDER[args.until]:
                 break
-    if tty:
+    if tty and not args.json:
         print()
     if state == "FAILED":
         return 1
@@ -254,6 +261,17 @@ def watch(args: argparse.Namespace) -> int:
 _ORDER = {"PENDING": 0, "PRODUCING": 1, "PREJUDGING": 2, "GRADING": 3, "COMPLETE": 4, "CANCELLED": 4, "FAILED": 4}
 
 
+def _duration(secs: int) -> str:
+    """``12m05s``, or ``3h07m`` from an hour on.
+
+    >>> _duration(725), _duration(11_220)
+    ('12m05s', '3h07m')
+    """
+    if secs >= 3600:
+        return f"{secs // 3600}h{secs % 3600 // 60:02d}m"
+    return f"{secs // 60}m{secs % 60:02d}s"
+
+
 def progress_line(p: ev.EvaluationProgress, width: int = 24) -> str:
     state = ev.EvaluationState.Name(p.state)
     filled = int(round(p.stage_progress * width))
@@ -261,20 +279,31 @@ def progress_line(p: ev.EvaluationProgress, width: int = 24) -> str:
     eta = ""
     if p.HasField("eta"):
         secs = max(0, int((p.eta.ToDatetime() - p.report_time.ToDatetime()).total_seconds()))
-        eta = f"  ETA {secs // 60}m{secs % 60:02d}s"
+        eta = f"  ETA {_duration(secs)}"
     c = p.counts
+    if state == "COMPLETE" and p.completion.message:
+        return f"{state:10} {bar} {p.stage_progress:4.0%}  {p.completion.message}"
+    if state == "GRADING" and p.HasField("grading"):
+        g = p.grading
+        return (f"{state:10} {bar} {p.stage_progress:4.0%}  items judged {g.items_done:,}/{g.items_for_humans:,}  "
+                f"judgements {g.judgements:,}/{g.judgements_wanted:,}  {g.judgements_per_minute:.1f}/min{eta}")
     reason = f"  {p.state_reason}" if p.state_reason else ""
     return (f"{state:10} {bar} {p.stage_progress:4.0%}  queries {c.queries}  items {c.items}  "
             f"ties {c.identical_pairs}  gold {c.gold_items}  pii dropped {c.pii_dropped}{eta}{reason}")
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{part:,} of {whole:,}" + (f" ({part / whole:.0%})" if whole else "")
+
+
 def _print(e: ev.Evaluation, as_json: bool) -> None:
     if as_json:
-        print(json_format.MessageToJson(e, preserving_proto_field_name=True))
+        print_json(e)
         return
     c = e.counts
     s = e.spec
-    print(f"{e.name}  {ev.EvaluationState.Name(e.state)}" + (f" ({e.state_reason})" if e.state_reason else ""))
+    reason = e.state_reason and e.state_reason != e.completion.message  # the completion is shown below
+    print(f"{e.name}  {ev.EvaluationState.Name(e.state)}" + (f" ({e.state_reason})" if reason else ""))
     print(f"  {e.display_name or '(no name)'} — team {s.owner_team or '-'}, created by {e.creator or '-'}")
     print(f"  logs {s.log_source.index_pattern} "
           f"[{s.log_source.window.start_time.ToDatetime():%Y-%m-%d} .. {s.log_source.window.end_time.ToDatetime():%Y-%m-%d})")
@@ -290,6 +319,16 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
         for la in a.locales:
             agree = f"{la.agreement:.0%} of {la.audit_judged} judged" if la.HasField("agreement") else "not judged yet"
             print(f"    {la.locale:8} automation {la.automation_rate:5.0%}  audit {la.audit:>5}  agreement {agree}")
+    if e.HasField("grading"):
+        g = e.grading
+        eta = f", ETA {g.eta.ToDatetime():%Y-%m-%d %H:%M} UTC" if g.HasField("eta") and e.state == ev.GRADING else ""
+        print(f"  grading: {_share(g.items_done, g.items_for_humans)} items for humans judged, "
+              f"{_share(g.judgements, g.judgements_wanted)} judgements, {g.judgements_per_minute:.1f}/min over the last "
+              f"10 minutes{eta}; {_share(g.items_labelled, g.items)} items labelled")
+    if e.HasField("completion"):
+        m = e.completion
+        print(f"  completed {m.complete_time.ToDatetime():%Y-%m-%d %H:%M} UTC ({ev.CompletionReason.Name(m.reason)}): "
+              f"{m.message}")
     if e.strata:
         print("  strata (population queries / traffic weight / sampled):")
         for st in e.strata:

@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
 from services.cli import CommandError
-
-DEFAULT_LOCAL_URL = "http://127.0.0.1:9200"
+from services.cli.es import resolve_url
+from services.cli.output import add_json_flag, print_json
 
 
 def register(subparsers) -> None:
@@ -35,13 +36,15 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--file", metavar="FILE", help="events from a .jsonl/.jsonl.gz file instead of generating them")
     _generator_flags(load, group=src)
     load.add_argument("--index", default=None, help="log index name (default: search-logs-fixture)")
-    load.add_argument("--es-url", default=None, help=f"Elasticsearch URL (default: $QRELAY_ES_URL, else {DEFAULT_LOCAL_URL})")
+    load.add_argument("--es-url", default=None,
+                      help="Elasticsearch URL (default: QRELAY_ES_URL, else the local node `qrelay es start` runs)")
     load.add_argument("--threads", type=_positive, default=2, help="bulk request threads (default: 2)")
     load.add_argument("--chunk-size", type=_positive, default=1000, help="events per bulk request (default: 1000)")
     load.add_argument("--template", action="store_true",
                       help="also install the composable index templates (search-logs-*, search-docs-*)")
     load.add_argument("--documents", action="store_true", help="also load the document corpus into --docs-index")
     load.add_argument("--docs-index", default=None, help="document index name (default: search-docs-fixture)")
+    add_json_flag(load, "the load reports")
     load.set_defaults(func=cmd_load)
 
 
@@ -130,12 +133,12 @@ def cmd_load(args) -> int:
         cfg = es_from_env(os.environ)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
-    url = args.es_url or cfg.url or DEFAULT_LOCAL_URL
+    url = resolve_url(args.es_url, cfg.url, cfg.local_data)
     es = connect(cfg, url)
     try:
         ping(es)
     except StoreUnavailable as exc:
-        raise CommandError(f"{exc}; start one with `qrelay es start` or pass --es-url", exit_code=3) from None
+        raise CommandError(str(exc), exit_code=3) from None
     index = args.index or template.DEFAULT_LOG_INDEX
     if args.file:
         if not os.path.exists(args.file):
@@ -153,15 +156,21 @@ def cmd_load(args) -> int:
             template.install_docs_template(es)
         report = loader.load_events(es, events, index, threads=args.threads, chunk_size=args.chunk_size,
                                     progress=progress)
-        print(report.summary())
+        out = {"events": dataclasses.asdict(report)}
+        if not args.json:
+            print(report.summary())
         for e in report.errors[:10]:
             print(f"  {e.id}: {e.status} {e.type}: {e.reason}", file=sys.stderr)
         if args.documents:
             from fixtures.logs.documents import DocumentCorpus
 
             docs = loader.load_documents(es, DocumentCorpus().documents(), args.docs_index or template.DEFAULT_DOCS_INDEX)
-            print(docs.summary().replace("events", "documents", 1))
+            out["documents"] = dataclasses.asdict(docs)
+            if not args.json:
+                print(docs.summary().replace("events", "documents", 1))
             report.failed += docs.failed
+        if args.json:
+            print_json(out)
     except ValueError as exc:  # bad file content, index creation refused
         raise CommandError(str(exc)) from None
     except (ApiError, TransportError) as exc:

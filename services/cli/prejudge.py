@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score an evaluation's items with a sentence-transformers model (each unique text embedded once, "
         "embeddings cached in Elasticsearch), calibrate the scores against human judgements, auto-judge what the "
         "model is confident about (a random audit share still goes to graders) and move the evaluation from "
-        "PREJUDGING to GRADING. Safe to re-run after an interruption. Elasticsearch from QRELAY_ES_* settings.",
+        "PREJUDGING to GRADING. Safe to re-run after an interruption. Elasticsearch: --es-url, QRELAY_ES_URL, else "
+        "the local node `qrelay es start` runs (credentials and TLS from QRELAY_ES_* settings).",
     )
     p.add_argument("evaluation", metavar="EVALUATION", help="evaluation id (must be PREJUDGING)")
     add_arguments(p)
@@ -22,10 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.cli import CommandError
+    import os
 
     from ray_jobs.prejudge.entry import UserError, execute
+    from services.cli import CommandError
+    from services.cli.es import resolve_url
+    from services.core.errors import ConfigError
+    from services.core.settings import es_from_env
 
+    try:
+        cfg = es_from_env(os.environ)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    args.es_url = resolve_url(args.es_url, cfg.url, cfg.local_data)
     evaluation_id = args.evaluation.removeprefix("evaluations/")
     try:
         summary = execute(evaluation_id, args)

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", help="address to listen on (QRELAY_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="gRPC port (QRELAY_PORT, default 50051; 0 picks a free one)")
-    p.add_argument("--es-url", help="Elasticsearch URL (QRELAY_ES_URL); credentials/TLS via QRELAY_ES_USERNAME, "
+    p.add_argument("--es-url", help="Elasticsearch URL (QRELAY_ES_URL, else the local node `qrelay es start` runs); "
+                   "credentials/TLS via QRELAY_ES_USERNAME, "
                    "QRELAY_ES_PASSWORD, QRELAY_ES_API_KEY, QRELAY_ES_CA_CERTS, QRELAY_ES_VERIFY_CERTS")
     p.add_argument("--index-prefix", help="prefix of qrelay's own indices (QRELAY_INDEX_PREFIX, default qrelay-)")
     p.add_argument("--tokens", help="bearer tokens TOKEN=SUBJECT:ROLE,... (QRELAY_TOKENS or QRELAY_TOKENS_FILE)")
@@ -73,11 +74,16 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     logs.configure(cfg.server.log_level, cfg.server.log_format)
+    from services.cli.es import NO_ELASTICSEARCH, resolve_url
+
     url = cfg.es.url
     if args.local and not url:
         url = _local_stack(cfg, args.fixture_events)
     if not url:
-        raise CommandError("no Elasticsearch: set QRELAY_ES_URL (or --es-url), or use --local to start the local node")
+        try:
+            url = resolve_url(None, None, cfg.es.local_data)
+        except CommandError:
+            raise CommandError(f"{NO_ELASTICSEARCH}, or use --local to start it and load the fixture logs") from None
     es = connect(cfg.es, url)
     try:
         info = ping(es)

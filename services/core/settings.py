@@ -49,6 +49,21 @@ def env_float(name: str, value: str) -> float:
         raise ConfigError(f"{name}={value!r} is not a number") from None
 
 
+def env_positive(env: Mapping[str, str], name: str, default: float) -> float:
+    """``env[name]`` as a positive number; ``default`` when unset or empty.
+
+    >>> env_positive({"QRELAY_X": "2.5"}, "QRELAY_X", 1.0), env_positive({}, "QRELAY_X", 1.0)
+    (2.5, 1.0)
+    """
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = env_float(name, raw)
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r} must be positive")
+    return value
+
+
 def es_from_env(env: Mapping[str, str]) -> ElasticsearchConfig:
     """Elasticsearch settings from ``QRELAY_ES_*`` variables (shared by server, jobs, tests)."""
     d = ElasticsearchConfig()

@@ -211,7 +211,8 @@ class Producer:
         try:
             self._with_retries(lambda: self._produce(evaluation_id))
         except Cancelled:
-            self._with_retries(lambda: self._refresh_counts(evaluation_id))
+            # final counts, then the claim is released: a watcher knows production has stopped
+            self._with_retries(lambda: self._refresh_counts(evaluation_id, producer=None))
             log.info("production stopped: evaluation left PRODUCING", extra={"evaluation": evaluation_id})
         except (InfeasiblePlan, FailedPrecondition, TemplateError, documents.SearchRejected) as exc:
             self._fail(evaluation_id, f"FAILED_PRECONDITION: {exc}")
@@ -258,10 +259,10 @@ class Producer:
         evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, heartbeat=clock.now_iso(),
                                   progress=progress)
 
-    def _refresh_counts(self, evaluation_id: str) -> None:
+    def _refresh_counts(self, evaluation_id: str, **fields) -> None:
         doc = evaluations.get(self.es, self.prefix, evaluation_id)
         counts = {**doc.get("counts", {}), **items.counts_by(self.es, self.prefix, evaluation_id)}
-        evaluations.update_counts(self.es, self.prefix, evaluation_id, counts)
+        evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, **fields)
 
     def _produce(self, evaluation_id: str) -> None:
         doc = self._claim(evaluation_id)
@@ -318,7 +319,7 @@ class Producer:
         """Each unit's lists per ranker (logged bucket or live template), cut to depth k."""
         m = self.mapping
         out = [QueryResults(u.query_norm, u.query_norm, u.group[locale_in_group] if locale_in_group is not None else "",
-                            stratum, group=u.group) for u, stratum in zip(chunk, strata)]
+                            stratum, group=u.group, traffic=u.count) for u, stratum in zip(chunk, strata)]
         by_group: dict[tuple[str, ...], list[int]] = {}
         for i, u in enumerate(chunk):
             by_group.setdefault(u.group, []).append(i)

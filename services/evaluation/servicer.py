@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 
+from google.protobuf import json_format
 
 from services.core import clock
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
@@ -14,9 +15,10 @@ from services.aip import check_keyword, enum_name, id_of, page_after, page_token
 from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
-from services.evaluation.automation import AgreementRefresher
 from services.evaluation.production import Producer
+from services.evaluation.recurrence import Scheduler
 from services.evaluation.spec import from_proto, proto_from_json, to_json
+from services.reporting.worker import ReportingWorker
 from services.store import evaluations
 
 MAX_PAGE = 500
@@ -38,7 +40,13 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
         automation=automation_proto(doc.get("automation") or {}),
         creator=doc.get("creator", ""),
     )
-    for attr in ("create_time", "update_time"):
+    if doc.get("grading"):
+        e.grading.CopyFrom(stored_message(evaluation_pb2.GradingProgress, doc["grading"]))
+    if doc.get("completion"):
+        e.completion.CopyFrom(stored_message(evaluation_pb2.Completion, doc["completion"]))
+    if doc.get("series"):
+        e.series = f"evaluations/{doc['series']}"
+    for attr in ("create_time", "update_time", "next_run_time"):
         ts = timestamp(doc.get(attr))
         if ts:
             getattr(e, attr).CopyFrom(ts)
@@ -57,6 +65,13 @@ def ev_with_defaults(evaluation: evaluation_pb2.Evaluation, spec) -> evaluation_
         e.spec.sample_plan.allocation = evaluation_pb2.FIXED if spec.plan.fixed_counts is not None else evaluation_pb2.PROPORTIONAL
     if spec.plan.band_mode:
         e.spec.sample_plan.bands.names[:] = spec.plan.band_names
+    if spec.recurrence:
+        e.spec.recurrence.window.FromTimedelta(dt.timedelta(seconds=spec.recurrence.window_s))
+    if spec.alerting:
+        a = e.spec.alerting
+        a.measures[:] = spec.alerting.measures
+        a.baseline_snapshots, a.alpha, a.webhook_url = (spec.alerting.baseline_snapshots, spec.alerting.alpha,
+                                                        spec.alerting.webhook_url)
     return e
 
 
@@ -66,14 +81,19 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         self.producer = Producer(ctx.es, ctx.prefix, ctx.log_mapping, outage_seconds=ctx.config.outage_seconds)
         ctx.closers.append(self.producer.shutdown)
         self.producer.start()
-        self.agreement = AgreementRefresher(ctx.es, ctx.prefix)
-        ctx.closers.append(self.agreement.stop)
-        self.agreement.start()
+        # One loop over the evaluations in GRADING: consensus, agreement, progress, completion.
+        self.reporting = ReportingWorker(ctx.es, ctx.prefix, ctx.config.reporting)
+        ctx.closers.append(self.reporting.stop)
+        self.reporting.start()
+        self.scheduler = Scheduler(ctx.es, ctx.prefix, self.producer.submit, ctx.config.trends.scheduler_seconds)
+        ctx.closers.append(self.scheduler.stop)
+        self.scheduler.start()
 
     def CreateEvaluation(self, request, context):
         principal = current_principal.get()
         check_keyword(request.request_id, "request_id")
-        spec = from_proto(request.evaluation.display_name, request.evaluation.spec)
+        spec = from_proto(request.evaluation.display_name, request.evaluation.spec,
+                          min_recurrence_s=self.ctx.config.trends.min_recurrence_seconds)
         if request.request_id:
             # the same caller retrying the same request gets the same evaluation
             digest = hashlib.sha256(f"{principal.subject}\x00{request.request_id}".encode()).hexdigest()
@@ -103,6 +123,10 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             "create_time": now,
             "update_time": now,
         }
+        if spec.recurrence:
+            # the first evaluation names the series; the scheduler re-creates it from `next_run_time`
+            doc.update(series=evaluation_id, run_index=0, next_run_time=clock.iso(
+                clock.parse_time(now) + dt.timedelta(seconds=spec.recurrence.every_s)))
         stored, _created = evaluations.create(self.ctx.es, self.ctx.prefix, evaluation_id, doc)
         if stored["state"] == "PENDING":
             self.producer.submit(evaluation_id)
@@ -124,6 +148,13 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     def CancelEvaluation(self, request, context):
         evaluation_id = id_of(request.name, "evaluations")
         reason = request.reason.strip() or f"cancelled by {current_principal.get().subject}"
+        doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
+        if doc.get("next_run_time"):
+            # the first evaluation of a recurring series: cancelling it ends the series, also
+            # once it has finished itself (it is the series' only handle)
+            doc = evaluations.stop_series(self.ctx.es, self.ctx.prefix, evaluation_id)
+            if doc["state"] in evaluations.TERMINAL_STATES:
+                return to_proto(doc)
         doc = evaluations.transition(self.ctx.es, self.ctx.prefix, evaluation_id, ACTIVE, "CANCELLED", reason[:500])
         return to_proto(doc)
 
@@ -135,20 +166,34 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         while context.is_active():
             doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
             counts = doc.get("counts") or {}
-            key = (doc["state"], json.dumps([counts, doc.get("progress")], sort_keys=True))
+            # grading's clock fields move on every pass of the reporting worker; only news counts
+            grading = {k: v for k, v in (doc.get("grading") or {}).items() if k not in ("update_time", "eta")}
+            key = (doc["state"], json.dumps([counts, doc.get("progress"), grading, doc.get("completion")],
+                                            sort_keys=True))
             now = time.monotonic()
             if key != last or now - last_sent > WATCH_HEARTBEAT_S:
-                progress, eta = _stage_progress(doc, rate)
+                e = to_proto(doc)
                 msg = evaluation_pb2.EvaluationProgress(
                     name=f"evaluations/{evaluation_id}",
-                    state=evaluation_pb2.EvaluationState.Value(doc["state"]),
+                    state=e.state,
                     state_reason=doc.get("state_reason") or "",
-                    counts=to_proto(doc).counts,
-                    stage_progress=progress,
+                    counts=e.counts,
+                    grading=e.grading,
+                    completion=e.completion,
                 )
                 msg.report_time.GetCurrentTime()
-                if eta is not None:
-                    msg.eta.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=eta))
+                if doc["state"] == "GRADING" and doc.get("grading"):
+                    # grading has its own measure of progress and an ETA from the judgement rate
+                    g = doc["grading"]
+                    wanted = g.get("judgements_wanted") or 0
+                    msg.stage_progress = min(g.get("judgements", 0) / wanted, 1.0) if wanted else 0.0
+                    if e.grading.HasField("eta"):
+                        msg.eta.CopyFrom(e.grading.eta)
+                else:
+                    progress, eta = _stage_progress(doc, rate)
+                    msg.stage_progress = progress
+                    if eta is not None:
+                        msg.eta.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=eta))
                 yield msg
                 last, last_sent = key, now
             if doc["state"] in evaluations.TERMINAL_STATES:
@@ -171,6 +216,13 @@ def automation_proto(a: dict) -> evaluation_pb2.Automation:
         if row.get("agreement") is not None:
             la.agreement = float(row["agreement"])
     return out
+
+
+def stored_message(cls, stored: dict):
+    """A message the reporting worker stored as a dict named like its fields (``grading``,
+    ``completion``): times as ISO strings, enums by name; what the message lacks is skipped."""
+    return json_format.ParseDict({k: v for k, v in stored.items() if v is not None}, cls(),
+                                 ignore_unknown_fields=True)
 
 
 def _stage_progress(doc: dict, rate: "_Rate") -> tuple[float, float | None]:

@@ -21,7 +21,7 @@ SOURCES = ("human", "model", "tie", "gold", "none")
 
 FAMILY = IndexFamily(
     name="consensus",
-    version=1,
+    version=3,
     doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
     properties={
         "item_id": KEYWORD,
@@ -40,12 +40,16 @@ FAMILY = IndexFamily(
         "needs_humans": BOOL,
         "audit": BOOL,
         "overlap": INT,
+        "human_done": BOOL,  # needs humans and has all its `overlap` judgements
         "label": INT,  # pointwise grade 0..3; absent while unlabelled
         "preference": FLOAT,  # SxS preference in -3..+3; absent while unlabelled
         "source": KEYWORD,  # one of SOURCES
         "judgements": INT,  # human judgements behind the label
+        # the human judgements by value ({"2": 2, "3": 1}; SxS {"-1": 1, "2": 2}): inter-rater agreement
+        # (Krippendorff's alpha) needs only these, so a report never reads the judgements themselves
+        "votes": OPAQUE,
         "confidence": FLOAT,  # posterior probability of the label (human) or calibrated confidence (model)
-        "posterior": OPAQUE,  # pointwise: probability per grade 0..3
+        "posterior": OPAQUE,  # human: pointwise P(grade 0..3); SxS P(sign -1, 0, +1) of the preference
         "model_label": FLOAT,  # the model's grade / preference, kept beside the human one for audits
         "model_version": KEYWORD,
         "method": KEYWORD,  # aggregation method, e.g. dawid-skene
@@ -58,19 +62,26 @@ def index(prefix: str) -> str:
     return FAMILY.index(prefix)
 
 
-def write(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]], chunk_size: int = 1000,
-          refresh: bool | str = False) -> tuple[int, list[dict]]:
-    """Replace the consensus documents (id = ``item_id``); returns ``(written, per-item errors)``."""
-    idx = index(prefix)
-    actions = ({"_index": idx, "_id": d["item_id"], "_source": d} for d in docs)
+def _bulk(es: Elasticsearch, actions: Iterable[dict[str, Any]], chunk_size: int, refresh: bool | str = False,
+          existing_ok: bool = False) -> tuple[int, list[dict]]:
     ok, errors = 0, []
     for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
                                                 raise_on_exception=False, max_retries=3, refresh=refresh):
         if success:
             ok += 1
-        else:
+        elif not (existing_ok and next(iter(info.values())).get("status") == 409):
             errors.append(info)
     return ok, errors
+
+
+def write(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]], chunk_size: int = 1000,
+          refresh: bool | str = False, create_only: bool = False) -> tuple[int, list[dict]]:
+    """Replace the consensus documents (id = ``item_id``), or with ``create_only`` write only
+    those that do not exist yet (never touching one that does); returns ``(written, per-item errors)``."""
+    idx = index(prefix)
+    op = "create" if create_only else "index"
+    return _bulk(es, ({"_op_type": op, "_index": idx, "_id": d["item_id"], "_source": d} for d in docs),
+                 chunk_size, refresh, existing_ok=create_only)
 
 
 def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
@@ -81,9 +92,60 @@ def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
     return scan(es, index(prefix), {"bool": {"filter": filters}}, fields)
 
 
-def get_many(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``item_id -> document`` for those that exist (realtime)."""
-    if not item_ids:
-        return {}
-    r = es.mget(index=index(prefix), ids=list(item_ids), realtime=True)
-    return {d["_id"]: d["_source"] for d in r["docs"] if d.get("found")}
+def get_many(es: Elasticsearch, prefix: str, item_ids: Sequence[str], fields: Sequence[str] | None = None,
+             chunk: int = 2000) -> dict[str, dict[str, Any]]:
+    """``item_id -> document`` (only ``fields`` when given) for those that exist: realtime
+    multi-gets of ``chunk`` ids."""
+    out: dict[str, dict[str, Any]] = {}
+    ids = list(item_ids)
+    for start in range(0, len(ids), chunk):
+        r = es.mget(index=index(prefix), ids=ids[start:start + chunk], realtime=True,
+                    **({"_source": list(fields)} if fields is not None else {}))
+        out.update((d["_id"], d["_source"]) for d in r["docs"] if d.get("found"))
+    return out
+
+
+def update(es: Elasticsearch, prefix: str, changes: Iterable[tuple[str, dict[str, Any]]],
+           chunk_size: int = 1000) -> tuple[int, list[dict]]:
+    """Partial updates ``(item_id, fields)`` of existing documents; returns ``(updated, per-item errors)``."""
+    idx = index(prefix)
+    return _bulk(es, ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in changes), chunk_size)
+
+
+def progress(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, int]:
+    """Counters of an evaluation in one request: ``items``, ``labelled`` (source other than
+    none), ``for_humans`` (needs humans), ``done`` (needs humans and has all its judgements),
+    ``wanted`` (Σ overlap over items for humans) and ``received`` (Σ judgements over them)."""
+    es.indices.refresh(index=index(prefix))
+    humans = {"term": {"needs_humans": True}}
+    r = es.search(index=index(prefix), size=0, track_total_hits=True,
+                  query={"term": {"evaluation_id": evaluation_id}}, aggs={
+                      "labelled": {"filter": {"bool": {"must_not": [{"term": {"source": "none"}}]}}},
+                      "humans": {"filter": humans, "aggs": {
+                          "done": {"filter": {"term": {"human_done": True}}},
+                          "wanted": {"sum": {"field": "overlap", "missing": 1}},
+                          "received": {"sum": {"field": "judgements", "missing": 0}},
+                      }},
+                  })
+    a = r["aggregations"]
+    return {"items": int(r["hits"]["total"]["value"]), "labelled": int(a["labelled"]["doc_count"]),
+            "for_humans": int(a["humans"]["doc_count"]), "done": int(a["humans"]["done"]["doc_count"]),
+            "wanted": int(a["humans"]["wanted"]["value"]), "received": int(a["humans"]["received"]["value"])}
+
+
+def state(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """What changes whenever any label of the evaluation changes, in one cheap request: documents,
+    the latest ``update_time``, and the sums of labels, preferences and judgements. Reports key
+    their cache on it."""
+    r = es.search(index=index(prefix), size=0, track_total_hits=True,
+                  query={"term": {"evaluation_id": evaluation_id}}, aggs={
+                      "update_time": {"max": {"field": "update_time"}},
+                      "labels": {"sum": {"field": "label"}},
+                      "preferences": {"sum": {"field": "preference"}},
+                      "judgements": {"sum": {"field": "judgements"}},
+                      "labelled": {"filter": {"bool": {"must_not": {"term": {"source": "none"}}}}},
+                  })
+    a = r["aggregations"]
+    return {"items": r["hits"]["total"]["value"], "labelled": a["labelled"]["doc_count"],
+            "update_time": a["update_time"].get("value_as_string"), "labels": a["labels"]["value"],
+            "preferences": a["preferences"]["value"], "judgements": a["judgements"]["value"]}

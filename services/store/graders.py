@@ -6,6 +6,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from services.core.errors import NotFound
 from services.store import resources
 from services.store.family import DATE, KEYWORD, LONG, OPAQUE, TEXT, TEXT_KW, IndexFamily
+from services.store.scan import scan
 
 FAMILY = IndexFamily(
     name="graders",
@@ -98,3 +99,10 @@ def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None
     return resources.page(es, index(prefix), page_size, [{"grader_id": "asc"}], after, filters,
                           source={"excludes": ["credential_sha256", "previous_credentials"]})
 
+
+
+def every(es: Elasticsearch, prefix: str, partner: str = "") -> list[dict[str, Any]]:
+    """Every grader (of ``partner``, if given), without credential hashes."""
+    f = [{"term": {"partner": partner}}] if partner else []
+    return list(scan(es, index(prefix), {"bool": {"filter": f}},
+                     ["grader_id", "display_name", "partner", "programmes", "locales", "status"]))

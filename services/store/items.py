@@ -3,11 +3,12 @@
 Ids derive from content (evaluation, query, doc / ranker pair), so producing twice never
 duplicates. Which rankers an item serves is stored for metrics but never sent to graders.
 """
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Sequence
 
 from elasticsearch import Elasticsearch, helpers
 
-from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
+from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, LONG, OPAQUE, TEXT, IndexFamily
+from services.store.scan import scan
 
 _DOC = {"type": "object", "dynamic": "strict", "properties": {
     "doc_id": KEYWORD, "title": {"type": "text", "index": False}, "snippet": {"type": "text", "index": False},
@@ -16,7 +17,7 @@ _DOC = {"type": "object", "dynamic": "strict", "properties": {
 
 FAMILY = IndexFamily(
     name="items",
-    version=1,
+    version=2,
     doc="Judgement items: pointwise pairs and SxS pairs, gold items, pre-judgements and routing.",
     properties={
         "item_id": KEYWORD,
@@ -26,6 +27,7 @@ FAMILY = IndexFamily(
         "query_norm": KEYWORD,
         "locale": KEYWORD,
         "stratum": KEYWORD,
+        "query_traffic": LONG,  # the query's events in the log window (weights within a stratum)
         "doc": _DOC,
         "left": OPAQUE,
         "right": OPAQUE,
@@ -99,3 +101,9 @@ def counts_by(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, i
         "gold_items": r["aggregations"]["gold"]["doc_count"],
         "identical_pairs": r["aggregations"]["identical"]["doc_count"],
     }
+
+
+def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
+                  fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Stream the evaluation's items (only ``fields`` when given)."""
+    return scan(es, index(prefix), {"term": {"evaluation_id": evaluation_id}}, fields)

@@ -1,5 +1,5 @@
 """ES queries of the pre-judgement job: read an evaluation's items, write pre-judgements, read
-the human labels that calibrate the model and the judgements of the audit share.
+the human labels that calibrate the model.
 
 Reads stream with a point-in-time and ``search_after`` (sliced, so several readers share one
 PIT); writes are bulk partial updates by item id, so a re-run overwrites rather than duplicates.
@@ -118,15 +118,3 @@ def item_texts(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[
         for h in r["hits"]["hits"]:
             out[h["_source"]["item_id"]] = h["_source"]
     return out
-
-
-def audit_items(es: Elasticsearch, prefix: str, evaluation_id: str) -> list[dict[str, Any]]:
-    """The evaluation's audit-share items with their pre-judgements."""
-    q = {"bool": {"filter": [{"term": {"evaluation_id": evaluation_id}}, {"term": {"audit": True}}]}}
-    return list(scan(es, items_index(prefix), q, ["item_id", "locale", "kind", "prejudgement"]))
-
-
-def evaluation_judgements(es: Elasticsearch, prefix: str, evaluation_id: str) -> list[dict[str, Any]]:
-    """Human judgements of one evaluation (``item_id``, ``kind``, ``grade``, ``preference``, ``gold``)."""
-    return list(scan(es, judgements_index(prefix), {"term": {"evaluation_id": evaluation_id}},
-                      ["item_id", "kind", "grade", "preference", "gold", "locale"]))

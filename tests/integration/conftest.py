@@ -2,9 +2,15 @@
 
 ``es_url``: the URL in QRELAY_ES_URL if set (nothing is started), else one local node for the
 whole session (fixtures/elasticsearch, on a free port, data in a temporary directory).
+``es``: a client built as the server builds its own (``QRELAY_ES_USERNAME/PASSWORD/API_KEY/
+CA_CERTS/VERIFY_CERTS`` apply).
+
+Tests marked ``local_node`` need the local node itself (its version, the launcher, stopping and
+starting a node) and are skipped when QRELAY_ES_URL points at another Elasticsearch.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 
@@ -13,22 +19,39 @@ import pytest
 from fixtures.elasticsearch.testing import running_elasticsearch
 
 
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("local_node") and os.environ.get("QRELAY_ES_URL"):
+        pytest.skip("needs the local node the launcher starts; QRELAY_ES_URL points at another Elasticsearch")
+
+
 @pytest.fixture(scope="session")
-def es_url(tmp_path_factory):
-    url = os.environ.get("QRELAY_ES_URL")
-    if url:
-        yield url.rstrip("/")
+def es_config():
+    """The Elasticsearch settings from the environment, read as the server reads them."""
+    from services.core.settings import es_from_env
+
+    return dataclasses.replace(es_from_env(os.environ), request_timeout=60)
+
+
+@pytest.fixture(scope="session")
+def es_data_dir(tmp_path_factory):
+    """The data directory of the session's local node (None when QRELAY_ES_URL points elsewhere)."""
+    return None if os.environ.get("QRELAY_ES_URL") else tmp_path_factory.mktemp("es-node")
+
+
+@pytest.fixture(scope="session")
+def es_url(es_data_dir):
+    if es_data_dir is None:
+        yield os.environ["QRELAY_ES_URL"].rstrip("/")
         return
-    data_dir = tmp_path_factory.mktemp("es-node")
-    with running_elasticsearch(data_dir) as url:
+    with running_elasticsearch(es_data_dir) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def es(es_url):
-    from elasticsearch import Elasticsearch
+def es(es_url, es_config):
+    from services.store.client import connect
 
-    client = Elasticsearch(es_url, request_timeout=60)
+    client = connect(es_config, es_url)
     yield client
     client.close()
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elasticsearch import ConflictError, BadRequestError, helpers
 
-from fixtures.elasticsearch.testing import running_elasticsearch
+from fixtures.elasticsearch.testing import running_cluster, running_elasticsearch
 
 LOCALES = ["en-US", "es-MX", "pt-BR", "id-ID"]
 RANKERS = ["A", "B", "C"]
@@ -41,6 +41,7 @@ def _load(es, index: str, n: int) -> None:
     assert ok == n and not errors
 
 
+@pytest.mark.local_node
 def test_root_is_elasticsearch_8_19(es, es_url):
     info = es.info()
     assert info["version"]["number"].startswith("8.19.")
@@ -222,6 +223,7 @@ def test_language_analyzer_in_mapping_and_keyword_normalizer(es, index_prefix):
     assert [b["key"] for b in buckets] == ["cafe arbol"]
 
 
+@pytest.mark.local_node
 def test_data_survives_stop_and_start(tmp_path):
     from elasticsearch import Elasticsearch
 
@@ -234,3 +236,55 @@ def test_data_survives_stop_and_start(tmp_path):
             es.cluster.health(index="persist", wait_for_status="yellow", timeout="30s")
             assert es.get(index="persist", id="1")["_source"] == {"v": 42}
     assert (data_dir / "data").is_dir() and (data_dir / "logs" / "qrelay-local.log").is_file()
+
+
+@pytest.mark.local_node
+@pytest.mark.slow
+def test_three_node_cluster_keeps_serving_when_a_node_is_lost_and_heals(tmp_path):
+    """One node killed (-9), later one stopped cleanly: the index with one replica stays readable
+    and writable (yellow), and is green again once the node is back."""
+    from elasticsearch import Elasticsearch
+
+    index = "faults"
+    with running_cluster(tmp_path / "cluster", nodes=3, heap="256m") as cluster:
+        clients = {n: Elasticsearch(cluster.url(n), request_timeout=60) for n in (1, 2, 3)}
+        nodes = clients[1].nodes.info()["nodes"].values()
+        assert sorted(n["name"] for n in nodes) == ["qrelay-local-1", "qrelay-local-2", "qrelay-local-3"]
+        assert len({n["transport_address"] for n in nodes}) == 3
+        clients[1].indices.create(
+            index=index,
+            settings={
+                "number_of_shards": 2,
+                "number_of_replicas": 1,
+                # keep the lost copies unassigned until the node is back (instead of re-replicating
+                # after the default minute), so the cluster stays yellow while it is gone
+                "index.unassigned.node_left.delayed_timeout": "1h",
+            },
+        )
+        assert clients[2].cluster.health(index=index, wait_for_status="green", timeout="60s")["status"] == "green"
+        ok, _ = helpers.bulk(clients[3], ({"_index": index, "_id": str(i), "n": i} for i in range(100)), refresh=True)
+        assert ok == 100
+
+        def lose_and_bring_back(lost: int, kill: bool) -> None:
+            survivor = clients[1 if lost != 1 else 2]
+            cluster.stop_node(lost, kill=kill)
+            health = survivor.cluster.health(wait_for_nodes="2", timeout="60s")
+            assert health["number_of_nodes"] == 2 and health["status"] == "yellow"
+            before = survivor.count(index=index)["count"]
+            ok, _ = helpers.bulk(survivor, ({"_index": index, "_id": f"{lost}-{i}", "n": i} for i in range(50)), refresh=True)
+            assert ok == 50
+            assert survivor.count(index=index)["count"] == before + 50
+            assert survivor.get(index=index, id=f"{lost}-7")["_source"] == {"n": 7}
+            assert cluster.status()["nodes"][lost - 1]["pid"] is None
+
+            assert cluster.start_node(lost) == cluster.url(lost)
+            health = clients[lost].cluster.health(index=index, wait_for_status="green", timeout="120s")
+            assert health["status"] == "green" and health["number_of_nodes"] == 3
+            assert clients[lost].count(index=index)["count"] == before + 50
+
+        lose_and_bring_back(2, kill=True)
+        master = clients[1].cat.master(format="json")[0]["node"]
+        lose_and_bring_back(int(master.rsplit("-", 1)[1]), kill=False)  # the elected master, cleanly
+        for client in clients.values():
+            client.close()
+    assert cluster.status() is None  # every node stopped

@@ -214,10 +214,15 @@ def test_cancel_stops_production_and_leaves_consistent_counts(stub, es, server, 
     cancelled = stub.CancelEvaluation(ev.CancelEvaluationRequest(name=e.name, reason="wrong window"),
                                       metadata=auth("engineer"), timeout=30)
     assert cancelled.state == ev.CANCELLED and cancelled.state_reason == "wrong window"
-    time.sleep(3)  # let the producer notice
+    # the producer notices at its next chunk, writes the final counts and releases its claim
+    evaluation_id = e.name.split("/")[1]
+    for _ in range(240):
+        if not es.get(index=f"{server[1]}evaluations", id=evaluation_id)["_source"].get("producer"):
+            break
+        time.sleep(0.5)
     final = stub.GetEvaluation(ev.GetEvaluationRequest(name=e.name), metadata=auth("engineer"), timeout=30)
     assert final.state == ev.CANCELLED
-    assert len(items_of(es, server[1], e.name.split("/")[1])) == final.counts.items
+    assert len(items_of(es, server[1], evaluation_id)) == final.counts.items
     with pytest.raises(grpc.RpcError) as info:
         stub.CancelEvaluation(ev.CancelEvaluationRequest(name=e.name), metadata=auth("engineer"), timeout=30)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "CANCELLED" in info.value.details()
@@ -325,6 +330,7 @@ def test_cli_session(server, fixture_logs, produced):
     assert r.returncode == 1 and "INVALID_ARGUMENT" in r.stderr and "evaluation.spec.depth" in r.stderr
 
 
+@pytest.mark.local_node
 def test_elasticsearch_outage_mid_production_resumes_without_duplicates(tmp_path):
     """Stop the node while an evaluation is being produced, start it again: production resumes."""
     from elasticsearch import Elasticsearch

@@ -368,6 +368,7 @@ def test_two_replicas_never_double_lease(es_url, es, tmp_path):
         _drop(es, prefix)
 
 
+@pytest.mark.local_node
 def test_elasticsearch_down_is_unavailable_and_the_submit_can_be_retried(tmp_path):
     """A dedicated node: stop it under a running server, then start it again on the same data."""
     from elasticsearch import Elasticsearch

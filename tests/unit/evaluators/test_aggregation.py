@@ -1,6 +1,8 @@
 """evaluators.aggregation: hand-checked cases, crowd-kit agreement, graded-data accuracy."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -12,27 +14,16 @@ from evaluators.aggregation import (
     OneCoinDawidSkene,
     OrdinalDawidSkene,
 )
+from evaluators.aggregation import AggregationWarning
+from fixtures.crowd import simulate_crowd
 
 ALL = [MajorityVote, DawidSkene, OneCoinDawidSkene, OrdinalDawidSkene]
 
 
 def graded(n_items, n_workers, per_item, seed):
-    """0..3 grades; workers of varied sharpness and leniency who mostly err to adjacent grades."""
-    rng = np.random.default_rng(seed)
-    truth = rng.choice(4, size=n_items, p=[0.4, 0.3, 0.2, 0.1])
-    sharp = rng.uniform(0.3, 2.5, n_workers)
-    sharp[rng.random(n_workers) < 0.1] = 0.05
-    bias = rng.normal(0, 0.4, n_workers)
-    g = np.arange(4)
-    d = g[None, :] - g[:, None]
-    conf = np.exp(-2 * sharp[:, None, None] * np.abs(d) + bias[:, None, None] * d)
-    conf /= conf.sum(axis=2, keepdims=True)
-    workers = np.argsort(rng.random((n_items, n_workers)), axis=1)[:, :per_item]
-    item = np.repeat(np.arange(n_items), per_item)
-    worker = workers.ravel()
-    cum = conf[worker, truth[item]].cumsum(axis=1)
-    label = np.minimum((rng.random(item.size)[:, None] > cum).sum(axis=1), 3)
-    return {"item": item, "worker": worker, "label": label}, truth
+    """0..3 grades from the simple crowd: workers of varied sharpness and leniency who mostly err to adjacent grades."""
+    crowd = simulate_crowd("simple", n_items=n_items, seed=seed, n_workers=n_workers, per_item=per_item)
+    return crowd.columns(), crowd.truth
 
 
 TOY = {"item": ["q1", "q1", "q1", "q2", "q2", "q2", "q3", "q3"],
@@ -154,7 +145,8 @@ def test_ds_agrees_with_crowdkit():
     data, truth = graded(1500, 40, 3, seed=5)
     ref = ck.DawidSkene(n_iter=20).fit_predict(pd.DataFrame(
         {"task": data["item"], "worker": data["worker"], "label": data["label"]})).sort_index().to_numpy()
-    same_model = DawidSkene(smoothing=0.0, n_iter=20).fit_predict(data)
+    same_model = DawidSkene(smoothing=0.0, pooled_prior=0.0, prior_strength=0.0, guard="off",
+                            n_iter=20).fit_predict(data)
     assert (same_model == ref).mean() >= 0.995
     ours = DawidSkene().fit_predict(data)
     assert (ours == truth).mean() >= (ref == truth).mean() - 0.005
@@ -167,17 +159,20 @@ def test_ds_beats_majority_on_graded():
     assert ds > mv + 0.02
 
 
-def test_models_beat_ds_on_sparse_graded():
-    # Many workers with ~30 labels each: full confusion matrices overfit, the
-    # structured models do not.
-    acc = {cls: [] for cls in (DawidSkene, OneCoinDawidSkene, OrdinalDawidSkene)}
+def test_structured_models_beat_plain_ds_on_sparse_graded():
+    # Many workers with ~30 labels each: full maximum-likelihood confusion matrices
+    # overfit; the structured models do not, and neither does DS with its pooled prior.
+    plain = dict(smoothing=0.0, pooled_prior=0.0, prior_strength=0.0, guard="off")
+    acc = {name: [] for name in ("plain", "ds", "oc", "ods")}
     for seed in range(3):
         data, truth = graded(2000, 200, 3, seed=seed)
-        for cls in acc:
-            acc[cls].append((cls().fit_predict(data) == truth).mean())
-    ds = np.mean(acc[DawidSkene])
-    assert np.mean(acc[OrdinalDawidSkene]) > ds + 0.01
-    assert np.mean(acc[OneCoinDawidSkene]) > ds + 0.01
+        for name, model in (("plain", DawidSkene(**plain)), ("ds", DawidSkene()),
+                            ("oc", OneCoinDawidSkene()), ("ods", OrdinalDawidSkene())):
+            acc[name].append((model.fit_predict(data) == truth).mean())
+    mean = {name: np.mean(v) for name, v in acc.items()}
+    assert mean["ods"] > mean["plain"] + 0.01
+    assert mean["oc"] > mean["plain"] + 0.01
+    assert mean["ds"] > mean["plain"] + 0.01
 
 
 def test_em_deterministic():
@@ -266,3 +261,153 @@ def test_bradley_terry_without_ties_and_bad_input():
         BradleyTerry().fit(([], [], []))
     with pytest.raises(ValueError, match="unknown item"):
         bt.predict_pair_proba("a", "zzz")
+
+
+# --------------------------------------------------------------------------- realistic crowds (issue 12)
+
+EM = [DawidSkene, OneCoinDawidSkene, OrdinalDawidSkene]
+# The configuration before the priors and the guard: plain MAP-EM with weak priors.
+OLD = {DawidSkene: dict(smoothing=1.0, pooled_prior=0.0, prior_strength=0.0, guard="off"),
+       OneCoinDawidSkene: dict(pooled_prior=0.0, prior_strength=0.0, spam=False, guard="off"),
+       OrdinalDawidSkene: dict(pooled_prior=0.0, prior_strength=0.0, spam=False, guard="off")}
+
+
+def _fit_quiet(model, data, gold=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AggregationWarning)
+        return model.fit(data, gold=gold)
+
+
+def _accuracy(model, crowd, gold=None):
+    return float((_fit_quiet(model, crowd.columns(), gold).labels_ == crowd.truth).mean())
+
+
+@pytest.fixture(scope="module")
+def spammy():
+    return simulate_crowd("spammers", n_items=2000, seed=0)
+
+
+@pytest.mark.parametrize("cls", [OneCoinDawidSkene, OrdinalDawidSkene])
+def test_structured_models_collapsed_before_the_fix(spammy, cls):
+    # The real-data failure (ordinal-ds 30%, one-coin 26% against majority's 52%): one class
+    # for nearly every item. The simulator reproduces it with the old configuration ...
+    mv = _accuracy(MajorityVote(), spammy)
+    old = _fit_quiet(cls(**OLD[cls]), spammy.columns())
+    assert (old.labels_ == spammy.truth).mean() < mv - 0.05
+    assert np.bincount(np.searchsorted(old.classes_, old.labels_)).max() > 0.8 * spammy.n_items
+    # ... and the guard names it: the label shares moved far from majority vote's.
+    assert old.guard_.shift > 0.4 and old.guard_.tripped and not old.guard_.fell_back
+
+
+@pytest.mark.parametrize("cls", [OneCoinDawidSkene, OrdinalDawidSkene])
+def test_guard_falls_back_and_warns(spammy, cls):
+    # Without the spam component the structured models still collapse; the guard catches it.
+    old = {**OLD[cls], "guard": "fallback"}
+    with pytest.warns(AggregationWarning, match="majority vote"):
+        fitted = cls(**old).fit(spammy.columns())
+    mv = MajorityVote().fit(spammy.columns())
+    assert fitted.guard_.fell_back
+    np.testing.assert_allclose(fitted.probas_, mv.probas_)
+    # guard="warn" warns but keeps the model's labels.
+    with pytest.warns(AggregationWarning, match="keeping its labels"):
+        kept = cls(**{**old, "guard": "warn"}).fit(spammy.columns())
+    assert kept.guard_.tripped and not kept.guard_.fell_back
+
+
+@pytest.mark.parametrize("cls", [OneCoinDawidSkene, OrdinalDawidSkene])
+def test_spam_component_fixes_the_collapse(spammy, cls):
+    # The fix itself, not the guard: no fallback, well above majority vote, spammers found.
+    fitted = _fit_quiet(cls(), spammy.columns())
+    assert not fitted.guard_.tripped
+    assert (fitted.labels_ == spammy.truth).mean() > _accuracy(MajorityVote(), spammy) + 0.03
+    ids = _worker_ids(fitted)
+    one_grade = spammy.worker_type[ids] == 4
+    honest = spammy.worker_type[ids] == 0
+    heavy = np.bincount(spammy.worker)[ids] >= 20
+    assert fitted.spam_[one_grade & heavy].mean() > 2 * fitted.spam_[honest & heavy].mean()
+
+
+def _worker_ids(fitted):
+    return fitted.workers_.astype(int)
+
+
+def test_ds_holds_on_spammers_without_falling_back(spammy):
+    ds = _fit_quiet(DawidSkene(), spammy.columns())
+    assert not ds.guard_.tripped
+    assert (ds.labels_ == spammy.truth).mean() > _accuracy(MajorityVote(), spammy) + 0.02
+
+
+@pytest.mark.parametrize("kind", ["realistic", "biased", "adversarial", "sparse"])
+def test_never_below_majority_on_realistic_crowds(kind):
+    crowd = simulate_crowd(kind, n_items=1500, seed=1)
+    mv = _accuracy(MajorityVote(), crowd)
+    for cls in EM:
+        assert _accuracy(cls(), crowd) >= mv - 0.01, cls.__name__
+    # The structured models with their spam component gain without falling back (on the
+    # sparse kind, workers with ~3 labels, the ordinal model may still need the guard).
+    for cls in (OneCoinDawidSkene, OrdinalDawidSkene) if kind != "sparse" else (OneCoinDawidSkene,):
+        fitted = _fit_quiet(cls(), crowd.columns())
+        assert not fitted.guard_.fell_back and (fitted.labels_ == crowd.truth).mean() > mv + 0.01, cls.__name__
+
+
+@pytest.mark.filterwarnings("ignore")  # crowd-kit's pandas deprecation noise
+def test_ds_above_crowdkit_on_realistic_crowds():
+    pd = pytest.importorskip("pandas")
+    ck = pytest.importorskip("crowdkit.aggregation")
+    gains = []
+    for seed in (0, 1):
+        crowd = simulate_crowd("realistic", n_items=2000, seed=seed)
+        frame = pd.DataFrame({"task": crowd.item, "worker": crowd.worker, "label": crowd.label})
+        ref = ck.DawidSkene(n_iter=100).fit_predict(frame).sort_index().to_numpy()
+        gains.append(_accuracy(DawidSkene(), crowd) - (ref == crowd.truth).mean())
+    assert np.mean(gains) > 0.01
+
+
+def test_ds_gold_helps_on_the_rest():
+    gains = []
+    for seed in (0, 1, 2):
+        crowd = simulate_crowd("realistic", n_items=2000, seed=seed)
+        gold = crowd.gold(0.10, seed=seed)
+        rest = np.setdiff1d(np.arange(crowd.n_items), list(gold))
+        plain = _fit_quiet(DawidSkene(), crowd.columns()).labels_
+        helped = _fit_quiet(DawidSkene(), crowd.columns(), gold).labels_
+        gains.append((helped[rest] == crowd.truth[rest]).mean() - (plain[rest] == crowd.truth[rest]).mean())
+    assert np.mean(gains) >= 0.01
+
+
+@pytest.mark.parametrize("cls", EM)
+def test_n_iter_zero_is_majority_vote(cls):
+    # Issue 9: n_iter=0 passed validation and then raised UnboundLocalError.
+    data, _ = graded(300, 10, 3, seed=4)
+    model = cls(n_iter=0).fit(data)
+    mv = MajorityVote().fit(data)
+    np.testing.assert_allclose(model.probas_, mv.probas_)
+    assert model.n_iter_ == 0 and not model.converged_ and model.errors_.shape[0] == 10
+
+
+@pytest.mark.parametrize("cls", EM)
+def test_em_reports_convergence(cls):
+    data, _ = graded(500, 10, 3, seed=0)
+    assert cls(n_iter=500, tol=1e-6).fit(data).converged_
+    short = cls(n_iter=2, tol=0.0).fit(data)
+    assert short.n_iter_ == 2 and not short.converged_
+
+
+@pytest.mark.parametrize("kwargs", [dict(n_iter=-1), dict(n_iter=1.5), dict(tol=-1), dict(pooled_prior=-1),
+                                    dict(prior_strength=-0.1), dict(guard="sometimes"), dict(max_shift=0)])
+def test_em_validation(kwargs):
+    for cls in EM:
+        with pytest.raises(ValueError):
+            cls(**kwargs)
+
+
+def test_bradley_terry_warns_when_not_converged():
+    rng = np.random.default_rng(1)
+    left = rng.integers(0, 30, 500)
+    right = (left + rng.integers(1, 30, 500)) % 30
+    with pytest.warns(AggregationWarning, match="before converging"):
+        bt = BradleyTerry(max_iter=1).fit((left, right, rng.choice([-1, 0, 1], 500)))
+    assert not bt.converged_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AggregationWarning)
+        assert BradleyTerry().fit((left, right, rng.choice([-1, 0, 1], 500))).converged_

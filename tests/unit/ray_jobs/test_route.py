@@ -61,15 +61,15 @@ def test_automation_by_locale():
     assert out["es"]["automation_rate"] == 0.5 and out["es"]["for_humans"] == 1
 
 
-def test_audit_agreement_per_locale():
+def test_audit_agreement_per_locale_compares_the_model_with_the_human_consensus():
     items = [
-        {"item_id": "a", "locale": "en", "kind": "pointwise", "prejudgement": {"grade": 2}},
-        {"item_id": "b", "locale": "en", "kind": "pointwise", "prejudgement": {"grade": 0}},
-        {"item_id": "c", "locale": "es", "kind": "side_by_side", "prejudgement": {"preference": 2.0}},
-        {"item_id": "d", "locale": "es", "kind": "pointwise", "prejudgement": {"grade": 1}},
+        {"locale": "en", "kind": "pointwise", "model_label": 2.0, "source": "human", "label": 2},
+        {"locale": "en", "kind": "pointwise", "model_label": 0.0, "source": "human", "label": 3},
+        {"locale": "es", "kind": "side_by_side", "model_label": 2.0, "source": "human", "preference": 1.7},
+        {"locale": "es", "kind": "pointwise", "model_label": 1.0, "source": "model", "label": 1},  # not judged yet
+        {"locale": "fr", "kind": "side_by_side", "model_label": 0.4, "source": "human", "preference": -0.5},
     ]
-    js = [{"item_id": "a", "grade": 2}, {"item_id": "a", "grade": 3}, {"item_id": "a", "grade": 2},
-          {"item_id": "b", "grade": 3}, {"item_id": "c", "preference": 1}, {"item_id": "c", "preference": 3}]
-    out = audit_agreement(items, js)
+    out = audit_agreement(items)
     assert out["en"] == {"audit": 2, "judged": 2, "agreement": 0.5}
     assert out["es"] == {"audit": 2, "judged": 1, "agreement": 1.0}
+    assert out["fr"] == {"audit": 1, "judged": 1, "agreement": 0.0}

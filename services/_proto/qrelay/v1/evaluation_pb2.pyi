@@ -95,7 +95,7 @@ class Evaluation(_message.Message):
     def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., state: _Optional[_Union[EvaluationState, str]] = ..., state_reason: _Optional[str] = ..., counts: _Optional[_Union[EvaluationCounts, _Mapping]] = ..., strata: _Optional[_Iterable[_Union[Stratum, _Mapping]]] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., automation: _Optional[_Union[Automation, _Mapping]] = ..., grading: _Optional[_Union[GradingProgress, _Mapping]] = ..., completion: _Optional[_Union[Completion, _Mapping]] = ..., series: _Optional[str] = ..., next_run_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GradingProgress(_message.Message):
-    __slots__ = ("items_for_humans", "items_done", "judgements_wanted", "judgements", "judgements_per_minute", "eta", "labelled_share")
+    __slots__ = ("items_for_humans", "items_done", "judgements_wanted", "judgements", "judgements_per_minute", "eta", "labelled_share", "items", "items_labelled")
     ITEMS_FOR_HUMANS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_DONE_FIELD_NUMBER: _ClassVar[int]
     JUDGEMENTS_WANTED_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,8 @@ class GradingProgress(_message.Message):
     JUDGEMENTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     ETA_FIELD_NUMBER: _ClassVar[int]
     LABELLED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_LABELLED_FIELD_NUMBER: _ClassVar[int]
     items_for_humans: int
     items_done: int
     judgements_wanted: int
@@ -110,21 +112,31 @@ class GradingProgress(_message.Message):
     judgements_per_minute: float
     eta: _timestamp_pb2.Timestamp
     labelled_share: float
-    def __init__(self, items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ..., judgements_wanted: _Optional[int] = ..., judgements: _Optional[int] = ..., judgements_per_minute: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labelled_share: _Optional[float] = ...) -> None: ...
+    items: int
+    items_labelled: int
+    def __init__(self, items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ..., judgements_wanted: _Optional[int] = ..., judgements: _Optional[int] = ..., judgements_per_minute: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labelled_share: _Optional[float] = ..., items: _Optional[int] = ..., items_labelled: _Optional[int] = ...) -> None: ...
 
 class Completion(_message.Message):
-    __slots__ = ("reason", "coverage", "human_coverage", "message", "complete_time")
+    __slots__ = ("reason", "coverage", "human_coverage", "message", "complete_time", "items", "items_labelled", "items_for_humans", "items_done")
     REASON_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_FIELD_NUMBER: _ClassVar[int]
     HUMAN_COVERAGE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_LABELLED_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FOR_HUMANS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_DONE_FIELD_NUMBER: _ClassVar[int]
     reason: CompletionReason
     coverage: float
     human_coverage: float
     message: str
     complete_time: _timestamp_pb2.Timestamp
-    def __init__(self, reason: _Optional[_Union[CompletionReason, str]] = ..., coverage: _Optional[float] = ..., human_coverage: _Optional[float] = ..., message: _Optional[str] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    items: int
+    items_labelled: int
+    items_for_humans: int
+    items_done: int
+    def __init__(self, reason: _Optional[_Union[CompletionReason, str]] = ..., coverage: _Optional[float] = ..., human_coverage: _Optional[float] = ..., message: _Optional[str] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., items: _Optional[int] = ..., items_labelled: _Optional[int] = ..., items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ...) -> None: ...
 
 class Recurrence(_message.Message):
     __slots__ = ("every", "window")

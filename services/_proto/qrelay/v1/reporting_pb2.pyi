@@ -177,16 +177,18 @@ class LabelSet(_message.Message):
     def __init__(self, method: _Optional[str] = ..., model: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[str] = ...) -> None: ...
 
 class GetEvaluationReportRequest(_message.Message):
-    __slots__ = ("name", "measures", "segment_by", "confidence")
+    __slots__ = ("name", "measures", "segment_by", "confidence", "segments")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MEASURES_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_BY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     measures: _containers.RepeatedScalarFieldContainer[str]
     segment_by: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
-    def __init__(self, name: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EvaluationReport(_message.Message):
     __slots__ = ("name", "segments", "krippendorff_alpha", "report_time", "partial", "partial_reason", "state", "estimator", "confidence", "coverage", "automation", "agreement", "grading", "label_set", "rankers")
@@ -223,20 +225,22 @@ class EvaluationReport(_message.Message):
     def __init__(self, name: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., krippendorff_alpha: _Optional[float] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ..., state: _Optional[_Union[_evaluation_pb2.EvaluationState, str]] = ..., estimator: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[_Union[Coverage, _Mapping]] = ..., automation: _Optional[_Union[AutomationSummary, _Mapping]] = ..., agreement: _Optional[_Union[RaterAgreement, _Mapping]] = ..., grading: _Optional[_Union[GradingSummary, _Mapping]] = ..., label_set: _Optional[_Union[LabelSet, _Mapping]] = ..., rankers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CompareRankersRequest(_message.Message):
-    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence")
+    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence", "segments")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BASELINE_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_FIELD_NUMBER: _ClassVar[int]
     MEASURES_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_BY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     baseline: str
     candidate: str
     measures: _containers.RepeatedScalarFieldContainer[str]
     segment_by: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
-    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MetricDifference(_message.Message):
     __slots__ = ("measure", "segment", "difference", "interval", "p_value_t", "p_value_permutation", "p_value_holm", "queries", "baseline_mean", "candidate_mean", "unweighted_difference", "significant")
@@ -363,7 +367,7 @@ class ListMetricSnapshotsRequest(_message.Message):
     def __init__(self, measure: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., window: _Optional[_Union[_common_pb2.TimeWindow, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner_team: _Optional[str] = ..., series: _Optional[str] = ..., all_segments: _Optional[bool] = ...) -> None: ...
 
 class MetricSnapshot(_message.Message):
-    __slots__ = ("snapshot_time", "evaluation", "ranker", "segment", "value", "series", "window_end")
+    __slots__ = ("snapshot_time", "evaluation", "ranker", "segment", "value", "series", "window_end", "window_start", "run_index", "traffic_share", "partial")
     SNAPSHOT_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
     RANKER_FIELD_NUMBER: _ClassVar[int]
@@ -371,6 +375,10 @@ class MetricSnapshot(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    RUN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_SHARE_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
     snapshot_time: _timestamp_pb2.Timestamp
     evaluation: str
     ranker: str
@@ -378,7 +386,11 @@ class MetricSnapshot(_message.Message):
     value: MetricValue
     series: str
     window_end: _timestamp_pb2.Timestamp
-    def __init__(self, snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ..., series: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    window_start: _timestamp_pb2.Timestamp
+    run_index: int
+    traffic_share: float
+    partial: bool
+    def __init__(self, snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ..., series: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_index: _Optional[int] = ..., traffic_share: _Optional[float] = ..., partial: _Optional[bool] = ...) -> None: ...
 
 class ListMetricSnapshotsResponse(_message.Message):
     __slots__ = ("snapshots", "next_page_token")
@@ -389,7 +401,7 @@ class ListMetricSnapshotsResponse(_message.Message):
     def __init__(self, snapshots: _Optional[_Iterable[_Union[MetricSnapshot, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("name", "create_time", "evaluation", "series", "ranker", "segment", "measure", "value", "baseline", "drop", "interval", "p_value", "baseline_snapshots", "message", "delivery")
+    __slots__ = ("name", "create_time", "evaluation", "series", "ranker", "segment", "measure", "value", "baseline", "drop", "interval", "p_value", "baseline_snapshots", "message", "delivery", "p_value_holm", "baseline_evaluations", "delivery_attempts", "delivery_error", "delivered_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
@@ -405,6 +417,11 @@ class Alert(_message.Message):
     BASELINE_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_HOLM_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     create_time: _timestamp_pb2.Timestamp
     evaluation: str
@@ -420,7 +437,12 @@ class Alert(_message.Message):
     baseline_snapshots: int
     message: str
     delivery: str
-    def __init__(self, name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., series: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., measure: _Optional[str] = ..., value: _Optional[float] = ..., baseline: _Optional[float] = ..., drop: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value: _Optional[float] = ..., baseline_snapshots: _Optional[int] = ..., message: _Optional[str] = ..., delivery: _Optional[str] = ...) -> None: ...
+    p_value_holm: float
+    baseline_evaluations: _containers.RepeatedScalarFieldContainer[str]
+    delivery_attempts: int
+    delivery_error: str
+    delivered_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., series: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., measure: _Optional[str] = ..., value: _Optional[float] = ..., baseline: _Optional[float] = ..., drop: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value: _Optional[float] = ..., baseline_snapshots: _Optional[int] = ..., message: _Optional[str] = ..., delivery: _Optional[str] = ..., p_value_holm: _Optional[float] = ..., baseline_evaluations: _Optional[_Iterable[str]] = ..., delivery_attempts: _Optional[int] = ..., delivery_error: _Optional[str] = ..., delivered_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
     __slots__ = ("window", "series", "page_size", "page_token", "owner_team")

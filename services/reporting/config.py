@@ -1,0 +1,44 @@
+"""Settings of the reporting worker (consensus kept current, completion), from ``QRELAY_*`` values.
+
+>>> ReportingConfig.from_mapping({"QRELAY_REPORTING_SECONDS": "0.5"}).interval_seconds
+0.5
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from services.core.settings import env_positive
+
+
+@dataclass(frozen=True)
+class ReportingConfig:
+    # Seconds between two passes of the worker over the evaluations in GRADING.
+    interval_seconds: float = 10.0
+    # Refit the graders' reliability model after this many new judgements, or after
+    # `refit_growth` times the judgements it was fitted on, whichever is more: a refit reads
+    # every judgement of the evaluation, so refits get rarer as the evaluation grows and the
+    # total cost of refitting stays a small multiple of reading everything once.
+    refit_every: int = 1000
+    refit_growth: float = 0.25
+    # Each pass re-reads the judgements submitted up to this long before the newest one it has
+    # seen: a judgement becomes searchable after the index refresh (about 1 s) and replicas'
+    # clocks differ; re-reading one is harmless (an item's consensus is a function of all its
+    # judgements), missing one is not.
+    slack_seconds: float = 60.0
+    # Another replica takes over an evaluation whose worker has not beaten for this long.
+    claim_seconds: float = 120.0
+    # The judgement rate behind the grading ETA is measured over this window.
+    rate_window_seconds: float = 600.0
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
+        d = cls()
+        return cls(
+            interval_seconds=env_positive(env, "QRELAY_REPORTING_SECONDS", d.interval_seconds),
+            refit_every=int(env_positive(env, "QRELAY_CONSENSUS_REFIT_EVERY", d.refit_every)),
+            refit_growth=env_positive(env, "QRELAY_CONSENSUS_REFIT_GROWTH", d.refit_growth),
+            slack_seconds=env_positive(env, "QRELAY_CONSENSUS_SLACK_SECONDS", d.slack_seconds),
+            claim_seconds=env_positive(env, "QRELAY_REPORTING_CLAIM_SECONDS", d.claim_seconds),
+            rate_window_seconds=d.rate_window_seconds,
+        )

@@ -1,0 +1,150 @@
+"""The reporting worker: one background loop per server process over the evaluations in GRADING.
+
+Every ``interval_seconds`` it takes each evaluation in GRADING in turn and, under a claim,
+
+1. seeds its consensus documents (first pass only),
+2. brings its consensus up to date (:func:`services.reporting.consensus.update`),
+3. refreshes the model–human agreement on the audit share when an audit item's label changed,
+4. stores the grading progress with the ETA (``grading``, ``counts.judgements/items_done``),
+5. completes it when everything for humans is judged, nothing needed humans, or its deadline
+   passed: a final refit, then GRADING → COMPLETE, then the completion hooks.
+
+Claims: ``consensus.owner`` + ``consensus.heartbeat`` on the evaluation document, taken with
+optimistic concurrency, so replicas share the evaluations and one that stops beating for
+``claim_seconds`` is taken over. Every step is idempotent — a pass repeated by another replica
+after a lost claim rewrites the same documents — so a lost claim costs time, never correctness.
+Completion hooks that did not return (a crash) are retried for a day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from evaluators.automation import audit_agreement
+from services.core import clock
+from services.reporting import completion
+from services.reporting import consensus as updater
+from services.reporting.config import ReportingConfig
+from services.store import consensus, evaluations, items
+
+log = logging.getLogger("qrelay.reporting")
+
+AUDIT_FIELDS = ["locale", "kind", "model_label", "source", "label", "preference"]
+HOOK_RETRY_S = 86400.0
+
+
+class ReportingWorker:
+    """The loop (a daemon thread); :meth:`run_once` is one pass, for tests and benchmarks."""
+
+    def __init__(self, es: Elasticsearch, prefix: str, cfg: ReportingConfig, owner: str | None = None):
+        self.es, self.prefix, self.cfg = es, prefix, cfg
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:reporting"
+        self._stop = threading.Event()
+        self._held: set[str] = set()
+        self._seen: dict[str, dict[str, str]] = {}  # evaluation -> judgements of the slack window applied
+        self._thread = threading.Thread(target=self._loop, name="reporting", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the evaluation in hand (up to a few seconds), then give the claims back."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10.0)
+        for evaluation_id in sorted(self._held):
+            try:
+                evaluations.release_worker(self.es, self.prefix, evaluation_id, self.owner)
+            except Exception:  # noqa: BLE001 - the claim goes stale on its own
+                pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.cfg.interval_seconds):
+            try:
+                self.run_once()
+            except Exception as exc:  # noqa: BLE001 - Elasticsearch down: next round
+                log.warning("reporting pass failed", extra={"error": str(exc)})
+
+    def run_once(self) -> None:
+        """One pass: every evaluation in GRADING, then completion hooks still pending."""
+        for evaluation_id in evaluations.ids_in_state(self.es, self.prefix, "GRADING"):
+            if self._stop.is_set():
+                return
+            try:
+                self.process(evaluation_id)
+            except Exception:  # noqa: BLE001 - one evaluation must not stop the others
+                log.exception("reporting failed for an evaluation", extra={"evaluation": evaluation_id})
+        since = clock.iso(clock.now() - dt.timedelta(seconds=HOOK_RETRY_S))
+        for doc in evaluations.completed_since(self.es, self.prefix, since):
+            if (doc.get("completion") or {}).get("hooks") == "pending" and self._claim(doc["evaluation_id"], ("COMPLETE",)):
+                completion.run_hooks(self.es, self.prefix, doc["evaluation_id"])
+
+    def _claim(self, evaluation_id: str, states=("GRADING",)) -> dict[str, Any] | None:
+        now = clock.now()
+        stale = clock.iso(now - dt.timedelta(seconds=self.cfg.claim_seconds))
+        doc = evaluations.claim_worker(self.es, self.prefix, evaluation_id, self.owner, clock.iso(now), stale, states)
+        if doc is not None:
+            self._held.add(evaluation_id)
+        return doc
+
+    def process(self, evaluation_id: str) -> str | None:
+        """One evaluation, if we get its claim; returns the completion reason when it completed."""
+        doc = self._claim(evaluation_id)
+        if doc is None:
+            return None
+        es, prefix, cfg = self.es, self.prefix, self.cfg
+        state = updater.State.from_doc(doc.get("consensus"))
+        fields: dict[str, Any] = {}
+        # Items appear before GRADING, but seeding is create-only and cheap to check, so items
+        # written late (or a seed cut short) still get their documents.
+        n_items = items.count(es, prefix, evaluation_id)
+        created = 0
+        if not state.seeded or n_items != state.items:
+            created = updater.seed(es, prefix, evaluation_id)
+            state.seeded, state.items = True, n_items
+            state.seed_time = state.seed_time or clock.now_iso()
+        seen = self._seen.setdefault(evaluation_id, {})
+        # Judgements of items that had no document yet were skipped: a refit applies everything.
+        result = updater.update(es, prefix, evaluation_id, state, cfg, seen=seen,
+                                force_refit=bool(created and state.judgements))
+        if self._claim(evaluation_id) is None:
+            return None  # the pass outlived the claim: the replica that took over carries on
+        audit = result.audit_changed
+        grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement, cfg.rate_window_seconds)
+        now = clock.now()
+        decision = completion.decide(grading, doc.get("deadline"), now)
+        if decision is not None and decision.reason != completion.NOTHING_TO_JUDGE:
+            # The final consensus: every judgement, a freshly fitted model.
+            final = updater.update(es, prefix, evaluation_id, state, cfg, force_refit=True, seen=seen)
+            audit = audit or final.audit_changed
+            grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement,
+                                                  cfg.rate_window_seconds, now)
+        if audit:  # grading_progress refreshed the consensus index: the search sees this pass's labels
+            fields.update(self._agreement(evaluation_id))
+        if result.written or result.refit:
+            log.info("consensus updated", extra={"evaluation": evaluation_id, "read": result.read,
+                                                 "touched": result.touched, "written": result.written,
+                                                 "refit": result.refit, "judgements": state.judgements})
+        fields.update(consensus=state.to_doc(), grading=grading,
+                      counts={"judgements": grading["judgements"], "items_done": grading["items_done"]})
+        if decision is None:
+            evaluations.update_counts(es, prefix, evaluation_id, fields.pop("counts"), **fields)
+            return None
+        done = completion.completion(decision, grading, now)
+        self._seen.pop(evaluation_id, None)
+        return decision.reason if completion.complete(es, prefix, evaluation_id, done, fields) else None
+
+    def _agreement(self, evaluation_id: str) -> dict[str, Any]:
+        """The audit share's model–human agreement per locale, as the evaluation stores it."""
+        docs = list(consensus.of_evaluation(self.es, self.prefix, evaluation_id, AUDIT_FIELDS, audit=True))
+        if not docs:
+            return {}
+        agreement = audit_agreement(docs)
+        return {"automation": {"audit_agreement": agreement,
+                               "locales": {loc: {"agreement": row["agreement"]} for loc, row in agreement.items()}}}

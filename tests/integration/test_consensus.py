@@ -1,0 +1,234 @@
+"""Consensus kept current and GRADING → COMPLETE, against two real server replicas and a real
+Elasticsearch: judgements go in through GradingService over gRPC, the servers' reporting workers
+update the consensus documents incrementally, progress streams through WatchEvaluation, and the
+evaluation completes (all judged, deadline passed, nothing to judge)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import grpc
+import pytest
+
+from evaluators.consensus import Reliability
+from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
+from services.reporting.consensus import recompute_all
+from services.store import consensus, evaluations, judgements
+from tests.integration import test_grading_support as w
+from tests.integration.test_grading import _drop
+from tests.integration.serving import TOKENS, auth, qrelay_server
+
+# Passes every 0.3 s; a claim goes stale after 5 s; re-read 2 s of judgements before the newest.
+ENV = {"QRELAY_REPORTING_SECONDS": "0.3", "QRELAY_REPORTING_CLAIM_SECONDS": "5",
+       "QRELAY_CONSENSUS_SLACK_SECONDS": "2"}
+SLACK_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def replicas(es_url, es, tmp_path_factory):
+    """Two `qrelay serve` processes on one index prefix: ``(address 1, address 2, prefix, pids)``."""
+    prefix = f"qt-consensus-{uuid.uuid4().hex[:8]}-"
+    logs = tmp_path_factory.mktemp("consensus")
+    with qrelay_server(es_url, prefix, logs / "serve1.log", ENV) as (a1, p1), \
+            qrelay_server(es_url, prefix, logs / "serve2.log", ENV) as (a2, p2):
+        yield a1, a2, prefix, (p1.pid, p2.pid)
+    _drop(es, prefix)
+
+
+class Grading:
+    """One evaluation in GRADING with its own locale, graders and a channel per replica."""
+
+    def __init__(self, es, replicas, items_of, **seed):
+        self.es, self.prefix = es, replicas[2]
+        self.channels = [grpc.insecure_channel(a) for a in replicas[:2]]
+        self.eval_id = f"ev{uuid.uuid4().hex[:10]}"
+        self.locale = f"en-C{uuid.uuid4().hex[:6]}"
+        self.items = items_of(self.eval_id, self.locale)
+        # items first, then GRADING (as pre-judgement does): the workers seed consensus from complete items
+        w.seed(es, self.prefix, self.eval_id, self.items, state="PREJUDGING", **seed)
+        es.update(index=evaluations.index(self.prefix), id=self.eval_id, doc={"state": "GRADING"}, refresh=True)
+        time.sleep(2.2)  # the servers cache the evaluations in GRADING for 2 s
+        self.stub = evaluation_pb2_grpc.EvaluationServiceStub(self.channels[0])
+
+    def grader(self, replica: int = 0) -> w.GraderClient:
+        _, cred = w.create_grader(self.channels[replica], locales=[self.locale], skills=[])
+        return w.GraderClient(self.channels[replica], cred)
+
+    def get(self) -> ev.Evaluation:
+        return self.stub.GetEvaluation(ev.GetEvaluationRequest(name=f"evaluations/{self.eval_id}"),
+                                       metadata=auth("engineer"), timeout=30)
+
+    def wait(self, what, condition, timeout=90.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            e = self.get()
+            if condition(e):
+                return e
+            time.sleep(0.2)
+        raise AssertionError(f"{what}: not reached in {timeout:.0f} s; last: {self.get()}")
+
+    def docs(self) -> dict[str, dict]:
+        self.es.indices.refresh(index=consensus.index(self.prefix))
+        return {d["item_id"]: d for d in consensus.of_evaluation(self.es, self.prefix, self.eval_id)}
+
+    def state(self) -> dict:
+        return evaluations.get(self.es, self.prefix, self.eval_id)["consensus"]
+
+    def close(self):
+        for ch in self.channels:
+            ch.close()
+
+
+def grade_of(a) -> dict:
+    """What a careful grader answers: grade = the document's number mod 4 (``dp7``, ``dg3``); side by
+    side, ranker_b is better on odd queries (``da5-1`` is ranker_a's first result for query 5)."""
+    if a.task.WhichOneof("body") == "pointwise":
+        return {"grade": int(re.fullmatch(r"d[pg](\d+)", a.task.pointwise.result.doc_id).group(1)) % 4}
+    side, query = re.fullmatch(r"d([ab])(\d+)-\d+", a.task.side_by_side.left[0].doc_id).groups()
+    canonical = 2 if int(query) % 2 else -1
+    return {"preference": canonical if side == "a" else -canonical}  # as shown: ranker_a may be on the right
+
+
+def judge(grader, n=None, answer=grade_of, kind=common_pb2.JUDGEMENT_KIND_UNSPECIFIED) -> list:
+    """Lease and submit up to ``n`` tasks (all there are when None), of one kind if given."""
+    done = []
+    while n is None or len(done) < n:
+        try:
+            a = grader.next(kind)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.NOT_FOUND, e
+            break
+        grader.submit(a.name, **answer(a))
+        done.append(a)
+    return done
+
+
+def labels(docs: dict[str, dict]) -> dict[str, tuple]:
+    keys = ("label", "preference", "source", "judgements", "confidence", "posterior", "human_done", "method")
+    return {i: tuple(str(d.get(k)) for k in keys) for i, d in docs.items() if d.get("judgements")}
+
+
+def mixed(eval_id, locale):
+    return (w.pointwise(eval_id, 16, locale=locale, overlap=2) + w.side_by_side(eval_id, 4, locale=locale, overlap=2)
+            + w.gold(eval_id, 4, label=2, locale=locale))
+
+
+def test_judgements_over_grpc_update_consensus_incrementally_until_complete(es, replicas):
+    g = Grading(es, replicas, mixed)
+    watched: list[ev.EvaluationProgress] = []
+
+    def watch():
+        for p in g.stub.WatchEvaluation(ev.WatchEvaluationRequest(name=f"evaluations/{g.eval_id}"),
+                                        metadata=auth("engineer"), timeout=180):
+            watched.append(p)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    e = g.wait("seeded", lambda e: e.grading.items == 24)
+    assert (e.grading.items_for_humans, e.grading.judgements_wanted, e.grading.items_labelled) == (24, 44, 4)  # gold
+
+    careful, other, spammer = g.grader(0), g.grader(1), g.grader(0)
+    # both kinds in the first batch, so both reliability models exist before the second one
+    judge(careful, 6, kind=common_pb2.POINTWISE)
+    judge(careful, 2, kind=common_pb2.SIDE_BY_SIDE)
+    g.wait("first batch applied", lambda e: e.grading.judgements == 8)
+    before, state1 = g.docs(), g.state()
+    first_items = {i for i, d in before.items() if d["judgements"]}
+    assert len(first_items) == 8 and all(before[i]["source"] in ("human", "gold") for i in first_items)
+
+    time.sleep(SLACK_S + 0.5)  # the first batch falls out of the re-read window
+    second = judge(careful, 6)
+    e = g.wait("second batch applied", lambda e: e.grading.judgements == 14)
+    after, state2 = g.docs(), g.state()
+    # incremental: no refit, the last pass applied only new judgements, earlier items were not rewritten
+    assert state2["refits"] == state1["refits"] and state2["last_pass"]["refit"] is False
+    assert state2["last_pass"]["new"] <= len(second) and state2["last_pass"]["recomputed"] <= len(second)
+    assert {i: after[i]["update_time"] for i in first_items} == {i: before[i]["update_time"] for i in first_items}
+    assert sum(d["judgements"] for d in after.values()) == 14
+    # ... and it is exactly what a recompute of everything with the same model gives
+    models = {k: Reliability.from_dict(v) for k, v in state2["reliability"].items()}
+    assert labels(after) == labels({i: {**after[i], **v} for i, v in recompute_all(es, g.prefix, g.eval_id, models).items()})
+    assert e.grading.judgements_per_minute > 0 and e.grading.HasField("eta")
+
+    judge(spammer, 5, answer=lambda a: {"grade": 0} if a.task.WhichOneof("body") == "pointwise" else {"preference": 3})
+    judge(careful)
+    judge(other)
+    e = g.wait("complete", lambda e: e.state == ev.COMPLETE)
+    assert e.completion.reason == ev.ALL_JUDGED and e.completion.coverage == 1.0 and e.completion.human_coverage == 1.0
+    assert e.completion.message == "all 24 items for humans judged (44 judgements); 24 of 24 items labelled (100%)"
+    assert (e.grading.items_done, e.grading.judgements, e.counts.judgements) == (24, 44, 44)
+    final = g.docs()
+    assert all(d["human_done"] and d["source"] in ("human", "gold") for d in final.values())
+    assert {d["label"] for d in final.values() if d["gold"]} == {2}
+    # the final state equals a recompute from scratch (every judgement, a freshly fitted model)
+    assert labels(final) == labels({i: {**final[i], **v} for i, v in recompute_all(es, g.prefix, g.eval_id).items()})
+    deadline = time.monotonic() + 30
+    while evaluations.get(es, g.prefix, g.eval_id)["completion"]["hooks"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.1)  # the hooks run right after the transition
+    assert evaluations.get(es, g.prefix, g.eval_id)["completion"]["hooks"] == "done"
+
+    watcher.join(timeout=30)
+    grading = [p for p in watched if p.state == ev.GRADING and p.HasField("grading")]
+    assert [p.grading.judgements for p in grading] == sorted(p.grading.judgements for p in grading)
+    assert grading[-1].grading.judgements > 0 and any(0 < p.stage_progress < 1 for p in grading)
+    assert watched[-1].state == ev.COMPLETE and watched[-1].completion.message == e.completion.message
+
+    r = subprocess.run([sys.executable, "-m", "services.cli", "eval", "get", "--server", replicas[0],
+                        "--token", TOKENS["engineer"], g.eval_id], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "grading: 24 of 24 (100%) items for humans judged, 44 of 44 (100%) judgements" in r.stdout
+    assert "(ALL_JUDGED): all 24 items for humans judged" in r.stdout
+    g.close()
+
+
+def test_a_past_deadline_completes_with_the_coverage_reached_and_nothing_to_judge_completes_at_once(es, replicas):
+    late = Grading(es, replicas, lambda e, loc: w.pointwise(e, 6, locale=loc))
+    auto = Grading(es, replicas, lambda e, loc: [
+        {**it, "needs_humans": False, "prejudgement": {"grade": 1, "auto": True, "confidence": 0.95, "model": "m"}}
+        for it in w.pointwise(e, 3, locale=loc)])
+    judge(late.grader(), 2)
+    late.wait("judged", lambda e: e.grading.judgements == 2)
+    assert late.get().state == ev.GRADING
+    es.update(index=evaluations.index(late.prefix), id=late.eval_id, doc={"deadline": w.now_iso(-1)}, refresh=True)
+    e = late.wait("complete", lambda e: e.state == ev.COMPLETE)
+    assert e.completion.reason == ev.DEADLINE_PASSED
+    assert e.completion.message == ("deadline passed: 2 of 6 items labelled (33%); "
+                                    "2 of 6 items for humans fully judged (33%)")
+    assert (e.completion.items_labelled, e.completion.items) == (2, 6)
+    assert e.completion.coverage == pytest.approx(2 / 6, abs=1e-6)
+    # the graders' queue no longer offers it (once the servers' 2 s cache of evaluations in GRADING expired)
+    time.sleep(2.2)
+    with pytest.raises(grpc.RpcError) as info:
+        late.grader().next()
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+    e = auto.wait("complete", lambda e: e.state == ev.COMPLETE)
+    assert e.completion.reason == ev.NOTHING_TO_JUDGE and e.completion.coverage == 1.0
+    assert {(d["source"], d["label"]) for d in auto.docs().values()} == {("model", 1)}
+    late.close()
+    auto.close()
+
+
+def test_two_replicas_share_the_work_and_take_over_a_dead_ones_claim(es, replicas):
+    g = Grading(es, replicas, lambda e, loc: w.pointwise(e, 12, locale=loc, overlap=2))
+    # a replica that died holding the claim: nobody touches the evaluation until its heartbeat is stale
+    es.update(index=evaluations.index(g.prefix), id=g.eval_id, refresh=True,
+              doc={"consensus": {"owner": "ghost:1:reporting", "heartbeat": w.now_iso()}})
+    a, b = g.grader(0), g.grader(1)
+    threads = [threading.Thread(target=judge, args=(x,)) for x in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    e = g.wait("complete", lambda e: e.state == ev.COMPLETE)
+    assert e.completion.reason == ev.ALL_JUDGED and e.grading.judgements == 24
+    owner = g.state()["owner"]
+    assert owner.rsplit(":", 2)[1] in {str(p) for p in replicas[3]}  # one of the live replicas took over
+    final = g.docs()
+    assert sum(d["judgements"] for d in final.values()) == 24 == judgements.count(es, g.prefix, g.eval_id)
+    assert labels(final) == labels({i: {**final[i], **v} for i, v in recompute_all(es, g.prefix, g.eval_id).items()})
+    g.close()
