@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 import uuid
 
 import grpc
@@ -78,9 +81,17 @@ def test_the_cli_and_the_web_app_connect_with_a_ca_file(tls_server):
     plain = subprocess.run([sys.executable, "-m", "services.cli", "eval", "list"], env=env,
                            capture_output=True, text=True, timeout=60)
     assert plain.returncode != 0
-    from services.web.app import App
-
     with grpc.secure_channel(address, grpc.ssl_channel_credentials(cert.read_bytes())) as ch:
         _, credential = w.create_grader(ch, locales=["en-US"])
-    status, body = App(address, str(cert)).call("GetMyStats", {}, credential)
-    assert status == 200 and body["done_total"] == "0"
+    web = subprocess.Popen([sys.executable, "-m", "services.cli", "web", "--port", "0", "--grpc", address,
+                            "--ca-file", str(cert)], stderr=subprocess.PIPE, text=True)
+    try:
+        m = re.search(r"qrelay web on (http://\S+?)/? ", web.stderr.readline())
+        req = urllib.request.Request(f"{m.group(1)}/api/GetMyStats", data=b"{}", method="POST",
+                                     headers={"Authorization": f"Bearer {credential}",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200 and json.loads(r.read())["done_total"] == "0"
+    finally:
+        web.terminate()
+        web.wait(30)
