@@ -14,13 +14,16 @@ import grpc
 
 TOKENS = {"engineer": "t-eng", "grader": "t-grader", "ops": "t-ops", "admin": "t-admin"}
 TOKENS_SPEC = ",".join(f"{t}={role}-user:{role}" for role, t in TOKENS.items())
+# tests drive every role as scripts with no think time: no rate limits unless a test sets them
+# (tests/integration/test_abuse.py does)
+NO_RATE_LIMITS = "grader=0,engineer=0,ops=0,admin=0"
 
 
 @contextmanager
 def qrelay_server(es_url: str, index_prefix: str, log_path: Path, extra_env: dict | None = None):
     """Yields ``(address, process)``; drains it with SIGTERM afterwards."""
     env = {**os.environ, "QRELAY_ES_URL": es_url, "QRELAY_INDEX_PREFIX": index_prefix,
-           "QRELAY_TOKENS": TOKENS_SPEC, "QRELAY_PORT": "0", **(extra_env or {})}
+           "QRELAY_TOKENS": TOKENS_SPEC, "QRELAY_PORT": "0", "QRELAY_RATE_LIMITS": NO_RATE_LIMITS, **(extra_env or {})}
     log = open(log_path, "w+")
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve"], env=env, stdout=log, stderr=log)
     address = None

@@ -33,10 +33,8 @@ def fuzzed(es_url, es, tmp_path_factory):
     and resources whose names the fuzzer may use (a second evaluation and grader it may wreck)."""
     prefix = f"qt-fuzz-{uuid.uuid4().hex[:8]}-"
     log = tmp_path_factory.mktemp("fuzz") / "serve.log"
-    # rate limits off: the fuzzer calls far faster than any person, and a limited call exercises
-    # nothing behind the edge (test_abuse.py covers the limits)
-    with qrelay_server(es_url, prefix, log, {"QRELAY_RATE_LIMITS": "grader=0,engineer=0,ops=0,admin=0"}) as (
-            address, proc), \
+    # (no rate limits in tests: a limited call would exercise nothing behind the edge)
+    with qrelay_server(es_url, prefix, log) as (address, proc), \
             grpc.insecure_channel(address) as ch:
         world, spare = World(es, ch, prefix), World(es, ch, prefix)
         w.seed(es, prefix, spare.eval_id, w.pointwise(spare.eval_id, 3, locale="en-US"))

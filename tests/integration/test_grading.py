@@ -27,10 +27,8 @@ def _drop(es, prefix):
 
 @pytest.fixture(scope="module")
 def server(es_url, es, tmp_path_factory):
-    """The shared server; its graders are scripts with no think time, so they go unlimited."""
     prefix = f"qt-grading-{uuid.uuid4().hex[:8]}-"
-    with qrelay_server(es_url, prefix, tmp_path_factory.mktemp("grading") / "serve.log",
-                       {"QRELAY_RATE_LIMITS": "grader=0"}) as (address, _):
+    with qrelay_server(es_url, prefix, tmp_path_factory.mktemp("grading") / "serve.log") as (address, _):
         yield address, prefix
     _drop(es, prefix)
 

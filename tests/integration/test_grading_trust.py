@@ -281,8 +281,7 @@ def test_a_busy_grader_is_not_told_the_queue_is_empty_while_tasks_remain(es_url,
     prefix = f"qt-grading-busy-{uuid.uuid4().hex[:8]}-"
     try:
         with qrelay_server(es_url, prefix, tmp_path / "serve.log", {
-                "QRELAY_QUEUE_POOL_SIZE": "8", "QRELAY_QUEUE_CANDIDATES": "4", "QRELAY_RATE_LIMITS": "grader=0"}) as (
-                address, _), \
+                "QRELAY_QUEUE_POOL_SIZE": "8", "QRELAY_QUEUE_CANDIDATES": "4"}) as (address, _), \
                 grpc.insecure_channel(address) as ch:
             world = World(es, ch, prefix)
             world.seed(w.pointwise(world.eval_id, 30, locale=world.locale, overlap=2, priority=90, tag="hot")
