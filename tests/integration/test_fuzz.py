@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 
 from services import wirefuzz
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc, grading_pb2, grading_pb2_grpc
+from services._proto.qrelay.v1 import reporting_pb2, reporting_pb2_grpc
 from services._proto.qrelay.v1 import operations_pb2 as ops_pb2
 from services._proto.qrelay.v1 import operations_pb2_grpc
 from tests.integration import test_grading_support as w
@@ -49,6 +50,11 @@ def fuzzed(es_url, es, tmp_path_factory):
     _drop(es, prefix)
 
 
+def _window_request(request):
+    request.window.start_time.seconds = 2**62  # far past year 9999
+    return request
+
+
 def _error(call, *args, **kw) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as e:
         call(*args, **kw)
@@ -70,6 +76,7 @@ def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
     evals = evaluation_pb2_grpc.EvaluationServiceStub(ch)
     ops = operations_pb2_grpc.OperationsServiceStub(ch)
     grading = grading_pb2_grpc.GradingServiceStub(ch)
+    reports = reporting_pb2_grpc.ReportingServiceStub(ch)
     invalid = grpc.StatusCode.INVALID_ARGUMENT
     cases = [
         # unknown enum values (proto3 enums are open): were INTERNAL
@@ -99,12 +106,22 @@ def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
         (ops.ListGraders, ops_pb2.ListGradersRequest(partner="partners/" + "x" * 40_000), auth("ops"), "partner"),
         (ops.CreateGrader, ops_pb2.CreateGraderRequest(grader=ops_pb2.Grader(
             display_name="g", locales=["en-US"], skills=["日" * 12_000])), auth("ops"), "grader.skills[0]"),
+        # found in ReportingService once it was implemented: out-of-range windows, unknown export enums
+        (reports.ListAlerts, _window_request(reporting_pb2.ListAlertsRequest()), auth("engineer"),
+         "window.start_time"),
+        (reports.ListScorecards, _window_request(reporting_pb2.ListScorecardsRequest()), auth("ops"),
+         "window.start_time"),
     ]
     for call, request, md, field in cases:
         err = _error(call, request, metadata=md, timeout=30)
         assert err.code() == invalid, (call, err.code(), err.details()[:200])
         assert field in _violations(err), (call, _violations(err)[:5])
         assert len(err.details().encode()) <= 512
+    export = ch.unary_stream("/qrelay.v1.ReportingService/ExportEvaluation")(
+        reporting_pb2.ExportEvaluationRequest(name=fuzzed["names"][0], format=2**31 - 1).SerializeToString(),
+        metadata=auth("engineer"), timeout=30)
+    err = _error(lambda: next(export))
+    assert err.code() == invalid and "format" in _violations(err)
     # bytes that are no message at all: gRPC's own INTERNAL "Exception deserializing request" before
     garbage = ch.unary_unary("/qrelay.v1.EvaluationService/GetEvaluation")
     err = _error(garbage, b"\xff\xff\xff", metadata=auth("engineer"), timeout=30)
