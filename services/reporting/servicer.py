@@ -12,7 +12,7 @@ from google.protobuf import json_format
 
 from evaluators.metrics.registry import parse_measure
 from services._proto.qrelay.v1 import common_pb2, reporting_pb2, reporting_pb2_grpc
-from services.aip import id_of, page_after, page_token, timestamp
+from services.aip import enum_name, id_of, page_after, page_token, time_of, timestamp
 from services.core.errors import FieldViolation, InvalidArgument
 from services.reporting import compare, export, report, scorecards, trends
 from services.reporting.cache import LabelCache
@@ -60,8 +60,9 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
 
     def ExportEvaluation(self, request, context):
         plan = export.plan(self.ctx.es, self.ctx.prefix, self.labels, id_of(request.name, "evaluations"),
-                           reporting_pb2.ExportContent.Name(request.content).replace("EXPORT_CONTENT_UNSPECIFIED", ""),
-                           reporting_pb2.ExportFormat.Name(request.format), request.ranker)
+                           enum_name(reporting_pb2.ExportContent, request.content, "content")
+                           .replace("EXPORT_CONTENT_UNSPECIFIED", ""),
+                           enum_name(reporting_pb2.ExportFormat, request.format, "format"), request.ranker)
         first = True
         for data in plan.chunks:
             if first:
@@ -137,8 +138,9 @@ def _one_measure(name: str, field: str) -> str:
 
 
 def _window(w: common_pb2.TimeWindow) -> tuple[dt.datetime | None, dt.datetime | None]:
-    return (w.start_time.ToDatetime(dt.timezone.utc) if w.HasField("start_time") else None,
-            w.end_time.ToDatetime(dt.timezone.utc) if w.HasField("end_time") else None)
+    # an out-of-range Timestamp is the caller's (INVALID_ARGUMENT), found by bench/bench_fuzz.py
+    return (time_of(w.start_time, "window.start_time") if w.HasField("start_time") else None,
+            time_of(w.end_time, "window.end_time") if w.HasField("end_time") else None)
 
 
 def _page_size(n: int) -> int:
