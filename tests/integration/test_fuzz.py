@@ -109,7 +109,7 @@ def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
         # found in ReportingService once it was implemented: out-of-range windows, unknown export enums
         (reports.ListAlerts, _window_request(reporting_pb2.ListAlertsRequest()), auth("engineer"),
          "window.start_time"),
-        (reports.ListScorecards, _window_request(reporting_pb2.ListScorecardsRequest()), auth("ops"),
+        (reports.ListScorecards, _window_request(reporting_pb2.ListScorecardsRequest(subject=1)), auth("ops"),
          "window.start_time"),
     ]
     for call, request, md, field in cases:
