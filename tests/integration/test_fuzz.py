@@ -111,6 +111,8 @@ def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
          "window.start_time"),
         (reports.ListScorecards, _window_request(reporting_pb2.ListScorecardsRequest(subject=1)), auth("ops"),
          "window.start_time"),
+        (reports.ListAlerts, reporting_pb2.ListAlertsRequest(owner_team="evaluations/" * 4_000), auth("engineer"),
+         "owner_team"),
     ]
     for call, request, md, field in cases:
         err = _error(call, request, metadata=md, timeout=30)
