@@ -12,7 +12,7 @@ from google.protobuf import json_format
 
 from evaluators.metrics.registry import parse_measure
 from services._proto.qrelay.v1 import common_pb2, reporting_pb2, reporting_pb2_grpc
-from services.aip import enum_name, id_of, page_after, page_token, time_of, timestamp
+from services.aip import check_keyword, enum_name, id_of, page_after, page_token, time_of, timestamp
 from services.core.errors import FieldViolation, InvalidArgument
 from services.reporting import compare, export, report, scorecards, trends
 from services.reporting.cache import LabelCache
@@ -81,8 +81,9 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         series = id_of(request.series, "evaluations", "series") if request.series else ""
         docs, after = metrics.page(
             self.ctx.es, self.ctx.prefix, _page_size(request.page_size), page_after(request.page_token),
-            measure=measure, ranker=request.ranker, segment=None if request.all_segments else request.segment,
-            start=start, end=end, owner_team=request.owner_team, series=series)
+            measure=measure, ranker=check_keyword(request.ranker, "ranker"),
+            segment=None if request.all_segments else check_keyword(request.segment, "segment"),
+            start=start, end=end, owner_team=check_keyword(request.owner_team, "owner_team"), series=series)
         return reporting_pb2.ListMetricSnapshotsResponse(snapshots=[snapshot_proto(d) for d in docs],
                                                          next_page_token=page_token(after))
 
@@ -90,7 +91,8 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         start, end = trends.window(*_window(request.window), trends.DEFAULT_DAYS)
         series = id_of(request.series, "evaluations", "series") if request.series else ""
         docs, after = alerts.page(self.ctx.es, self.ctx.prefix, _page_size(request.page_size),
-                                  page_after(request.page_token), start, end, series, request.owner_team)
+                                  page_after(request.page_token), start, end, series,
+                                  check_keyword(request.owner_team, "owner_team"))
         return reporting_pb2.ListAlertsResponse(alerts=[alert_proto(d) for d in docs], next_page_token=page_token(after))
 
     # --- scorecards ----------------------------------------------------------------------
