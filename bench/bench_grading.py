@@ -76,10 +76,10 @@ def es_pid(url: str) -> int | None:
 
 
 @contextmanager
-def server(es_url: str, prefix: str, log: Path, workers: int):
+def server(es_url: str, prefix: str, log: Path, workers: int, extra_env: dict | None = None):
     env = {**os.environ, "QRELAY_ES_URL": es_url, "QRELAY_INDEX_PREFIX": prefix, "QRELAY_PORT": "0",
            "QRELAY_TOKENS": f"{OPS_TOKEN}=bench:ops", "QRELAY_LOG_LEVEL": "WARNING",
-           "QRELAY_MAX_WORKERS": str(workers)}
+           "QRELAY_MAX_WORKERS": str(workers), **(extra_env or {})}
     out = open(log, "w+")
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve"], env=env, stdout=out, stderr=out, cwd=ROOT)
     address = None
@@ -211,6 +211,12 @@ def run_load(addresses: list[str], credentials: list[str], seconds: float, proce
 def audit(es, prefix: str, acked: list[str], overlap: int) -> dict:
     from elasticsearch import helpers
 
+    from services.grading.handles import Handles
+    from services.store import system
+
+    # graders hold opaque handles; the deployment's secret turns them back into judgement ids
+    handles = Handles(system.server_secret(es, prefix))
+    acked = [handles.decode(a) for a in acked]
     es.indices.refresh(index=f"{prefix}judgements")
     stored = list(helpers.scan(es, index=f"{prefix}judgements", query={"query": {"match_all": {}}},
                                _source=["judgement_id", "item_id", "grader"], size=5000))

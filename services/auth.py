@@ -63,17 +63,28 @@ def bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
     return None
 
 
-def authorize(method: str, token: str | None, roles: Mapping[str, frozenset[str]], authenticator: Authenticator) -> Principal:
-    """The principal allowed to call ``method`` with ``token``, or a domain error saying why not."""
+def authenticate(token: str | None, authenticator: Authenticator) -> Principal:
+    """Who ``token`` is, or :class:`Unauthenticated` saying why not."""
     if token is None:
         raise Unauthenticated("missing bearer token: send metadata 'authorization: Bearer <token>'")
     principal = authenticator.authenticate(token)
     if principal is None:
         raise Unauthenticated("invalid bearer token")
+    return principal
+
+
+def permit(method: str, principal: Principal, roles: Mapping[str, frozenset[str]]) -> None:
+    """:class:`PermissionDenied` unless ``principal``'s role may call ``method``."""
     allowed = roles.get(method)
     if allowed is None or principal.role not in allowed:
         raise PermissionDenied(
             f"role {principal.role!r} may not call {method.rsplit('/', 1)[-1]}"
             + (f" (allowed: {', '.join(sorted(allowed))})" if allowed else "")
         )
+
+
+def authorize(method: str, token: str | None, roles: Mapping[str, frozenset[str]], authenticator: Authenticator) -> Principal:
+    """The principal allowed to call ``method`` with ``token``, or a domain error saying why not."""
+    principal = authenticate(token, authenticator)
+    permit(method, principal, roles)
     return principal

@@ -5,6 +5,7 @@ deep inside reads ``os.environ``.
 """
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,20 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``per_second`` calls on average, up to ``burst`` at once (per_second 0: no limit)."""
+
+    per_second: float
+    burst: float
+
+
+# Per principal (one bucket per subject) and server process. Graders' own loop is about one
+# call a second; an API client or a script of an engineer or ops lead gets more room.
+DEFAULT_RATE_LIMITS = {"grader": RateLimit(20, 40), "engineer": RateLimit(20, 60), "ops": RateLimit(20, 60),
+                       "admin": RateLimit(50, 100)}
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 50051
@@ -43,6 +58,11 @@ class ServerConfig:
     drain_seconds: float = 10.0
     log_format: str = "json"  # json | text
     log_level: str = "INFO"
+    # Calls per principal before RESOURCE_EXHAUSTED, by role (QRELAY_RATE_LIMITS).
+    rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # TLS on the gRPC port: PEM certificate chain and private key (both, or neither: plaintext).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,8 @@ class Config:
     log_mapping_file: Path | None = None
     # How long background work (production) waits for Elasticsearch to come back before it fails
     outage_seconds: float = 300.0
+    # The server secret (assignment handles, grader credentials); None: one kept in the `system` index
+    secret_key: bytes | None = None
     # The reporting worker: consensus kept current, grading progress, completion
     reporting: ReportingConfig = field(default_factory=ReportingConfig)
     # Recurrence, alerts, webhooks (QRELAY_RECURRENCE_*, QRELAY_SCHEDULER_SECONDS, QRELAY_WEBHOOK_*)
@@ -124,6 +146,52 @@ def parse_tokens(spec: str) -> dict[str, Principal]:
     return tokens
 
 
+def parse_rate_limits(spec: str) -> dict[str, RateLimit]:
+    """``ROLE=RATE[:BURST],...`` over the defaults (RATE per second; 0: no limit; BURST default 2 × RATE).
+
+    >>> parse_rate_limits("grader=5,ops=0")["grader"], parse_rate_limits("grader=5:7")["grader"].burst
+    (RateLimit(per_second=5.0, burst=10.0), 7.0)
+    """
+    limits = dict(DEFAULT_RATE_LIMITS)
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        role, sep, value = entry.partition("=")
+        rate, _, burst = value.partition(":")
+        if not sep or role not in ROLES:
+            raise ConfigError(f"QRELAY_RATE_LIMITS entry {entry!r} is not ROLE=RATE[:BURST] with a role of "
+                              f"{', '.join(ROLES)}")
+        try:
+            r = float(rate)
+            b = float(burst) if burst else 2 * r
+        except ValueError:
+            raise ConfigError(f"QRELAY_RATE_LIMITS entry {entry!r}: RATE and BURST are numbers") from None
+        if r < 0 or b < 0 or (r > 0 and b < 1):
+            raise ConfigError(f"QRELAY_RATE_LIMITS entry {entry!r}: RATE ≥ 0 and BURST ≥ 1")
+        limits[role] = RateLimit(r, b)
+    return limits
+
+
+def parse_secret(name: str, value: str) -> bytes:
+    """A secret of at least 32 bytes, given as hex or base64.
+
+    >>> len(parse_secret("K", "00" * 32))
+    32
+    """
+    raw = value.strip()
+    try:
+        secret = bytes.fromhex(raw)
+    except ValueError:
+        try:
+            secret = base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise ConfigError(f"{name} is neither hex nor base64") from None
+    if len(secret) < 32:
+        raise ConfigError(f"{name} must hold at least 32 bytes (64 hex digits), got {len(secret)}")
+    return secret
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Config:
     """Build the configuration from ``QRELAY_*`` variables; flags override it later via ``replace``."""
     env = os.environ if env is None else env
@@ -135,7 +203,12 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         drain_seconds=env_float("QRELAY_DRAIN_SECONDS", env.get("QRELAY_DRAIN_SECONDS", str(s.drain_seconds))),
         log_format=env.get("QRELAY_LOG_FORMAT", s.log_format),
         log_level=env.get("QRELAY_LOG_LEVEL", s.log_level).upper(),
+        rate_limits=parse_rate_limits(env.get("QRELAY_RATE_LIMITS", "")),
+        tls_cert=Path(env["QRELAY_TLS_CERT"]) if env.get("QRELAY_TLS_CERT") else None,
+        tls_key=Path(env["QRELAY_TLS_KEY"]) if env.get("QRELAY_TLS_KEY") else None,
     )
+    if (server.tls_cert is None) != (server.tls_key is None):
+        raise ConfigError("TLS needs both QRELAY_TLS_CERT and QRELAY_TLS_KEY (or --tls-cert and --tls-key)")
     if server.log_format not in ("json", "text"):
         raise ConfigError(f"QRELAY_LOG_FORMAT={server.log_format!r}: use json or text")
     tokens_spec = env.get("QRELAY_TOKENS")
@@ -153,6 +226,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""),
                   log_mapping_file=Path(mapping) if mapping else None,
                   outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")),
+                  secret_key=parse_secret("QRELAY_SECRET_KEY", env["QRELAY_SECRET_KEY"])
+                  if env.get("QRELAY_SECRET_KEY") else None,
                   reporting=ReportingConfig.from_mapping(env), trends=_settings(TrendsConfig, env, _TRENDS_ENV),
                   quality=_settings(QualityConfig, env, _QUALITY_ENV))
 

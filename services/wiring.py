@@ -32,10 +32,22 @@ class Context:
     es: Elasticsearch
     log_mapping: LogFieldMapping = field(default_factory=LogFieldMapping)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    _secret: bytes | None = None
+    _grader_credentials: Any = None
 
     @property
     def prefix(self) -> str:
         return self.config.es.index_prefix
+
+    @property
+    def secret(self) -> bytes:
+        """The server secret: configured (``QRELAY_SECRET_KEY``), else the one every replica of this
+        index prefix shares in the ``system`` index."""
+        if self._secret is None:
+            from services.store import system
+
+            self._secret = self.config.secret_key or system.server_secret(self.es, self.prefix)
+        return self._secret
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -50,11 +62,12 @@ def servicers(ctx: Context) -> list[tuple[Callable[[Any, Any], None], Any]]:
     from services.reporting.servicer import ReportingServicer
 
     grading = GradingServicer(ctx, grading_config(ctx))
+    credentials = grader_credentials(ctx)
     return [
         (evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server, EvaluationServicer(ctx)),
         (grading_pb2_grpc.add_GradingServiceServicer_to_server, grading),
         (reporting_pb2_grpc.add_ReportingServiceServicer_to_server, ReportingServicer(ctx)),
-        (operations_pb2_grpc.add_OperationsServiceServicer_to_server, OperationsServicer(ctx, grading.dispatch)),
+        (operations_pb2_grpc.add_OperationsServiceServicer_to_server, OperationsServicer(ctx, grading.dispatch, credentials)),
     ]
 
 
@@ -68,12 +81,27 @@ def grading_config(ctx: Context) -> "GradingConfig":
     return GradingConfig.from_mapping(os.environ)
 
 
+def grader_credentials(ctx: Context):
+    """The one grader-credential checker of this process (the operations servicer tells it to
+    forget a grader whose credentials it rotated or revoked)."""
+    from services.operations.credentials import GraderCredentials
+
+    if ctx._grader_credentials is None:
+        ctx._grader_credentials = GraderCredentials(ctx.es, ctx.prefix, grading_config(ctx).credential_cache_seconds)
+    return ctx._grader_credentials
+
+
 def authenticator(ctx: Context) -> Authenticator:
     """Who a bearer token is: configured tokens (engineers, ops, admins, dev graders), then
-    grader credentials issued by OperationsService.CreateGrader (checked against the graders
-    index, cached briefly per process)."""
-    from services.operations.credentials import Chain, GraderCredentials
+    grader credentials issued by OperationsService (checked against the graders index, cached
+    briefly per process)."""
+    from services.operations.credentials import Chain
 
-    cfg = grading_config(ctx)
-    return Chain([StaticTokens(ctx.config.tokens),
-                  GraderCredentials(ctx.es, ctx.prefix, cfg.credential_cache_seconds)])
+    return Chain([StaticTokens(ctx.config.tokens), grader_credentials(ctx)])
+
+
+def audit_log(ctx: Context) -> Callable[[dict], None]:
+    """Where the server writes one record per change: the append-only ``audit`` index."""
+    from services.store import audit
+
+    return lambda record: audit.append(ctx.es, ctx.prefix, record)

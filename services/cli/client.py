@@ -18,6 +18,8 @@ def add_connection_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", default=os.environ.get("QRELAY_TOKEN"),
                    help="bearer token (QRELAY_TOKEN; the local stack prints dev tokens)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per call (default 30)")
+    p.add_argument("--ca-file", default=os.environ.get("QRELAY_CA_FILE"),
+                   help="PEM CA certificate(s): connect over TLS, trusting these (QRELAY_CA_FILE; default plaintext)")
 
 
 def metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
@@ -38,10 +40,21 @@ def describe(err: grpc.RpcError) -> str:
     return "\n".join(lines)
 
 
+def open_channel(target: str, ca_file: str | None) -> grpc.Channel:
+    """A channel to ``target``: TLS trusting the PEM CA certificates in ``ca_file``, else plaintext."""
+    if not ca_file:
+        return grpc.insecure_channel(target)
+    try:
+        ca = open(ca_file, "rb").read()
+    except OSError as exc:
+        raise CommandError(f"cannot read the CA file {ca_file}: {exc.strerror}") from None
+    return grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
+
+
 @contextmanager
 def channel(args: argparse.Namespace):
     """A channel to ``--server``; gRPC failures become one readable :class:`CommandError`."""
-    ch = grpc.insecure_channel(args.server)
+    ch = open_channel(args.server, getattr(args, "ca_file", None))
     try:
         yield ch
     except grpc.RpcError as err:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import sys
+from pathlib import Path
 
 from services.cli import CommandError
 from services.config import DEV_TOKENS, Config, ConfigError, from_env, parse_tokens
@@ -37,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fixture-events", type=int, default=100_000,
                    help="with --local: fixture events to load when the log index is empty (default 100000)")
     p.add_argument("--log-format", choices=("json", "text"), help="log format (QRELAY_LOG_FORMAT, default json)")
+    p.add_argument("--tls-cert", help="PEM certificate chain: serve gRPC over TLS (QRELAY_TLS_CERT; with --tls-key)")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert (QRELAY_TLS_KEY)")
     p.set_defaults(func=run)
 
 
@@ -45,8 +48,12 @@ def _config(args: argparse.Namespace) -> Config:
         cfg = from_env()
         server = dataclasses.replace(
             cfg.server,
-            **{k: v for k, v in (("host", args.host), ("port", args.port), ("log_format", args.log_format)) if v is not None},
+            **{k: v for k, v in (("host", args.host), ("port", args.port), ("log_format", args.log_format),
+                                 ("tls_cert", args.tls_cert and Path(args.tls_cert)),
+                                 ("tls_key", args.tls_key and Path(args.tls_key))) if v is not None},
         )
+        if (server.tls_cert is None) != (server.tls_key is None):
+            raise ConfigError("TLS needs both --tls-cert and --tls-key")
         es = dataclasses.replace(
             cfg.es, **{k: v for k, v in (("url", args.es_url), ("index_prefix", args.index_prefix)) if v is not None}
         )
@@ -61,7 +68,7 @@ def _config(args: argparse.Namespace) -> Config:
 def run(args: argparse.Namespace) -> int:
     from services.core.logmapping import LogFieldMapping
     from services import logs, wiring
-    from services.server import PortInUse, run_until_signalled, start
+    from services.server import PortInUse, TlsError, run_until_signalled, start
     from services.store import templates
     from services.store.client import StoreUnavailable, connect, ping
 
@@ -90,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, es=dataclasses.replace(cfg.es, url=url))
     ctx = wiring.Context(cfg, es, mapping)
     try:
-        running = start(cfg, wiring.authenticator(ctx), wiring.servicers(ctx))
-    except PortInUse as exc:
+        running = start(cfg, wiring.authenticator(ctx), wiring.servicers(ctx), audit=wiring.audit_log(ctx))
+    except (PortInUse, TlsError) as exc:
         ctx.close()
         raise CommandError(str(exc)) from None
     log.info("serving", extra={
@@ -100,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
     })
     if not cfg.tokens:
         log.warning("no tokens configured: every qrelay.v1 call will be UNAUTHENTICATED (set QRELAY_TOKENS)")
-    print(f"qrelay serving gRPC on {cfg.server.host}:{running.port} (Elasticsearch {url})", file=sys.stderr, flush=True)
+    tls = " over TLS" if cfg.server.tls_cert else ""
+    print(f"qrelay serving gRPC on {cfg.server.host}:{running.port}{tls} (Elasticsearch {url})", file=sys.stderr,
+          flush=True)
     if args.local and cfg.tokens:
         print("dev tokens: " + ", ".join(f"{p.role}={t}" for t, p in cfg.tokens.items()), file=sys.stderr, flush=True)
         print(f"try: grpcurl -plaintext {cfg.server.host}:{running.port} list", file=sys.stderr, flush=True)

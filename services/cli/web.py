@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from services.cli import CommandError
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks a free one)")
     p.add_argument("--grpc", default="127.0.0.1:50051", help="the qrelay gRPC server (default 127.0.0.1:50051)")
+    p.add_argument("--ca-file", default=os.environ.get("QRELAY_CA_FILE"),
+                   help="PEM CA certificate(s): reach the gRPC server over TLS (QRELAY_CA_FILE; default plaintext)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from services.web.app import WebServer
 
     try:
-        server = WebServer(args.port, args.grpc, args.host)
+        server = WebServer(args.port, args.grpc, args.host, ca_file=args.ca_file)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     host, port = server.address

@@ -44,6 +44,14 @@ class Unauthenticated(QrelayError):
     """No valid credential (UNAUTHENTICATED)."""
 
 
+class ResourceExhausted(QrelayError):
+    """The caller went over its rate limit (RESOURCE_EXHAUSTED); ``retry_after`` seconds until a call fits."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(QrelayError):
     """A dependency (Elasticsearch) is down; the call is safe to retry (UNAVAILABLE)."""
 

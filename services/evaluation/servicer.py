@@ -11,7 +11,7 @@ from google.protobuf import json_format
 
 from services.core import clock
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc
-from services.aip import id_of, page_after, page_token, timestamp
+from services.aip import check_keyword, enum_name, id_of, page_after, page_token, timestamp
 from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
@@ -91,6 +91,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
 
     def CreateEvaluation(self, request, context):
         principal = current_principal.get()
+        check_keyword(request.request_id, "request_id")
         spec = from_proto(request.evaluation.display_name, request.evaluation.spec,
                           min_recurrence_s=self.ctx.config.trends.min_recurrence_seconds)
         if request.request_id:
@@ -138,9 +139,9 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
         size = min(request.page_size or 50, MAX_PAGE)
-        states = [evaluation_pb2.EvaluationState.Name(s) for s in request.states]
+        states = [enum_name(evaluation_pb2.EvaluationState, s, f"states[{i}]") for i, s in enumerate(request.states)]
         docs, after = evaluations.list_page(self.ctx.es, self.ctx.prefix, size, page_after(request.page_token),
-                                            request.owner_team or None, states)
+                                            check_keyword(request.owner_team, "owner_team") or None, states)
         return evaluation_pb2.ListEvaluationsResponse(evaluations=[to_proto(d) for d in docs],
                                                       next_page_token=page_token(after))
 

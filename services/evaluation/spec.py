@@ -15,7 +15,8 @@ from google.protobuf import json_format
 
 from evaluators.metrics.registry import parse_measure
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2
-from services.core.errors import Violations
+from services.aip import MAX_KEYWORD, time_of
+from services.core.errors import InvalidArgument, Violations
 
 MAX_DEPTH = 100
 DEFAULT_DEPTH = 10
@@ -124,7 +125,12 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
     start = end = None
     if v.check(src.window.HasField("start_time") and src.window.HasField("end_time"),
                f"{P}.log_source.window", "start_time and end_time are required"):
-        start, end = src.window.start_time.ToDatetime(dt.timezone.utc), src.window.end_time.ToDatetime(dt.timezone.utc)
+        try:
+            start = time_of(src.window.start_time, f"{P}.log_source.window.start_time")
+            end = time_of(src.window.end_time, f"{P}.log_source.window.end_time")
+        except InvalidArgument as exc:
+            v.items.extend(exc.violations)
+            start = end = dt.datetime.now(dt.timezone.utc)
         v.check(start < end, f"{P}.log_source.window", "the time window is empty: end_time must be after start_time")
     filters = []
     for i, f in enumerate(src.filters):
@@ -156,6 +162,7 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
 
     kinds = set(s.kinds)
     v.check(bool(kinds), f"{P}.kinds", "at least one of POINTWISE, SIDE_BY_SIDE")
+    v.check(kinds <= set(common_pb2.JudgementKind.values()), f"{P}.kinds", "only POINTWISE and SIDE_BY_SIDE")
     v.check(common_pb2.JUDGEMENT_KIND_UNSPECIFIED not in kinds, f"{P}.kinds", "JUDGEMENT_KIND_UNSPECIFIED is not a kind")
     side_by_side = common_pb2.SIDE_BY_SIDE in kinds
     if side_by_side:
@@ -166,7 +173,14 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
     v.check(overlap >= 1, f"{P}.overlap", f"must be at least 1, got {overlap}")
     v.check(math.isfinite(s.gold_share) and 0 <= s.gold_share <= 0.5, f"{P}.gold_share", "must be in [0, 0.5]")
     v.check(0 <= s.priority <= 100, f"{P}.priority", "must be in 0..100")
+    v.check(len(s.owner_team) <= MAX_KEYWORD, f"{P}.owner_team", f"at most {MAX_KEYWORD} characters")
 
+    deadline = None
+    if s.HasField("deadline"):
+        try:
+            deadline = time_of(s.deadline, f"{P}.deadline")
+        except InvalidArgument as exc:
+            v.items.extend(exc.violations)
     plan = _plan(s.sample_plan, v)
     recurrence = _recurrence(s.recurrence, v, min_recurrence_s) if s.HasField("recurrence") else None
     alerting = _alerting(s.alerting, v) if s.HasField("alerting") else None
@@ -177,7 +191,7 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
         pointwise=common_pb2.POINTWISE in kinds, side_by_side=side_by_side,
         depth=depth, overlap=overlap, gold_share=s.gold_share, plan=plan,
         priority=s.priority or 50,
-        deadline=s.deadline.ToDatetime(dt.timezone.utc) if s.HasField("deadline") else None,
+        deadline=deadline,
         owner_team=s.owner_team, recurrence=recurrence, alerting=alerting,
     )
 
@@ -253,6 +267,8 @@ def webhook_url_problem(url: str) -> str | None:
 
 def _plan(p: evaluation_pb2.SamplePlan, v: Violations) -> Plan | None:
     path = f"{P}.sample_plan"
+    v.check(p.allocation in evaluation_pb2.Allocation.values(), f"{path}.allocation", "PROPORTIONAL or FIXED")
+    v.check(p.unit in evaluation_pb2.SamplingUnit.values(), f"{path}.unit", "TRAFFIC_WEIGHTED or UNIQUE_QUERY")
     fixed = p.allocation == evaluation_pb2.FIXED or (
         p.allocation == evaluation_pb2.ALLOCATION_UNSPECIFIED and len(p.fixed_counts) > 0)
     if fixed:

@@ -5,11 +5,12 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from services.core.errors import ConfigError
+from services.grading.faults import FaultPoints
 
 DEFAULT_GUIDELINES = Path(__file__).resolve().parents[2] / "fixtures" / "guidelines"
 
@@ -34,6 +35,14 @@ class GradingConfig:
     credential_cache_seconds: float = 10.0
     # Markdown guideline texts, one per scale (pointwise.md, side_by_side.md).
     guidelines_dir: Path = DEFAULT_GUIDELINES
+    # Gold feedback (GetMyStats) is released in blocks of this many judgements, never per task.
+    gold_feedback_every: int = 20
+    # The most live leases one grader may hold at once (two tabs, an API client prefetching).
+    max_live_leases: int = 10
+    # How often each replica appends judgements committed on their slots only (services.grading.reconcile).
+    reconcile_seconds: float = 30.0
+    # Test-only: where the server dies or stalls on purpose (QRELAY_FAULT_POINTS; services.grading.faults).
+    faults: FaultPoints = field(default_factory=FaultPoints)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "GradingConfig":
@@ -62,4 +71,8 @@ class GradingConfig:
             cache_seconds=num("QRELAY_GRADING_CACHE_SECONDS", d.cache_seconds),
             credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
             guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
+            gold_feedback_every=int(num("QRELAY_GOLD_FEEDBACK_EVERY", d.gold_feedback_every)),
+            max_live_leases=int(num("QRELAY_MAX_LIVE_LEASES", d.max_live_leases)),
+            reconcile_seconds=num("QRELAY_RECONCILE_SECONDS", d.reconcile_seconds),
+            faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""),
         )

@@ -21,7 +21,7 @@ import queue as queue_mod
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -32,11 +32,12 @@ from services.core import clock
 from services.core.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.grading import leases
 from services.grading.config import GradingConfig
-from services.store import assignments, graders, partners, programmes, queue
+from services.store import assignments, atomic, graders, holds, partners, programmes, queue, seats
 
 log = logging.getLogger("qrelay.grading")
 
 KINDS = ("pointwise", "side_by_side")
+RECENT_HOLDS = 256
 
 
 class TtlCache:
@@ -238,6 +239,8 @@ class Dispatcher:
         self._pools_lock = threading.Lock()
         self.leases = LeaseCache()
         self.counter = JudgedCounter(es, prefix)
+        # items each grader leased lately through this process (the holds search lags a second)
+        self._recent: dict[str, deque[str]] = {}
 
     # --- who is asking -------------------------------------------------------------------
 
@@ -329,17 +332,24 @@ class Dispatcher:
         return None
 
     def _search(self, grader_id: str, kind: str | None) -> Lease:
-        """The per-call paged search (no pool), with the grader's profile read realtime."""
+        """The per-call paged search (no pool), with the grader's profile read realtime, leaving
+        out the items the grader already held — however many of the best ones that is (issue 11:
+        filtering them after reading a few pages starved the busiest graders)."""
         grader = self.active_grader(grader_id)
         locales = list(grader.get("locales") or ())
         kinds = kinds_for(grader, kind)
         evaluations = self.allowed_evaluations(grader)
         where = f"locales {', '.join(locales) or '(none)'}; kinds {', '.join(kinds) or '(none)'}"
         seed = random.getrandbits(31)
-        after = None
+        held: list[str] = []
+        if locales and kinds:
+            # the holds index is searchable a moment after a write: add what this process leased lately
+            held = list({*holds.held_items(self.es, self.prefix, grader_id, evaluations),
+                         *self._recent.get(grader_id, ())})
+        after, lease = None, None
         for _ in range(self.cfg.queue_pages):
             items, after = queue.candidates(self.es, self.prefix, evaluations, locales, kinds,
-                                            self.cfg.queue_candidates, seed, after)
+                                            self.cfg.queue_candidates, seed, after, exclude=held)
             lease = self._lease_one(grader, items)
             if lease or after is None:
                 break
@@ -349,16 +359,22 @@ class Dispatcher:
 
     def _lease_one(self, grader: dict[str, Any], items: Sequence[dict[str, Any]],
                    pool: CandidatePool | None = None, realtime_check: bool = False) -> Lease | None:
+        """Lease a slot of one of ``items``: one realtime multi-get (the items' slots, the grader's
+        seats, and the profile when it came from the cache), then one all-or-nothing bulk that takes
+        a free seat, the (item, grader) hold and the slot together."""
         if not items:
             return None
         me = grader["grader_id"]
+        cap = self.cfg.max_live_leases
         wanted = [(it, s) for it in items for s in range(int(it.get("overlap") or 1))]
         ids = [assignments.slot_id(it["item_id"], s) for it, s in wanted]
-        if not realtime_check:
-            slots = assignments.get_slots(self.es, self.prefix, ids)
-        else:  # the profile came from the cache: read it realtime with the slots
-            slots, [g] = assignments.get_slots_with(self.es, self.prefix, ids,
-                                                    [{"_index": graders.index(self.prefix), "_id": me}])
+        others = seats.specs(self.prefix, me, cap)
+        if realtime_check:  # the profile came from the cache: read it realtime with the slots
+            others.append({"_index": graders.index(self.prefix), "_id": me})
+        slots, rest = assignments.get_slots_with(self.es, self.prefix, ids, others)
+        my_seats = [atomic.Doc.from_mget(d) for d in rest[:cap]]
+        if realtime_check:
+            g = rest[cap]
             fresh = g.get("_source") if g.get("found") else None
             if fresh is None:
                 self._profiles.pop(me, None)
@@ -367,17 +383,20 @@ class Dispatcher:
             if any(fresh.get(f) != grader.get(f) for f in _ROUTING_FIELDS):
                 self._profiles.pop(me, None)
                 raise _ProfileChanged()
+        version = int(grader.get("status_version") or 0)  # as read realtime in this call or the one before
+        self.cfg.faults.hit("next.before_claim")
+        at = clock.now()
+        seat = self._free_seat(me, my_seats, at, version)
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
-        at = clock.now()
         for it in items:
             mine = by_item[it["item_id"]]
             held = set().union(*(leases.graders_of(sl.doc) for sl in mine))
             if pool is not None and held:
                 pool.held(it["item_id"], held)
             if me in held:
-                continue
+                continue  # a hint; the hold decides
             free = [sl for sl in mine if leases.is_free(sl.doc, at)]
             if not free:
                 if pool is not None:
@@ -391,16 +410,55 @@ class Dispatcher:
             for sl in free:
                 slot_no = int(sl.slot_id.rpartition(":")[2])
                 aid = leases.new_assignment_id(it["item_id"], slot_no)
-                doc = leases.new_lease(it["item_id"], slot_no, aid, grader, it, at, self.cfg.lease_seconds, sl.doc)
-                taken = assignments.claim(self.es, self.prefix, sl, doc)
-                if taken:
-                    self.leases.put(taken)
+                k = int(seat.id.rpartition(":")[2])
+                doc = leases.new_lease(it["item_id"], slot_no, aid, grader, it, at, self.cfg.lease_seconds, sl.doc,
+                                       seat=k)
+                written, lost = atomic.write_all(self.es, [
+                    (seat, seats.leased(me, k, doc, clock.iso(at))),
+                    (holds.absent(self.prefix, it["item_id"], me), holds.new(doc)),
+                    (sl.ref(self.prefix), doc)])
+                if not lost:
+                    self.leases.put(assignments.Slot.of(written[2]))
+                    self._held_lately(me, it["item_id"])
                     if pool is not None:
                         pool.held(it["item_id"], {me})
                         if len(free) == 1:
                             pool.drop(it["item_id"])
                     return Lease(doc, it)
+                if 0 in lost:  # another call of this grader took the seat (or a suspension blocked it)
+                    seat = self._free_seat(me, seats.get_all(self.es, self.prefix, me, cap), clock.now(), version)
+                if 1 in lost:  # this grader holds or held the item: never again
+                    if pool is not None:
+                        pool.held(it["item_id"], {me})
+                    break
         return None
+
+    def _held_lately(self, grader_id: str, item_id: str) -> None:
+        if len(self._recent) > 100_000:
+            self._recent.clear()
+        self._recent.setdefault(grader_id, deque(maxlen=RECENT_HOLDS)).append(item_id)
+
+    def _free_seat(self, me: str, my_seats: list[atomic.Doc], at, version: int) -> atomic.Doc:
+        """A free seat of the grader's (FAILED_PRECONDITION at the cap; PERMISSION_DENIED when a
+        suspension newer than the profile read blocked them). Seats that look taken are checked
+        against their slots; the stale ones found are marked FREE for the next calls."""
+        for seat in my_seats:
+            if leases.seat_looks_free(seat.source, at, version):
+                return seat
+        if any(s.source.get("state") == "BLOCKED" for s in my_seats):
+            self._profiles.pop(me, None)
+            raise PermissionDenied(f"graders/{me} is suspended: no tasks are served")
+        taken = assignments.get_slots(self.es, self.prefix, {s.source["slot_id"] for s in my_seats
+                                                            if s.source.get("slot_id")})
+        stale = [s for s in my_seats if leases.seat_is_free(
+            s.source, taken[s.source["slot_id"]].doc if s.source.get("slot_id") else None, at, version)]
+        if not stale:
+            raise FailedPrecondition(f"you hold {len(my_seats)} tasks already, the most at once: "
+                                     "submit or skip one of them first")
+        if len(stale) > 1:
+            atomic.write_each(self.es, [(s, seats.free(me, int(s.id.rpartition(":")[2]), clock.iso(at)))
+                                              for s in stale[1:]])
+        return stale[0]
 
     def _repair(self, item_id: str, overlap: int) -> None:
         """Raise the item's judged count from its slots, off the request path (a routing hint)."""
@@ -408,18 +466,52 @@ class Dispatcher:
 
     # --- suspension ----------------------------------------------------------------------
 
-    def release_all(self, grader_id: str) -> int:
-        """Give every live lease of a grader back to the pool; returns how many."""
+    def release_all(self, grader_id: str, status_version: int) -> int:
+        """Give every live lease of a grader back to the pool; returns how many.
+
+        Every seat is BLOCKED at ``status_version`` (the suspension's) with optimistic concurrency,
+        so a NextAssignment that read the seats before cannot write its lease's seat any more, and
+        one that wrote it first is found here (and released; its slot write may be a moment behind).
+        Leases from before seats existed are found by search."""
         self._profiles.pop(grader_id, None)
-        n = 0
         at = clock.now()
+        displaced: list[dict[str, Any]] = []
+        for _ in range(10):
+            my_seats = seats.get_all(self.es, self.prefix, grader_id, self.cfg.max_live_leases)
+            todo = [(k, s) for k, s in enumerate(my_seats)
+                    if not (s.source and s.source.get("state") == "BLOCKED"
+                            and int(s.source.get("block_version") or 0) >= status_version)]
+            if not todo:
+                break
+            lost = atomic.write_each(self.es, [(s, seats.blocked(s, grader_id, k, status_version, clock.iso(at)))
+                                               for k, s in todo])
+            displaced += [s.source for i, (_, s) in enumerate(todo)
+                          if i not in lost and s.source and s.source.get("state") == "LEASED"]
+        n = sum(self._release_lease(d["slot_id"], d["assignment_id"], d["lease_expire"]) for d in displaced)
         for sl in assignments.live_of(self.es, self.prefix, grader_id):
-            if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, at)):
+            if assignments.replace(self.es, self.prefix, sl, leases.released(sl.doc, clock.now())):
                 n += 1
         return n
 
+    def _release_lease(self, slot_id: str, assignment_id: str, lease_expire: str, wait: float = 2.0) -> bool:
+        """Release one lease whose seat was just blocked. Its slot may not show it for a moment
+        (written in the same bulk as the seat): wait up to ``wait`` seconds while the lease could live."""
+        deadline = time.monotonic() + wait
+        while True:
+            slot = assignments.get_slot(self.es, self.prefix, slot_id)
+            at = clock.now()
+            if slot.doc is not None and slot.doc["assignment_id"] == assignment_id:
+                if not leases.is_live(slot.doc, at):
+                    return False  # submitted, skipped, released or expired already
+                if assignments.replace(self.es, self.prefix, slot, leases.released(slot.doc, at)):
+                    return True
+                continue
+            if time.monotonic() > deadline or clock.parse_time(lease_expire) <= at:
+                return False  # never landed (its claim lost), or replaced after it ended
+            time.sleep(0.05)
 
-_ROUTING_FIELDS = ("locales", "skills", "programmes", "partner", "status")
+
+_ROUTING_FIELDS = ("locales", "skills", "programmes", "partner", "status", "status_version")
 
 
 class _ProfileChanged(Exception):

@@ -26,8 +26,9 @@ from elasticsearch import Elasticsearch
 from services.core import clock
 from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.grading import leases
+from services.grading.faults import NONE as NO_FAULTS, FaultPoints
 from services.grading.scales import BY_KIND, MAX_COMMENT
-from services.store import assignments, judgements, queue
+from services.store import assignments, graders, judgements, partners, queue, seats
 
 log = logging.getLogger("qrelay.grading")
 
@@ -55,35 +56,51 @@ def check_comment(comment: str, field: str = "comment") -> None:
         raise InvalidArgument(FieldViolation(field, f"at most {MAX_COMMENT} characters, got {len(comment)}"))
 
 
-def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str) -> assignments.Slot:
-    """The slot an assignment id names, if it is the caller's; the right error otherwise."""
+def _own_slot(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str,
+              check_status: bool = False) -> assignments.Slot:
+    """The slot an assignment id names, if it is the caller's; the right error otherwise.
+    ``check_status``: also refuse a suspended grader or partner (read realtime with the slot)."""
     sid = leases.slot_of(assignment_id)
     if sid is None:
-        raise NotFound(f"assignments/{assignment_id} does not exist")
-    slot = assignments.get_slot(es, prefix, sid)
+        raise NotFound("this assignment does not exist")
+    if check_status:
+        found, [g] = assignments.get_slots_with(es, prefix, [sid], [{"_index": graders.index(prefix), "_id": grader_id}])
+        slot = found[sid]
+        _check_status(es, prefix, grader_id, g.get("_source") if g.get("found") else None)
+    else:
+        slot = assignments.get_slot(es, prefix, sid)
     who = leases.holder(slot.doc, assignment_id)
     if who is None:
-        raise NotFound(f"assignments/{assignment_id} does not exist")
+        raise NotFound("this assignment does not exist")
     where, grader = who
     if grader != grader_id:
-        raise PermissionDenied(f"assignments/{assignment_id} belongs to another grader")
+        raise PermissionDenied("this assignment belongs to another grader")
     if where == "previous":
-        raise FailedPrecondition(f"assignments/{assignment_id} is no longer yours: the lease ended and the task "
+        raise FailedPrecondition("this assignment is no longer yours: the lease ended and the task "
                                  "went back to the pool; ask for the next task")
     return slot
+
+
+def _check_status(es: Elasticsearch, prefix: str, grader_id: str, grader: dict[str, Any] | None) -> None:
+    """A suspended grader, or a grader of a suspended partner, may not submit or extend."""
+    if grader is not None and grader.get("status") == "SUSPENDED":
+        raise PermissionDenied(f"graders/{grader_id} is suspended: no judgements are taken")
+    partner = (grader or {}).get("partner")
+    if partner and (partners.find(es, prefix, partner) or {}).get("status") == "SUSPENDED":
+        raise PermissionDenied(f"partners/{partner} is suspended: its graders' judgements are not taken")
 
 
 def _require_live(slot: assignments.Slot, assignment_id: str, at) -> None:
     doc = slot.doc
     if doc["state"] == "LEASED" and not leases.is_live(doc, at):
-        raise FailedPrecondition(f"assignments/{assignment_id}: the lease expired at {doc['lease_expire']}; "
+        raise FailedPrecondition(f"the lease of this assignment expired at {doc['lease_expire']}; "
                                  "the task went back to the pool")
     if doc["state"] == "SKIPPED":
-        raise FailedPrecondition(f"assignments/{assignment_id} was skipped")
+        raise FailedPrecondition("this assignment was skipped")
     if doc["state"] == "RELEASED":
-        raise FailedPrecondition(f"assignments/{assignment_id} was released (grader suspended)")
+        raise FailedPrecondition("this assignment was released (grader suspended)")
     if doc["state"] == "SUBMITTED":
-        raise FailedPrecondition(f"assignments/{assignment_id} was already submitted")
+        raise FailedPrecondition("this assignment was already submitted")
 
 
 def _validate(doc: dict[str, Any], rating: Rating) -> None:
@@ -141,7 +158,7 @@ def _known_live(known: assignments.Slot | None, grader_id: str, assignment_id: s
 
 def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rating: Rating,
            retries: int = 3, known: assignments.Slot | None = None,
-           count: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+           count: Callable[[str, int], None] | None = None, faults: FaultPoints = NO_FAULTS) -> dict[str, Any]:
     """Record the judgement of a live lease; a retry returns the first judgement.
 
     ``known``: the slot as this process leased it (skips the read when still current);
@@ -151,11 +168,12 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         doc = known.doc
         judgement = _judgement(doc, rating, at)
         if assignments.replace(es, prefix, known, leases.submitted(doc, judgement, at)):
+            faults.hit("submit.between_writes")
             written = _ensure_written(es, prefix, {**doc, "pending": judgement})
             _count_later(es, prefix, doc, count)
             return written
     for _ in range(retries):
-        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        slot = _own_slot(es, prefix, grader_id, assignment_id, check_status=True)
         doc = slot.doc
         if doc["state"] == "SUBMITTED":
             return _ensure_written(es, prefix, doc)
@@ -165,10 +183,11 @@ def submit(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, r
         judgement = _judgement(doc, rating, at)
         if not assignments.replace(es, prefix, slot, leases.submitted(doc, judgement, at)):
             continue  # changed meanwhile (extended, or reclaimed after expiry): read again and decide
+        faults.hit("submit.between_writes")
         written = _ensure_written(es, prefix, {**doc, "pending": judgement})
         _count_later(es, prefix, doc, count)
         return written
-    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+    raise FailedPrecondition("this assignment kept changing; retry")
 
 
 def _ensure_written(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -211,22 +230,25 @@ def skip(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rea
         _require_live(slot, assignment_id, at)
         if assignments.replace(es, prefix, slot, leases.skipped(slot.doc, reason, comment, at)):
             return
-    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+    raise FailedPrecondition("this assignment kept changing; retry")
 
 
 def extend(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, seconds: float,
            max_seconds: float) -> dict[str, Any]:
     """Push a live lease's end to ``now + seconds`` (capped at ``max_seconds``); returns the slot."""
     for _ in range(3):
-        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        slot = _own_slot(es, prefix, grader_id, assignment_id, check_status=True)
         at = clock.now()
         _require_live(slot, assignment_id, at)
         doc = leases.extended(slot.doc, at, min(seconds, max_seconds))
         if clock.parse_time(doc["lease_expire"]) < clock.parse_time(slot.doc["lease_expire"]):
             return slot.doc  # never shortens a lease
         if assignments.replace(es, prefix, slot, doc):
+            if doc.get("seat") is not None:  # the seat's end follows, so the cap still counts this lease
+                seats.follow_extension(es, prefix, grader_id, int(doc["seat"]), assignment_id, doc["lease_expire"],
+                                       doc["update_time"])
             return doc
-    raise FailedPrecondition(f"assignments/{assignment_id} kept changing; retry")
+    raise FailedPrecondition("this assignment kept changing; retry")
 
 
 def lease_of(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ and an old assignment id never acts on a newer lease of the same slot.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,9 +38,11 @@ def slot_of(assignment_id: str) -> str | None:
     return head
 
 
-def flipped(assignment_id: str) -> bool:
-    """Whether ranker A is shown on the right: random per task, reproducible from its id."""
-    return hashlib.sha256(assignment_id.encode()).digest()[0] & 1 == 1
+def flipped() -> bool:
+    """Whether ranker A is shown on the right: a fresh random bit per lease, kept only on the slot
+    (server side). Never derived from anything the client receives (issue 11: a bit derived from
+    the assignment id let a client undo the blinding)."""
+    return secrets.randbits(1) == 1
 
 
 def is_free(doc: dict[str, Any] | None, at: datetime) -> bool:
@@ -76,12 +77,14 @@ def _history(doc: dict[str, Any] | None, at: datetime) -> list[dict[str, Any]]:
 
 
 def new_lease(item_id: str, slot: int, assignment_id: str, grader: dict[str, Any], item: dict[str, Any],
-              at: datetime, ttl_seconds: float, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The slot document of a fresh lease (``previous``: the document it replaces, kept as history)."""
-    return {
+              at: datetime, ttl_seconds: float, previous: dict[str, Any] | None = None,
+              seat: int | None = None) -> dict[str, Any]:
+    """The slot document of a fresh lease (``previous``: the document it replaces, kept as history;
+    ``seat``: the grader's seat it occupies)."""
+    return {**({"seat": seat} if seat is not None else {}),
         "assignment_id": assignment_id, "slot_id": f"{item_id}:{slot}", "slot": slot, "item_id": item_id,
         "evaluation_id": item["evaluation_id"], "grader": grader["grader_id"], "partner": grader.get("partner") or "",
-        "kind": item["kind"], "locale": item["locale"], "state": "LEASED", "flipped": flipped(assignment_id),
+        "kind": item["kind"], "locale": item["locale"], "state": "LEASED", "flipped": flipped(),
         "gold": bool(item.get("gold")), **({"gold_label": item["gold_label"]} if item.get("gold_label") is not None else {}),
         "overlap": int(item.get("overlap") or 1),
         "lease_start": iso(at), "lease_expire": iso(at + timedelta(seconds=ttl_seconds)), "update_time": iso(at),
@@ -116,3 +119,25 @@ def holder(doc: dict[str, Any] | None, assignment_id: str) -> tuple[str, str] | 
         if p["assignment_id"] == assignment_id:
             return "previous", p["grader"]
     return None
+
+
+def seat_looks_free(seat: dict[str, Any] | None, at: datetime, status_version: int) -> bool:
+    """Whether a grader's seat is free without looking at the slot it points to: absent, FREE, its
+    lease's end passed (an ExtendLease moves the seat's end too), or BLOCKED by a suspension older
+    than the profile read (``status_version``: the grader's status changed since, e.g. reactivated).
+
+    >>> seat_looks_free({"state": "BLOCKED", "block_version": 3}, NOW, 3), seat_looks_free(None, NOW, 0)
+    (False, True)
+    """
+    if seat is None or seat.get("state") == "FREE":
+        return True
+    if seat.get("state") == "BLOCKED":
+        return int(seat.get("block_version") or 0) < status_version
+    return seat.get("state") == "LEASED" and parse_time(seat["lease_expire"]) <= at
+
+
+def seat_is_free(seat: dict[str, Any], slot: dict[str, Any] | None, at: datetime, status_version: int) -> bool:
+    """A LEASED seat whose slot no longer holds its lease live (submitted, skipped, released) is free."""
+    if seat.get("state") != "LEASED":
+        return seat_looks_free(seat, at, status_version)
+    return not (slot is not None and slot.get("assignment_id") == seat.get("assignment_id") and is_live(slot, at))

@@ -8,8 +8,9 @@ from elasticsearch import Elasticsearch
 
 from services.core.errors import FieldViolation, InvalidArgument, NotFound, Violations
 from services.core.clock import iso, now
-from services.operations.validation import check_locales, check_name, new_id
-from services.store import partners, programmes
+from services.operations.validation import check_locales, check_name, check_terms, new_id
+from services.grading.dispatch import Dispatcher
+from services.store import graders, partners, programmes
 
 STATUSES = ("ACTIVE", "SUSPENDED")
 PARTNER_FIELDS = ("display_name", "status", "price_per_judgement", "currency")
@@ -37,8 +38,10 @@ def create_partner(es: Elasticsearch, prefix: str, display_name: str, status: st
     return partners.create(es, prefix, doc)[0]
 
 
-def update_partner(es: Elasticsearch, prefix: str, partner_id: str, fields: dict[str, Any], paths: Iterable[str]
-                   ) -> dict[str, Any]:
+def update_partner(es: Elasticsearch, prefix: str, dispatcher: Dispatcher, partner_id: str, fields: dict[str, Any],
+                   paths: Iterable[str]) -> dict[str, Any]:
+    """Update a partner; a status change reaches its graders (their status version rises, and a
+    suspension gives every live lease of theirs back to the pool)."""
     paths = list(paths)
     v = Violations()
     v.check(bool(paths), "update_mask", f"name the fields to update: {', '.join(PARTNER_FIELDS)}")
@@ -55,16 +58,24 @@ def update_partner(es: Elasticsearch, prefix: str, partner_id: str, fields: dict
         merged = {**current, **{p: fields[p] for p in paths}}
         check_price(v, float(merged.get("price_per_judgement") or 0.0), merged.get("currency") or "", "partner")
         v.raise_if_any()
-    return partners.update(es, prefix, partner_id, {**{p: fields[p] for p in paths}, "update_time": iso(now())})
+    doc = partners.update(es, prefix, partner_id, {**{p: fields[p] for p in paths}, "update_time": iso(now())})
+    if "status" in paths:
+        for grader_id in graders.of_partner(es, prefix, partner_id):
+            g = graders.update_status(es, prefix, grader_id, {"update_time": iso(now())})
+            if doc.get("status") == "SUSPENDED":
+                dispatcher.release_all(grader_id, g["status_version"])
+    return doc
 
 
 def create_programme(es: Elasticsearch, prefix: str, p: dict[str, Any], request_id: str) -> dict[str, Any]:
     v = Violations()
     check_name(v, p.get("display_name", ""), "programme.display_name")
     v.check(bool(p.get("owner_teams")), "programme.owner_teams", "at least one owner team")
+    check_terms(v, p.get("owner_teams") or [], "programme.owner_teams")
     check_locales(v, p.get("locales") or [], "programme.locales", required=False)
     check_price(v, p.get("price_per_judgement", 0.0), p.get("currency") or "", "programme")
-    v.check(p.get("sla_hours", 0) >= 0, "programme.sla_hours", "must not be negative")
+    v.check(math.isfinite(p.get("sla_hours", 0)) and p.get("sla_hours", 0) >= 0, "programme.sla_hours",
+            "a finite number, not negative")
     v.raise_if_any()
     doc = {**p, "programme_id": new_id("pr", request_id), "request_id": request_id, "create_time": iso(now())}
     return programmes.create(es, prefix, doc)[0]

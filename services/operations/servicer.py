@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format
-
 from services._proto.qrelay.v1 import operations_pb2, operations_pb2_grpc
-from services.aip import id_of, page_after, page_token, timestamp
+from services.aip import MAX_KEYWORD, enum_name, id_of, page_after, page_token, seconds_of, timestamp
 from services.core.errors import Violations
 from services.grading.dispatch import Dispatcher
 from services.core.clock import iso, now
 from services.operations import graders as grader_ops
+from services.operations.credentials import GraderCredentials
 from services.operations import partners as partner_ops
 from services.operations.validation import check_locales, page_size
 from services.store import gold, graders, partners, programmes
@@ -19,8 +18,8 @@ _STATUS = {"ACTIVE": operations_pb2.ACTIVE, "SUSPENDED": operations_pb2.SUSPENDE
 MAX_GOLD = 10_000
 
 
-def _status_name(value: int) -> str:
-    return operations_pb2.ActiveStatus.Name(value) if value else ""
+def _status_name(value: int, field: str) -> str:
+    return enum_name(operations_pb2.ActiveStatus, value, field) if value else ""
 
 
 def partner_to_proto(d: dict[str, Any]) -> operations_pb2.Partner:
@@ -53,20 +52,22 @@ def programme_to_proto(d: dict[str, Any]) -> operations_pb2.Programme:
 
 def _grader_fields(g: operations_pb2.Grader) -> dict[str, Any]:
     return {"display_name": g.display_name, "partner": g.partner, "locales": list(g.locales),
-            "skills": list(g.skills), "status": _status_name(g.status), "programmes": list(g.programmes)}
+            "skills": list(g.skills), "status": _status_name(g.status, "grader.status"),
+            "programmes": list(g.programmes)}
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
-    def __init__(self, ctx, dispatcher: Dispatcher):
-        self.es, self.prefix = ctx.es, ctx.prefix
+    def __init__(self, ctx, dispatcher: Dispatcher, credentials: GraderCredentials):
+        self.es, self.prefix, self.secret = ctx.es, ctx.prefix, ctx.secret
         self.dispatcher = dispatcher
+        self.credentials = credentials
 
     # --- partners ------------------------------------------------------------------------
 
     def CreatePartner(self, request, context):
         p = request.partner
         return partner_to_proto(partner_ops.create_partner(self.es, self.prefix, p.display_name,
-                                                           _status_name(p.status), request.request_id,
+                                                           _status_name(p.status, "partner.status"), request.request_id,
                                                            p.price_per_judgement, p.currency))
 
     def GetPartner(self, request, context):
@@ -80,15 +81,16 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     def UpdatePartner(self, request, context):
         pid = id_of(request.partner.name, "partners", "partner.name")
         p = request.partner
-        fields = {"display_name": p.display_name, "status": _status_name(p.status),
+        fields = {"display_name": p.display_name, "status": _status_name(p.status, "partner.status"),
                   "price_per_judgement": p.price_per_judgement, "currency": p.currency}
-        return partner_to_proto(partner_ops.update_partner(self.es, self.prefix, pid, fields,
+        return partner_to_proto(partner_ops.update_partner(self.es, self.prefix, self.dispatcher, pid, fields,
                                                            request.update_mask.paths))
 
     # --- graders -------------------------------------------------------------------------
 
     def CreateGrader(self, request, context):
-        doc, credential = grader_ops.create(self.es, self.prefix, _grader_fields(request.grader), request.request_id)
+        doc, credential = grader_ops.create(self.es, self.prefix, self.secret, _grader_fields(request.grader),
+                                            request.request_id)
         return operations_pb2.CreateGraderResponse(grader=grader_to_proto(doc), credential=credential)
 
     def GetGrader(self, request, context):
@@ -101,7 +103,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
         v.raise_if_any()
         partner = id_of(request.partner, "partners", "partner") if request.partner else ""
         docs, after = graders.list_page(self.es, self.prefix, page_size(request.page_size), page_after(request.page_token),
-                                        partner=partner, locale=request.locale, status=_status_name(request.status))
+                                        partner=partner, locale=request.locale, status=_status_name(request.status, "status"))
         return operations_pb2.ListGradersResponse(graders=[grader_to_proto(d) for d in docs],
                                                   next_page_token=page_token(after))
 
@@ -115,11 +117,26 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
         gid = id_of(request.name, "graders", "name")
         return grader_to_proto(grader_ops.suspend(self.es, self.prefix, self.dispatcher, gid, request.reason))
 
+    def RotateGraderCredential(self, request, context):
+        gid = id_of(request.name, "graders", "name")
+        grace = seconds_of(request.grace_period, "grace_period") if request.HasField("grace_period") else None
+        doc, credential, ends = grader_ops.rotate(self.es, self.prefix, self.secret, gid, grace, request.request_id)
+        self.credentials.forget(gid)
+        return operations_pb2.GraderCredential(grader=grader_to_proto(doc), credential=credential,
+                                               previous_expire_time=timestamp(ends))
+
+    def RevokeGraderCredentials(self, request, context):
+        gid = id_of(request.name, "graders", "name")
+        doc = grader_ops.revoke(self.es, self.prefix, gid, request.reason)
+        self.credentials.forget(gid)
+        return grader_to_proto(doc)
+
     # --- programmes ----------------------------------------------------------------------
 
     def CreateProgramme(self, request, context):
-        p = json_format.MessageToDict(request.programme, preserving_proto_field_name=True)
-        p.pop("name", None)
+        r = request.programme
+        p = {"display_name": r.display_name, "owner_teams": list(r.owner_teams), "locales": list(r.locales),
+             "price_per_judgement": r.price_per_judgement, "currency": r.currency, "sla_hours": r.sla_hours}
         return programme_to_proto(partner_ops.create_programme(self.es, self.prefix, p, request.request_id))
 
     def ListProgrammes(self, request, context):
@@ -136,9 +153,10 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
         seen = set()
         for i, it in enumerate(request.items):
             f = f"items[{i}]"
-            v.check(bool(it.id) and it.id not in seen, f"{f}.id", "required and unique within the request")
+            v.check(bool(it.id) and it.id not in seen and len(it.id) <= MAX_KEYWORD, f"{f}.id",
+                    f"required, unique within the request, at most {MAX_KEYWORD} characters")
             seen.add(it.id)
-            v.check(bool(it.query.strip()), f"{f}.query", "required")
+            v.check(bool(it.query.strip()) and len(it.query) <= 2000, f"{f}.query", "required, at most 2000 characters")
             check_locales(v, [it.locale], f"{f}.locale")
             v.check(bool(it.result.doc_id), f"{f}.result.doc_id", "required")
             v.check(0 <= it.grade <= 3, f"{f}.grade", f"must be in 0..3, got {it.grade}")

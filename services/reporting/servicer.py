@@ -12,7 +12,7 @@ from google.protobuf import json_format
 
 from evaluators.metrics.registry import parse_measure
 from services._proto.qrelay.v1 import common_pb2, reporting_pb2, reporting_pb2_grpc
-from services.aip import id_of, page_after, page_token, timestamp
+from services.aip import check_keyword, enum_name, id_of, page_after, page_token, time_of, timestamp
 from services.core.errors import FieldViolation, InvalidArgument
 from services.reporting import compare, export, report, scorecards, trends
 from services.reporting.cache import LabelCache
@@ -62,8 +62,9 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
 
     def ExportEvaluation(self, request, context):
         plan = export.plan(self.ctx.es, self.ctx.prefix, self.labels, id_of(request.name, "evaluations"),
-                           reporting_pb2.ExportContent.Name(request.content).replace("EXPORT_CONTENT_UNSPECIFIED", ""),
-                           reporting_pb2.ExportFormat.Name(request.format), request.ranker)
+                           enum_name(reporting_pb2.ExportContent, request.content, "content")
+                           .replace("EXPORT_CONTENT_UNSPECIFIED", ""),
+                           enum_name(reporting_pb2.ExportFormat, request.format, "format"), request.ranker)
         first = True
         for data in plan.chunks:
             if first:
@@ -82,8 +83,9 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         series = id_of(request.series, "evaluations", "series") if request.series else ""
         docs, after = metrics.page(
             self.ctx.es, self.ctx.prefix, _page_size(request.page_size), page_after(request.page_token),
-            measure=measure, ranker=request.ranker, segment=None if request.all_segments else request.segment,
-            start=start, end=end, owner_team=request.owner_team, series=series)
+            measure=measure, ranker=check_keyword(request.ranker, "ranker"),
+            segment=None if request.all_segments else check_keyword(request.segment, "segment"),
+            start=start, end=end, owner_team=check_keyword(request.owner_team, "owner_team"), series=series)
         return reporting_pb2.ListMetricSnapshotsResponse(snapshots=[snapshot_proto(d) for d in docs],
                                                          next_page_token=page_token(after))
 
@@ -91,7 +93,8 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         start, end = trends.window(*_window(request.window), trends.DEFAULT_DAYS)
         series = id_of(request.series, "evaluations", "series") if request.series else ""
         docs, after = alerts.page(self.ctx.es, self.ctx.prefix, _page_size(request.page_size),
-                                  page_after(request.page_token), start, end, series, request.owner_team)
+                                  page_after(request.page_token), start, end, series,
+                                  check_keyword(request.owner_team, "owner_team"))
         return reporting_pb2.ListAlertsResponse(alerts=[alert_proto(d) for d in docs], next_page_token=page_token(after))
 
     # --- scorecards ----------------------------------------------------------------------
@@ -144,8 +147,9 @@ def _one_measure(name: str, field: str) -> str:
 
 
 def _window(w: common_pb2.TimeWindow) -> tuple[dt.datetime | None, dt.datetime | None]:
-    return (w.start_time.ToDatetime(dt.timezone.utc) if w.HasField("start_time") else None,
-            w.end_time.ToDatetime(dt.timezone.utc) if w.HasField("end_time") else None)
+    # an out-of-range Timestamp is the caller's (INVALID_ARGUMENT), found by bench/bench_fuzz.py
+    return (time_of(w.start_time, "window.start_time") if w.HasField("start_time") else None,
+            time_of(w.end_time, "window.end_time") if w.HasField("end_time") else None)
 
 
 def _page_size(n: int) -> int:

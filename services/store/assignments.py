@@ -6,12 +6,13 @@ from typing import Any, Iterable
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.core.clock import parse_time
+from services.store.atomic import Doc
 from services.store.scan import scan
 from services.store.family import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
     name="assignments",
-    version=1,
+    version=2,
     doc="Leases of item slots to graders; state LEASED, SUBMITTED, SKIPPED or EXPIRED.",
     properties={
         "assignment_id": KEYWORD,
@@ -39,6 +40,7 @@ FAMILY = IndexFamily(
         # the judgement committed with the slot, written to `judgements` right after (retry-safe)
         "pending": OPAQUE,
         "update_time": DATE,
+        "seat": INT,  # the grader's seat (services.store.seats) the lease occupies
     },
 )
 
@@ -56,6 +58,14 @@ class Slot:
     doc: dict[str, Any] | None  # None: never leased
     seq_no: int | None = None
     primary_term: int | None = None
+
+    def ref(self, prefix: str) -> Doc:
+        """The slot as a conditional write (``services.store.atomic``) expects it."""
+        return Doc(index(prefix), self.slot_id, self.doc, self.seq_no, self.primary_term)
+
+    @classmethod
+    def of(cls, doc: Doc) -> "Slot":
+        return cls(doc.id, doc.source, doc.seq_no, doc.primary_term)
 
 
 def index(prefix: str) -> str:
@@ -131,6 +141,28 @@ def live_of(es: Elasticsearch, prefix: str, grader: str, size: int = 1000) -> li
     r = es.search(index=index(prefix), size=size, seq_no_primary_term=True, query={"bool": {"filter": [
         {"term": {"grader": grader}}, {"term": {"state": "LEASED"}}]}})
     return [Slot(h["_id"], h["_source"], h["_seq_no"], h["_primary_term"]) for h in r["hits"]["hits"]]
+
+
+def submitted_since(es: Elasticsearch, prefix: str, since: str | None, page: int = 1000
+                    ) -> Iterable[list[dict[str, Any]]]:
+    """Pages of the judgements committed on SUBMITTED slots updated at or after ``since`` (None: all),
+    oldest first (``search_after`` on update time and slot id; memory stays one page)."""
+    query: dict[str, Any] = {"bool": {"filter": [{"term": {"state": "SUBMITTED"}}]}}
+    if since:
+        query["bool"]["filter"].append({"range": {"update_time": {"gte": since}}})
+    after = None
+    while True:
+        body: dict[str, Any] = {"size": page, "query": query, "_source": ["pending"],
+                                "sort": [{"update_time": "asc"}, {"slot_id": "asc"}]}
+        if after:
+            body["search_after"] = after
+        hits = es.search(index=index(prefix), **body)["hits"]["hits"]
+        pending = [h["_source"]["pending"] for h in hits if (h["_source"] or {}).get("pending")]
+        if pending:
+            yield pending
+        if len(hits) < page:
+            return
+        after = hits[-1]["sort"]
 
 
 def skips_in_window(es: Elasticsearch, prefix: str, start: str, end: str,

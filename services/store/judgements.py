@@ -54,6 +54,25 @@ def create(es: Elasticsearch, prefix: str, doc: dict[str, Any]) -> bool:
     return True
 
 
+def create_missing(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> int:
+    """Append each of ``docs`` that is not there yet (one multi-get, one bulk of ``create``s: a
+    document already present is never touched). Returns how many were appended."""
+    if not docs:
+        return 0
+    found = es.mget(index=index(prefix), ids=[d["judgement_id"] for d in docs], _source=False, realtime=True)["docs"]
+    missing = [d for d, f in zip(docs, found) if not f.get("found")]
+    if not missing:
+        return 0
+    ops: list[dict[str, Any]] = []
+    for d in missing:
+        ops += [{"create": {"_index": index(prefix), "_id": d["judgement_id"]}}, d]
+    r = es.bulk(operations=ops)
+    failed = [i["create"] for i in r["items"] if i["create"].get("status") not in (200, 201, 409)]
+    if failed:
+        raise RuntimeError(f"{len(failed)} judgements were not appended (first: {failed[0].get('error')})")
+    return sum(1 for i in r["items"] if i["create"].get("status") == 201)
+
+
 def get(es: Elasticsearch, prefix: str, judgement_id: str) -> dict[str, Any] | None:
     try:
         return es.get(index=index(prefix), id=judgement_id, realtime=True)["_source"]
@@ -61,10 +80,12 @@ def get(es: Elasticsearch, prefix: str, judgement_id: str) -> dict[str, Any] | N
         return None
 
 
-def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since: str) -> dict[str, Any]:
+def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since: str, recent: int = 0) -> dict[str, Any]:
     """Counters of one grader in one request: total, today (from ``today``), gold judged and
-    correct, and days with at least one judgement since ``since`` (UTC dates, for the streak)."""
-    r = es.search(index=index(prefix), size=0, track_total_hits=True, query={"term": {"grader": grader}}, aggs={
+    correct, days with at least one judgement since ``since`` (UTC dates, for the streak), and the
+    gold flags of the ``recent`` latest judgements (newest first), all from one searcher."""
+    r = es.search(index=index(prefix), size=recent, track_total_hits=True, query={"term": {"grader": grader}},
+                  sort=[{"submit_time": "desc"}, {"judgement_id": "desc"}], _source=["gold", "gold_correct"], aggs={
         "today": {"filter": {"range": {"submit_time": {"gte": today}}}},
         "gold": {"filter": {"term": {"gold": True}}, "aggs": {"correct": {"filter": {"term": {"gold_correct": True}}}}},
         "days": {"filter": {"range": {"submit_time": {"gte": since}}}, "aggs": {"by_day": {
@@ -78,6 +99,8 @@ def grader_stats(es: Elasticsearch, prefix: str, grader: str, today: str, since:
         "gold": a["gold"]["doc_count"],
         "gold_correct": a["gold"]["correct"]["doc_count"],
         "days": [b["key_as_string"] for b in a["days"]["by_day"]["buckets"]],
+        "recent": [{"gold": bool(h["_source"].get("gold")), "gold_correct": bool(h["_source"].get("gold_correct"))}
+                   for h in r["hits"]["hits"]],
     }
 
 

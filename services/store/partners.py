@@ -43,6 +43,11 @@ def get(es: Elasticsearch, prefix: str, partner_id: str) -> dict[str, Any]:
     return resources.get(es, index(prefix), partner_id, f"partners/{partner_id}")
 
 
+def find(es: Elasticsearch, prefix: str, partner_id: str) -> dict[str, Any] | None:
+    """The partner (realtime read), or None."""
+    return resources.find(es, index(prefix), partner_id)
+
+
 def update(es: Elasticsearch, prefix: str, partner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     return resources.update(es, index(prefix), partner_id, fields, f"partners/{partner_id}")
 

@@ -37,11 +37,12 @@ def grading_evaluations(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
 
 
 def candidates(es: Elasticsearch, prefix: str, evaluation_ids: Sequence[str], locales: Sequence[str],
-               kinds: Sequence[str], size: int, seed: int, after: list | None = None
+               kinds: Sequence[str], size: int, seed: int, after: list | None = None, exclude: Sequence[str] = ()
                ) -> tuple[list[dict[str, Any]], list | None]:
     """Open items a grader may get, highest ``priority`` first, then earliest ``deadline``
-    (none last), ties in a random order per ``seed`` so concurrent graders spread out.
-    Returns (items, sort key of the last one for the next page)."""
+    (none last), ties in a random order per ``seed`` so concurrent graders spread out; never the
+    ``exclude``d ones (what the grader already held). Returns (items, sort key of the last one for
+    the next page)."""
     if not evaluation_ids or not locales or not kinds:
         return [], None
     query = {"function_score": {
@@ -51,7 +52,7 @@ def candidates(es: Elasticsearch, prefix: str, evaluation_ids: Sequence[str], lo
             {"terms": {"kind": list(kinds)}},
             {"term": {"needs_humans": True}},
             _OPEN,
-        ], "must_not": [{"term": {"identical": True}}]}},
+        ], "must_not": [{"term": {"identical": True}}, *([{"terms": {"item_id": list(exclude)}}] if exclude else [])]}},
         "random_score": {"seed": seed, "field": "_seq_no"},
         "boost_mode": "replace",
     }}

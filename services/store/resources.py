@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError
 
-from services.core.errors import NotFound
+from services.core.errors import FieldViolation, InvalidArgument, NotFound
 
 
 def create_once(es: Elasticsearch, index: str, doc_id: str, doc: dict[str, Any]) -> bool:
@@ -52,5 +52,11 @@ def page(es: Elasticsearch, index: str, page_size: int, sort: list[dict], after:
         body["_source"] = source
     if after:
         body["search_after"] = after
-    hits = es.search(index=index, **body)["hits"]["hits"]
+    try:
+        hits = es.search(index=index, **body)["hits"]["hits"]
+    except BadRequestError:
+        if not after:
+            raise
+        # a token this listing did not issue (another listing's, or made up): its keys do not fit the sort
+        raise InvalidArgument(FieldViolation("page_token", "is not a page token of this listing")) from None
     return [h["_source"] for h in hits], (hits[-1]["sort"] if len(hits) == page_size else None)

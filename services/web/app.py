@@ -116,13 +116,15 @@ def _violations(err: grpc.aio.AioRpcError) -> list[dict]:
 class Gateway:
     """The one gRPC channel every request shares (opened and closed with the app's lifespan)."""
 
-    def __init__(self, grpc_target: str):
+    def __init__(self, grpc_target: str, ca_file: str | None = None):
         self.target = grpc_target
+        self.ca = Path(ca_file).read_bytes() if ca_file else None  # TLS to the gRPC server, trusting these CAs
         self.channel: grpc.aio.Channel | None = None
         self._calls: dict = {}
 
     async def open(self) -> None:
-        self.channel = grpc.aio.insecure_channel(self.target)
+        self.channel = (grpc.aio.secure_channel(self.target, grpc.ssl_channel_credentials(root_certificates=self.ca))
+                        if self.ca is not None else grpc.aio.insecure_channel(self.target))
         self._calls = {key: self.channel.unary_unary(path, request_serializer=req.SerializeToString,
                                                      response_deserializer=resp.FromString)
                        for key, (path, req, resp) in METHODS.items()}
@@ -154,8 +156,8 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_app(grpc_target: str) -> Starlette:
-    gateway = Gateway(grpc_target)
+def create_app(grpc_target: str, ca_file: str | None = None) -> Starlette:
+    gateway = Gateway(grpc_target, ca_file)
 
     async def api(request: Request) -> Response:
         service = request.path_params.get("service", "GradingService")
@@ -227,7 +229,7 @@ class WebServer:
     """``qrelay web``: uvicorn on a socket bound (and listening) before the address is announced,
     so port 0 works and a client that reads the address can connect at once."""
 
-    def __init__(self, port: int, grpc_target: str, host: str = "127.0.0.1"):
+    def __init__(self, port: int, grpc_target: str, host: str = "127.0.0.1", ca_file: str | None = None):
         import uvicorn
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -243,7 +245,7 @@ class WebServer:
         # uvicorn's own logging setup is skipped (log_config=None): records go to ours;
         # SIGTERM/SIGINT make it finish in-flight requests, then stop
         self.server = uvicorn.Server(uvicorn.Config(
-            create_app(grpc_target), log_config=None, access_log=False, timeout_graceful_shutdown=10,
+            create_app(grpc_target, ca_file), log_config=None, access_log=False, timeout_graceful_shutdown=10,
             lifespan="on"))
 
     def run(self) -> None:

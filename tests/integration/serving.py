@@ -14,13 +14,16 @@ import grpc
 
 TOKENS = {"engineer": "t-eng", "grader": "t-grader", "ops": "t-ops", "admin": "t-admin"}
 TOKENS_SPEC = ",".join(f"{t}={role}-user:{role}" for role, t in TOKENS.items())
+# tests drive every role as scripts with no think time: no rate limits unless a test sets them
+# (tests/integration/test_abuse.py does)
+NO_RATE_LIMITS = "grader=0,engineer=0,ops=0,admin=0"
 
 
 @contextmanager
 def qrelay_server(es_url: str, index_prefix: str, log_path: Path, extra_env: dict | None = None):
     """Yields ``(address, process)``; drains it with SIGTERM afterwards."""
     env = {**os.environ, "QRELAY_ES_URL": es_url, "QRELAY_INDEX_PREFIX": index_prefix,
-           "QRELAY_TOKENS": TOKENS_SPEC, "QRELAY_PORT": "0", **(extra_env or {})}
+           "QRELAY_TOKENS": TOKENS_SPEC, "QRELAY_PORT": "0", "QRELAY_RATE_LIMITS": NO_RATE_LIMITS, **(extra_env or {})}
     log = open(log_path, "w+")
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve"], env=env, stdout=log, stderr=log)
     address = None
@@ -38,7 +41,11 @@ def qrelay_server(es_url: str, index_prefix: str, log_path: Path, extra_env: dic
     if address is None:
         proc.kill()
         raise RuntimeError("qrelay serve did not start within 60 s")
-    grpc.channel_ready_future(grpc.insecure_channel(address)).result(timeout=10)
+    cert = (extra_env or {}).get("QRELAY_TLS_CERT")
+    ready = (grpc.secure_channel(address, grpc.ssl_channel_credentials(Path(cert).read_bytes())) if cert
+             else grpc.insecure_channel(address))
+    grpc.channel_ready_future(ready).result(timeout=10)
+    ready.close()
     try:
         yield address, proc
     finally:

@@ -99,11 +99,11 @@ def test_pointwise_task_is_served_with_scale_and_guidelines_and_judged(world):
     assert a.lease_expire_time.ToSeconds() > time.time() + 500
     time.sleep(0.3)
     j = g.submit(a.name, grade=3, comment="spot on")
-    assert j.grade == 3 and j.assignment == a.name
+    assert j.grade == 3 and j.assignment == a.name and j.name == "judgements/" + a.name.split("/")[1]
     assert j.time_on_task.ToMilliseconds() >= 300
     [stored] = world.judgements()
     assert stored["grade"] == 3 and stored["grader"] == g.id and stored["comment"] == "spot on"
-    assert stored["judgement_id"] == a.name.split("/")[1] and stored["time_on_task_ms"] >= 300
+    assert stored["time_on_task_ms"] >= 300
     assert stored["gold"] is False and "gold_correct" not in stored
 
 
@@ -118,7 +118,9 @@ def test_submit_is_idempotent_a_retry_returns_the_first_result(world):
 
 
 def test_side_by_side_sides_are_randomised_and_stored_unrandomised(world, es):
-    world.seed(w.side_by_side(world.eval_id, 16, locale=world.locale))
+    items = w.side_by_side(world.eval_id, 16, locale=world.locale)
+    item_of = {it["query"]: it["item_id"] for it in items}
+    world.seed(items)
     g = world.grader()
     flips = set()
     shown = {}
@@ -130,12 +132,12 @@ def test_side_by_side_sides_are_randomised_and_stored_unrandomised(world, es):
         flipped = left[0].doc_id.startswith("db")  # ranker_b's docs are "db{i}-k"
         flips.add(flipped)
         g.submit(a.name, preference=2)  # "right better" as shown
-        shown[a.name.split("/")[1]] = flipped
-    assert flips == {True, False}  # 16 tasks: both orientations (deterministic per id, p(miss) = 2^-15)
+        shown[item_of[a.task.query]] = flipped
+    assert flips == {True, False}  # 16 tasks: both orientations (a fair coin per lease, p(miss) = 2^-15)
     for j in world.judgements():
-        assert j["shown_preference"] == 2 and j["flipped"] == shown[j["assignment_id"]]
+        assert j["shown_preference"] == 2 and j["flipped"] == shown[j["item_id"]]
         # positive: ranker_b better. Right shown = ranker_b unless flipped.
-        assert j["preference"] == (-2 if shown[j["assignment_id"]] else 2)
+        assert j["preference"] == (-2 if shown[j["item_id"]] else 2)
 
 
 def test_routing_priority_then_deadline_and_never_the_same_item_twice(world):
@@ -193,20 +195,25 @@ def test_locales_skills_programmes_and_evaluation_state_route_tasks(world, chann
     assert w.code_of(world.grader().next) == grpc.StatusCode.NOT_FOUND
 
 
-def test_gold_is_served_like_live_and_scored_silently(world):
-    world.seed(w.gold(world.eval_id, 2, label=2, locale=world.locale))
+def test_gold_is_served_like_live_and_scored_silently_and_fed_back_in_blocks(world, es):
+    # two gold tasks first (priority 90), then 18 live ones: gold feedback comes with the 20th judgement
+    world.seed(w.gold(world.eval_id, 2, label=2, locale=world.locale)
+               + w.pointwise(world.eval_id, 18, locale=world.locale, priority=10))
+    for it in w.gold(world.eval_id, 2, label=2, locale=world.locale):
+        es.update(index=f"{world.prefix}items", id=it["item_id"], doc={"priority": 90}, refresh="wait_for")
     g = world.grader()
     a1, a2 = g.next(), g.next()
     assert "gold" not in str(a1).lower()
     g.submit(a1.name, grade=2)
     g.submit(a2.name, grade=0)
-    assert sorted(j["gold_correct"] for j in world.judgements()) == [False, True]
-    for _ in range(30):
-        s = g.stats()
-        if s.gold_judged == 2:
-            break
-        time.sleep(0.2)
-    assert (s.done_today, s.done_total, s.gold_judged, s.gold_accuracy, s.streak_days) == (2, 2, 2, 0.5, 1)
+    assert sorted(j["gold_correct"] for j in world.judgements()) == [False, True]  # (refreshes the index)
+    s = g.stats()
+    assert (s.done_total, s.gold_judged, s.gold_feedback_judgements) == (2, 0, 0)  # held back: not a block yet
+    assert len(g.drain(grade=1)) == 18
+    es.indices.refresh(index=f"{world.prefix}judgements")
+    s = g.stats()
+    assert (s.done_today, s.done_total, s.gold_judged, s.gold_accuracy, s.streak_days,
+            s.gold_feedback_judgements) == (20, 20, 2, 0.5, 1, 20)
 
 
 def test_skip_with_reason_gives_the_task_to_someone_else(world):
@@ -244,7 +251,8 @@ def test_bad_input_gets_the_right_code_and_writes_nothing(world, channel):
         assert e.value.code() == invalid, (kw, e.value)
         assert field in bad_request_fields(e.value), (kw, bad_request_fields(e.value))
     assert w.code_of(g.submit, "assignments/nope", grade=1) == grpc.StatusCode.NOT_FOUND
-    assert w.code_of(g.submit, p.name.rsplit(":", 1)[0] + ":ffffffffffff", grade=1) == grpc.StatusCode.NOT_FOUND
+    forged = p.name[:-4] + ("AAAA" if not p.name.endswith("AAAA") else "BBBB")  # a handle this server never issued
+    assert w.code_of(g.submit, forged, grade=1) == grpc.StatusCode.NOT_FOUND
     # someone else's assignment
     for call in (lambda: other.submit(p.name, grade=1), lambda: other.skip(p.name), lambda: other.extend(p.name)):
         assert w.code_of(call) == grpc.StatusCode.PERMISSION_DENIED
@@ -298,7 +306,7 @@ def test_suspended_grader_gets_no_tasks_and_loses_live_leases(world, channel):
     with pytest.raises(grpc.RpcError) as e:
         g.next()
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED and "suspended" in e.value.details()
-    assert w.code_of(g.submit, a.name, grade=1) == grpc.StatusCode.FAILED_PRECONDITION
+    assert w.code_of(g.submit, a.name, grade=1) == grpc.StatusCode.PERMISSION_DENIED
     assert len(h.drain()) == 2  # the released task went back to the pool
     assert len(world.judgements()) == 2
 

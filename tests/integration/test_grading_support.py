@@ -4,10 +4,10 @@ Elasticsearch — and gRPC helpers to create graders and call the API as them.""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 import grpc
 
+from services.evaluation import pooling
 from services._proto.qrelay.v1 import common_pb2, grading_pb2, grading_pb2_grpc, operations_pb2, operations_pb2_grpc
 from tests.integration.serving import auth
 
@@ -18,39 +18,51 @@ def now_iso(offset_s: float = 0) -> str:
 
 def doc(i: int, tag: str = "") -> dict:
     return {"doc_id": f"d{tag}{i}", "title": f"Result {tag}{i}", "snippet": f"Snippet of result {tag}{i}.",
-            "url": f"https://example.org/{tag}{i}", "position": i}
+            "url": f"https://example.org/{tag}{i}", "position": 1}
 
 
-def item_id(evaluation_id: str, *parts) -> str:
-    return f"{evaluation_id}-" + hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:20]
+def _common(evaluation_id: str, overlap: int, priority: int, deadline: str | None) -> dict:
+    """The fields production gives every item of an evaluation (services.evaluation.production)."""
+    return {"evaluation_id": evaluation_id, "overlap": overlap, "priority": priority, "deadline": deadline,
+            "needs_humans": True, "audit": False, "judgements": 0, "gold": False, "identical": False,
+            "create_time": now_iso()}
+
+
+def _query(query: str, i: int, locale: str, lists: dict) -> pooling.QueryResults:
+    # stratified by locale, as `qrelay eval create --stratify-by locale` does: the group is part of the id
+    return pooling.QueryResults(query_norm=f"{query} {i}", query=f"{query} {i}", locale=locale, stratum="head",
+                                lists=lists, group=(locale,))
 
 
 def pointwise(evaluation_id: str, n: int, locale: str = "en-US", overlap: int = 1, priority: int = 50,
-              deadline: str | None = None, query: str = "running shoes", tag: str = "p", **extra) -> list[dict]:
-    return [{
-        "item_id": item_id(evaluation_id, tag, i), "evaluation_id": evaluation_id, "kind": "pointwise",
-        "query": f"{query} {i}", "query_norm": f"{query} {i}", "locale": locale, "stratum": "head",
-        "doc": doc(i, tag), "rankers": ["A"], "overlap": overlap, "priority": priority,
-        **({"deadline": deadline} if deadline else {}), "needs_humans": True, "audit": False, "judgements": 0,
-        "gold": False, "identical": False, "create_time": now_iso(), **extra,
-    } for i in range(n)]
+              deadline: str | None = None, query: str = "running shoes", tag: str = "p") -> list[dict]:
+    """``n`` pointwise items built by production's pooling (so their ids are production's ids)."""
+    common = _common(evaluation_id, overlap, priority, deadline)
+    out = []
+    for i in range(n):
+        out += pooling.pointwise_items(evaluation_id, _query(query, i, locale, {"A": [doc(i, tag)]}), ["A"], common)
+    return out
 
 
 def side_by_side(evaluation_id: str, n: int, locale: str = "en-US", overlap: int = 1, priority: int = 50,
                  query: str = "laptop") -> list[dict]:
-    return [{
-        "item_id": item_id(evaluation_id, "sxs", i), "evaluation_id": evaluation_id, "kind": "side_by_side",
-        "query": f"{query} {i}", "query_norm": f"{query} {i}", "locale": locale, "stratum": "head",
-        "left": [doc(k, f"a{i}-") for k in range(1, 4)], "right": [doc(k, f"b{i}-") for k in range(1, 4)],
-        "ranker_a": "ranker-alpha", "ranker_b": "ranker-beta", "overlap": overlap, "priority": priority,
-        "needs_humans": True, "audit": False, "judgements": 0, "gold": False, "identical": False,
-        "create_time": now_iso(),
-    } for i in range(n)]
+    """``n`` side-by-side items (ranker-alpha's list ``a{i}-k``, ranker-beta's ``b{i}-k``) built by production."""
+    common = _common(evaluation_id, overlap, priority, None)
+    out = []
+    for i in range(n):
+        lists = {"ranker-alpha": [doc(k, f"a{i}-") for k in range(1, 4)],
+                 "ranker-beta": [doc(k, f"b{i}-") for k in range(1, 4)]}
+        out += pooling.side_by_side_items(evaluation_id, _query(query, i, locale, lists),
+                                          ["ranker-alpha", "ranker-beta"], common)
+    return out
 
 
-def gold(evaluation_id: str, n: int, label: int = 2, locale: str = "en-US") -> list[dict]:
-    return pointwise(evaluation_id, n, locale=locale, tag="g", query="tennis racket", gold=True,
-                     gold_id=None, gold_label=label)
+def gold(evaluation_id: str, n: int, label: int = 2, locale: str = "en-US", query: str = "tennis racket",
+         tag: str = "g") -> list[dict]:
+    """``n`` gold items as production mixes them in (from gold-index entries)."""
+    entries = [{"gold_id": f"{evaluation_id}-{tag}{i}", "query": f"{query} {i}", "query_norm": f"{query} {i}",
+                "locale": locale, "grade": label, "doc": doc(i, tag)} for i in range(n)]
+    return pooling.gold_items(evaluation_id, entries, _common(evaluation_id, 1, 50, None))
 
 
 def seed(es, prefix: str, evaluation_id: str, items: list[dict], state: str = "GRADING",
@@ -59,8 +71,6 @@ def seed(es, prefix: str, evaluation_id: str, items: list[dict], state: str = "G
         "evaluation_id": evaluation_id, "display_name": evaluation_id, "owner_team": owner_team, "state": state,
         "create_time": now_iso(), "update_time": now_iso()})
     for it in items:
-        if it.get("gold_id") is None:
-            it.pop("gold_id", None)
         es.index(index=f"{prefix}items", id=it["item_id"], document=it)
     es.indices.refresh(index=f"{prefix}items")
 

@@ -90,7 +90,7 @@ def test_a_partners_price_per_judgement_is_set_and_checked_with_its_currency(ops
         partner=ops_pb2.Partner(display_name="x", price_per_judgement=-1, currency="EUR")), metadata=auth("ops"))
 
 
-def test_grader_lifecycle_and_one_time_credential(ops, server, es):
+def test_grader_lifecycle_and_credential(ops, server, es):
     stub, ch = ops
     partner = stub.CreatePartner(ops_pb2.CreatePartnerRequest(partner=ops_pb2.Partner(display_name="Vendor")),
                                  metadata=auth("ops"))
@@ -108,9 +108,9 @@ def test_grader_lifecycle_and_one_time_credential(ops, server, es):
     # the credential signs the grader in as a grader
     grading = grading_pb2_grpc.GradingServiceStub(ch)
     assert grading.GetMyStats(grading_pb2.GetMyStatsRequest(), metadata=w.bearer(r.credential)).done_total == 0
-    # a retry returns the same grader, and never the credential again
+    # a retry returns the same grader and the same credential (derived, never stored)
     again = stub.CreateGrader(req, metadata=auth("ops"))
-    assert again.grader == g and again.credential == ""
+    assert again.grader == g and again.credential == r.credential
     assert stub.GetGrader(ops_pb2.GetGraderRequest(name=g.name), metadata=auth("ops")) == g
     listed = stub.ListGraders(ops_pb2.ListGradersRequest(partner=partner.name, locale="ar-SA"), metadata=auth("ops"))
     assert [x.name for x in listed.graders] == [g.name]

@@ -51,7 +51,7 @@ def test_reflection_lists_the_four_services(channel):
 def test_index_templates_installed(server, es):
     prefix = server[2]
     for family in ("evaluations", "items", "assignments", "judgements", "gold", "graders", "partners",
-                   "programmes", "metrics", "embeddings"):
+                   "programmes", "metrics", "embeddings", "system", "holds", "seats", "audit"):
         assert es.indices.exists(index=f"{prefix}{family}")
         mapping = es.indices.get_mapping(index=f"{prefix}{family}").body[f"{prefix}{family}"]["mappings"]
         assert mapping["dynamic"] == "strict"

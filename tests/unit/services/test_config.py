@@ -43,6 +43,27 @@ def test_from_env_errors_name_the_setting(env, needle):
         from_env(env)
 
 
+def test_rate_limits_and_tls_from_env(tmp_path):
+    from services.config import RateLimit
+
+    cfg = from_env({"QRELAY_RATE_LIMITS": "grader=5:8,ops=0", "QRELAY_TLS_CERT": "c.pem", "QRELAY_TLS_KEY": "k.pem"})
+    assert cfg.server.rate_limits["grader"] == RateLimit(5, 8) and cfg.server.rate_limits["ops"].per_second == 0
+    assert cfg.server.rate_limits["admin"] == RateLimit(50, 100)  # the defaults stay for roles not named
+    assert str(cfg.server.tls_cert) == "c.pem" and str(cfg.server.tls_key) == "k.pem"
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"QRELAY_RATE_LIMITS": "king=5"}, "ROLE=RATE"),
+    ({"QRELAY_RATE_LIMITS": "grader=fast"}, "are numbers"),
+    ({"QRELAY_RATE_LIMITS": "grader=5:0.5"}, "BURST ≥ 1"),
+    ({"QRELAY_TLS_CERT": "c.pem"}, "both QRELAY_TLS_CERT and QRELAY_TLS_KEY"),
+    ({"QRELAY_SECRET_KEY": "abcd"}, "at least 32 bytes"),
+])
+def test_bad_rate_limits_tls_and_secrets_are_refused(env, needle):
+    with pytest.raises(ConfigError, match=needle):
+        from_env(env)
+
+
 def test_trend_and_quality_settings_are_typed_and_checked():
     cfg = from_env({"QRELAY_RECURRENCE_MIN_SECONDS": "2", "QRELAY_WEBHOOK_ATTEMPTS": "3",
                     "QRELAY_QUALITY_GOLD_ACCURACY": "0.8"})

@@ -128,15 +128,17 @@ class GetMyStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GraderStats(_message.Message):
-    __slots__ = ("done_today", "gold_judged", "gold_accuracy", "streak_days", "done_total")
+    __slots__ = ("done_today", "gold_judged", "gold_accuracy", "streak_days", "done_total", "gold_feedback_judgements")
     DONE_TODAY_FIELD_NUMBER: _ClassVar[int]
     GOLD_JUDGED_FIELD_NUMBER: _ClassVar[int]
     GOLD_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     STREAK_DAYS_FIELD_NUMBER: _ClassVar[int]
     DONE_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    GOLD_FEEDBACK_JUDGEMENTS_FIELD_NUMBER: _ClassVar[int]
     done_today: int
     gold_judged: int
     gold_accuracy: float
     streak_days: int
     done_total: int
-    def __init__(self, done_today: _Optional[int] = ..., gold_judged: _Optional[int] = ..., gold_accuracy: _Optional[float] = ..., streak_days: _Optional[int] = ..., done_total: _Optional[int] = ...) -> None: ...
+    gold_feedback_judgements: int
+    def __init__(self, done_today: _Optional[int] = ..., gold_judged: _Optional[int] = ..., gold_accuracy: _Optional[float] = ..., streak_days: _Optional[int] = ..., done_total: _Optional[int] = ..., gold_feedback_judgements: _Optional[int] = ...) -> None: ...

@@ -70,7 +70,8 @@ class GradingServiceServicer:
     def NextAssignment(self, request, context):
         """Leases the next task for the calling grader: only their locales and skills, from
         evaluations they are allowed on, highest priority and earliest deadline first, never
-        an item they already judged. NOT_FOUND when the queue is empty for them.
+        an item they already held. NOT_FOUND when the queue is empty for them; FAILED_PRECONDITION
+        when they already hold the most live tasks allowed at once; PERMISSION_DENIED when suspended.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -79,8 +80,8 @@ class GradingServiceServicer:
     def SubmitJudgement(self, request, context):
         """Records a judgement for a leased assignment. Idempotent by assignment: a retry returns
         the first result. Answers only after Elasticsearch acknowledged the write.
-        FAILED_PRECONDITION if the lease expired; PERMISSION_DENIED if it is someone else's;
-        INVALID_ARGUMENT for a rating outside the task's scale.
+        FAILED_PRECONDITION if the lease expired; PERMISSION_DENIED if it is someone else's or the
+        grader or their partner is suspended; INVALID_ARGUMENT for a rating outside the task's scale.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,14 +95,14 @@ class GradingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExtendLease(self, request, context):
-        """Extends a live lease. FAILED_PRECONDITION if it already expired.
+        """Extends a live lease. FAILED_PRECONDITION if it already expired; PERMISSION_DENIED as for a submit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetMyStats(self, request, context):
-        """The calling grader's own stats.
+        """The calling grader's own stats (gold feedback in blocks, see GraderStats).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

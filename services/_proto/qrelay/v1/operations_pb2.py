@@ -23,12 +23,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from services._proto.qrelay.v1 import common_pb2 as qrelay_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aqrelay/v1/operations.proto\x12\tqrelay.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16qrelay/v1/common.proto\"\xb6\x01\n\x07Partner\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.qrelay.v1.ActiveStatus\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13price_per_judgement\x18\x05 \x01(\x01\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\"\xcc\x01\n\x06Grader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0f\n\x07partner\x18\x03 \x01(\t\x12\x0f\n\x07locales\x18\x04 \x03(\t\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12\'\n\x06status\x18\x06 \x01(\x0e\x32\x17.qrelay.v1.ActiveStatus\x12\x12\n\nprogrammes\x18\x07 \x03(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x01\n\tProgramme\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0bowner_teams\x18\x03 \x03(\t\x12\x0f\n\x07locales\x18\x04 \x03(\t\x12\x1b\n\x13price_per_judgement\x18\x05 \x01(\x01\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x11\n\tsla_hours\x18\x07 \x01(\x01\"j\n\x08GoldItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12$\n\x06result\x18\x04 \x01(\x0b\x32\x14.qrelay.v1.ResultDoc\x12\r\n\x05grade\x18\x05 \x01(\x05\"O\n\x14\x43reatePartnerRequest\x12#\n\x07partner\x18\x01 \x01(\x0b\x32\x12.qrelay.v1.Partner\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"!\n\x11GetPartnerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"<\n\x13ListPartnersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x14ListPartnersResponse\x12$\n\x08partners\x18\x01 \x03(\x0b\x32\x12.qrelay.v1.Partner\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x14UpdatePartnerRequest\x12#\n\x07partner\x18\x01 \x01(\x0b\x32\x12.qrelay.v1.Partner\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"L\n\x13\x43reateGraderRequest\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"M\n\x14\x43reateGraderResponse\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12\x12\n\ncredential\x18\x02 \x01(\t\" \n\x10GetGraderRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x85\x01\n\x12ListGradersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07partner\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\'\n\x06status\x18\x05 \x01(\x0e\x32\x17.qrelay.v1.ActiveStatus\"R\n\x13ListGradersResponse\x12\"\n\x07graders\x18\x01 \x03(\x0b\x32\x11.qrelay.v1.Grader\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"i\n\x13UpdateGraderRequest\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"4\n\x14SuspendGraderRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"U\n\x16\x43reateProgrammeRequest\x12\'\n\tprogramme\x18\x01 \x01(\x0b\x32\x14.qrelay.v1.Programme\x12\x12\n\nrequest_id\x18\x02 \x01(\t\">\n\x15ListProgrammesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListProgrammesResponse\x12(\n\nprogrammes\x18\x01 \x03(\x0b\x32\x14.qrelay.v1.Programme\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\":\n\x14LoadGoldItemsRequest\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.qrelay.v1.GoldItem\":\n\x15LoadGoldItemsResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x10\n\x08\x65xisting\x18\x02 \x01(\x03*H\n\x0c\x41\x63tiveStatus\x12\x1d\n\x19\x41\x43TIVE_STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\r\n\tSUSPENDED\x10\x02\x32\xea\x07\n\x11OperationsService\x12L\n\rCreatePartner\x12\x1f.qrelay.v1.CreatePartnerRequest\x1a\x12.qrelay.v1.Partner\"\x06\xca\xf3\x18\x02\x03\x04\x12\x46\n\nGetPartner\x12\x1c.qrelay.v1.GetPartnerRequest\x1a\x12.qrelay.v1.Partner\"\x06\xca\xf3\x18\x02\x03\x04\x12W\n\x0cListPartners\x12\x1e.qrelay.v1.ListPartnersRequest\x1a\x1f.qrelay.v1.ListPartnersResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12L\n\rUpdatePartner\x12\x1f.qrelay.v1.UpdatePartnerRequest\x1a\x12.qrelay.v1.Partner\"\x06\xca\xf3\x18\x02\x03\x04\x12W\n\x0c\x43reateGrader\x12\x1e.qrelay.v1.CreateGraderRequest\x1a\x1f.qrelay.v1.CreateGraderResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12\x43\n\tGetGrader\x12\x1b.qrelay.v1.GetGraderRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12T\n\x0bListGraders\x12\x1d.qrelay.v1.ListGradersRequest\x1a\x1e.qrelay.v1.ListGradersResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12I\n\x0cUpdateGrader\x12\x1e.qrelay.v1.UpdateGraderRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12K\n\rSuspendGrader\x12\x1f.qrelay.v1.SuspendGraderRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12R\n\x0f\x43reateProgramme\x12!.qrelay.v1.CreateProgrammeRequest\x1a\x14.qrelay.v1.Programme\"\x06\xca\xf3\x18\x02\x03\x04\x12]\n\x0eListProgrammes\x12 .qrelay.v1.ListProgrammesRequest\x1a!.qrelay.v1.ListProgrammesResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12Y\n\rLoadGoldItems\x12\x1f.qrelay.v1.LoadGoldItemsRequest\x1a .qrelay.v1.LoadGoldItemsResponse\"\x05\xca\xf3\x18\x01\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aqrelay/v1/operations.proto\x12\tqrelay.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16qrelay/v1/common.proto\"\xb6\x01\n\x07Partner\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.qrelay.v1.ActiveStatus\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13price_per_judgement\x18\x05 \x01(\x01\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\"\xcc\x01\n\x06Grader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0f\n\x07partner\x18\x03 \x01(\t\x12\x0f\n\x07locales\x18\x04 \x03(\t\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12\'\n\x06status\x18\x06 \x01(\x0e\x32\x17.qrelay.v1.ActiveStatus\x12\x12\n\nprogrammes\x18\x07 \x03(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x01\n\tProgramme\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0bowner_teams\x18\x03 \x03(\t\x12\x0f\n\x07locales\x18\x04 \x03(\t\x12\x1b\n\x13price_per_judgement\x18\x05 \x01(\x01\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x11\n\tsla_hours\x18\x07 \x01(\x01\"j\n\x08GoldItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x0e\n\x06locale\x18\x03 \x01(\t\x12$\n\x06result\x18\x04 \x01(\x0b\x32\x14.qrelay.v1.ResultDoc\x12\r\n\x05grade\x18\x05 \x01(\x05\"O\n\x14\x43reatePartnerRequest\x12#\n\x07partner\x18\x01 \x01(\x0b\x32\x12.qrelay.v1.Partner\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"!\n\x11GetPartnerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"<\n\x13ListPartnersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x14ListPartnersResponse\x12$\n\x08partners\x18\x01 \x03(\x0b\x32\x12.qrelay.v1.Partner\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x14UpdatePartnerRequest\x12#\n\x07partner\x18\x01 \x01(\x0b\x32\x12.qrelay.v1.Partner\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"L\n\x13\x43reateGraderRequest\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"M\n\x14\x43reateGraderResponse\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12\x12\n\ncredential\x18\x02 \x01(\t\" \n\x10GetGraderRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x85\x01\n\x12ListGradersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07partner\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\'\n\x06status\x18\x05 \x01(\x0e\x32\x17.qrelay.v1.ActiveStatus\"R\n\x13ListGradersResponse\x12\"\n\x07graders\x18\x01 \x03(\x0b\x32\x11.qrelay.v1.Grader\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"i\n\x13UpdateGraderRequest\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"4\n\x14SuspendGraderRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"r\n\x1dRotateGraderCredentialRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x83\x01\n\x10GraderCredential\x12!\n\x06grader\x18\x01 \x01(\x0b\x32\x11.qrelay.v1.Grader\x12\x12\n\ncredential\x18\x02 \x01(\t\x12\x38\n\x14previous_expire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\">\n\x1eRevokeGraderCredentialsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"U\n\x16\x43reateProgrammeRequest\x12\'\n\tprogramme\x18\x01 \x01(\x0b\x32\x14.qrelay.v1.Programme\x12\x12\n\nrequest_id\x18\x02 \x01(\t\">\n\x15ListProgrammesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListProgrammesResponse\x12(\n\nprogrammes\x18\x01 \x03(\x0b\x32\x14.qrelay.v1.Programme\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\":\n\x14LoadGoldItemsRequest\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.qrelay.v1.GoldItem\":\n\x15LoadGoldItemsResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x10\n\x08\x65xisting\x18\x02 \x01(\x03*H\n\x0c\x41\x63tiveStatus\x12\x1d\n\x19\x41\x43TIVE_STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\r\n\tSUSPENDED\x10\x02\x32\xb4\t\n\x11OperationsService\x12L\n\rCreatePartner\x12\x1f.qrelay.v1.CreatePartnerRequest\x1a\x12.qrelay.v1.Partner\"\x06\xca\xf3\x18\x02\x03\x04\x12\x46\n\nGetPartner\x12\x1c.qrelay.v1.GetPartnerRequest\x1a\x12.qrelay.v1.Partner\"\x06\xca\xf3\x18\x02\x03\x04\x12W\n\x0cListPartners\x12\x1e.qrelay.v1.ListPartnersRequest\x1a\x1f.qrelay.v1.ListPartnersResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12L\n\rUpdatePartner\x12\x1f.qrelay.v1.UpdatePartnerRequest\x1a\x12.qrelay.v1.Partner\"\x06\xca\xf3\x18\x02\x03\x04\x12W\n\x0c\x43reateGrader\x12\x1e.qrelay.v1.CreateGraderRequest\x1a\x1f.qrelay.v1.CreateGraderResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12\x43\n\tGetGrader\x12\x1b.qrelay.v1.GetGraderRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12T\n\x0bListGraders\x12\x1d.qrelay.v1.ListGradersRequest\x1a\x1e.qrelay.v1.ListGradersResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12I\n\x0cUpdateGrader\x12\x1e.qrelay.v1.UpdateGraderRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12K\n\rSuspendGrader\x12\x1f.qrelay.v1.SuspendGraderRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12g\n\x16RotateGraderCredential\x12(.qrelay.v1.RotateGraderCredentialRequest\x1a\x1b.qrelay.v1.GraderCredential\"\x06\xca\xf3\x18\x02\x03\x04\x12_\n\x17RevokeGraderCredentials\x12).qrelay.v1.RevokeGraderCredentialsRequest\x1a\x11.qrelay.v1.Grader\"\x06\xca\xf3\x18\x02\x03\x04\x12R\n\x0f\x43reateProgramme\x12!.qrelay.v1.CreateProgrammeRequest\x1a\x14.qrelay.v1.Programme\"\x06\xca\xf3\x18\x02\x03\x04\x12]\n\x0eListProgrammes\x12 .qrelay.v1.ListProgrammesRequest\x1a!.qrelay.v1.ListProgrammesResponse\"\x06\xca\xf3\x18\x02\x03\x04\x12Y\n\rLoadGoldItems\x12\x1f.qrelay.v1.LoadGoldItemsRequest\x1a .qrelay.v1.LoadGoldItemsResponse\"\x05\xca\xf3\x18\x01\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,56 +54,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OPERATIONSSERVICE'].methods_by_name['UpdateGrader']._serialized_options = b'\312\363\030\002\003\004'
   _globals['_OPERATIONSSERVICE'].methods_by_name['SuspendGrader']._loaded_options = None
   _globals['_OPERATIONSSERVICE'].methods_by_name['SuspendGrader']._serialized_options = b'\312\363\030\002\003\004'
+  _globals['_OPERATIONSSERVICE'].methods_by_name['RotateGraderCredential']._loaded_options = None
+  _globals['_OPERATIONSSERVICE'].methods_by_name['RotateGraderCredential']._serialized_options = b'\312\363\030\002\003\004'
+  _globals['_OPERATIONSSERVICE'].methods_by_name['RevokeGraderCredentials']._loaded_options = None
+  _globals['_OPERATIONSSERVICE'].methods_by_name['RevokeGraderCredentials']._serialized_options = b'\312\363\030\002\003\004'
   _globals['_OPERATIONSSERVICE'].methods_by_name['CreateProgramme']._loaded_options = None
   _globals['_OPERATIONSSERVICE'].methods_by_name['CreateProgramme']._serialized_options = b'\312\363\030\002\003\004'
   _globals['_OPERATIONSSERVICE'].methods_by_name['ListProgrammes']._loaded_options = None
   _globals['_OPERATIONSSERVICE'].methods_by_name['ListProgrammes']._serialized_options = b'\312\363\030\002\003\004'
   _globals['_OPERATIONSSERVICE'].methods_by_name['LoadGoldItems']._loaded_options = None
   _globals['_OPERATIONSSERVICE'].methods_by_name['LoadGoldItems']._serialized_options = b'\312\363\030\001\004'
-  _globals['_ACTIVESTATUS']._serialized_start=2097
-  _globals['_ACTIVESTATUS']._serialized_end=2169
-  _globals['_PARTNER']._serialized_start=133
-  _globals['_PARTNER']._serialized_end=315
-  _globals['_GRADER']._serialized_start=318
-  _globals['_GRADER']._serialized_end=522
-  _globals['_PROGRAMME']._serialized_start=525
-  _globals['_PROGRAMME']._serialized_end=676
-  _globals['_GOLDITEM']._serialized_start=678
-  _globals['_GOLDITEM']._serialized_end=784
-  _globals['_CREATEPARTNERREQUEST']._serialized_start=786
-  _globals['_CREATEPARTNERREQUEST']._serialized_end=865
-  _globals['_GETPARTNERREQUEST']._serialized_start=867
-  _globals['_GETPARTNERREQUEST']._serialized_end=900
-  _globals['_LISTPARTNERSREQUEST']._serialized_start=902
-  _globals['_LISTPARTNERSREQUEST']._serialized_end=962
-  _globals['_LISTPARTNERSRESPONSE']._serialized_start=964
-  _globals['_LISTPARTNERSRESPONSE']._serialized_end=1049
-  _globals['_UPDATEPARTNERREQUEST']._serialized_start=1051
-  _globals['_UPDATEPARTNERREQUEST']._serialized_end=1159
-  _globals['_CREATEGRADERREQUEST']._serialized_start=1161
-  _globals['_CREATEGRADERREQUEST']._serialized_end=1237
-  _globals['_CREATEGRADERRESPONSE']._serialized_start=1239
-  _globals['_CREATEGRADERRESPONSE']._serialized_end=1316
-  _globals['_GETGRADERREQUEST']._serialized_start=1318
-  _globals['_GETGRADERREQUEST']._serialized_end=1350
-  _globals['_LISTGRADERSREQUEST']._serialized_start=1353
-  _globals['_LISTGRADERSREQUEST']._serialized_end=1486
-  _globals['_LISTGRADERSRESPONSE']._serialized_start=1488
-  _globals['_LISTGRADERSRESPONSE']._serialized_end=1570
-  _globals['_UPDATEGRADERREQUEST']._serialized_start=1572
-  _globals['_UPDATEGRADERREQUEST']._serialized_end=1677
-  _globals['_SUSPENDGRADERREQUEST']._serialized_start=1679
-  _globals['_SUSPENDGRADERREQUEST']._serialized_end=1731
-  _globals['_CREATEPROGRAMMEREQUEST']._serialized_start=1733
-  _globals['_CREATEPROGRAMMEREQUEST']._serialized_end=1818
-  _globals['_LISTPROGRAMMESREQUEST']._serialized_start=1820
-  _globals['_LISTPROGRAMMESREQUEST']._serialized_end=1882
-  _globals['_LISTPROGRAMMESRESPONSE']._serialized_start=1884
-  _globals['_LISTPROGRAMMESRESPONSE']._serialized_end=1975
-  _globals['_LOADGOLDITEMSREQUEST']._serialized_start=1977
-  _globals['_LOADGOLDITEMSREQUEST']._serialized_end=2035
-  _globals['_LOADGOLDITEMSRESPONSE']._serialized_start=2037
-  _globals['_LOADGOLDITEMSRESPONSE']._serialized_end=2095
-  _globals['_OPERATIONSSERVICE']._serialized_start=2172
-  _globals['_OPERATIONSSERVICE']._serialized_end=3174
+  _globals['_ACTIVESTATUS']._serialized_start=2443
+  _globals['_ACTIVESTATUS']._serialized_end=2515
+  _globals['_PARTNER']._serialized_start=165
+  _globals['_PARTNER']._serialized_end=347
+  _globals['_GRADER']._serialized_start=350
+  _globals['_GRADER']._serialized_end=554
+  _globals['_PROGRAMME']._serialized_start=557
+  _globals['_PROGRAMME']._serialized_end=708
+  _globals['_GOLDITEM']._serialized_start=710
+  _globals['_GOLDITEM']._serialized_end=816
+  _globals['_CREATEPARTNERREQUEST']._serialized_start=818
+  _globals['_CREATEPARTNERREQUEST']._serialized_end=897
+  _globals['_GETPARTNERREQUEST']._serialized_start=899
+  _globals['_GETPARTNERREQUEST']._serialized_end=932
+  _globals['_LISTPARTNERSREQUEST']._serialized_start=934
+  _globals['_LISTPARTNERSREQUEST']._serialized_end=994
+  _globals['_LISTPARTNERSRESPONSE']._serialized_start=996
+  _globals['_LISTPARTNERSRESPONSE']._serialized_end=1081
+  _globals['_UPDATEPARTNERREQUEST']._serialized_start=1083
+  _globals['_UPDATEPARTNERREQUEST']._serialized_end=1191
+  _globals['_CREATEGRADERREQUEST']._serialized_start=1193
+  _globals['_CREATEGRADERREQUEST']._serialized_end=1269
+  _globals['_CREATEGRADERRESPONSE']._serialized_start=1271
+  _globals['_CREATEGRADERRESPONSE']._serialized_end=1348
+  _globals['_GETGRADERREQUEST']._serialized_start=1350
+  _globals['_GETGRADERREQUEST']._serialized_end=1382
+  _globals['_LISTGRADERSREQUEST']._serialized_start=1385
+  _globals['_LISTGRADERSREQUEST']._serialized_end=1518
+  _globals['_LISTGRADERSRESPONSE']._serialized_start=1520
+  _globals['_LISTGRADERSRESPONSE']._serialized_end=1602
+  _globals['_UPDATEGRADERREQUEST']._serialized_start=1604
+  _globals['_UPDATEGRADERREQUEST']._serialized_end=1709
+  _globals['_SUSPENDGRADERREQUEST']._serialized_start=1711
+  _globals['_SUSPENDGRADERREQUEST']._serialized_end=1763
+  _globals['_ROTATEGRADERCREDENTIALREQUEST']._serialized_start=1765
+  _globals['_ROTATEGRADERCREDENTIALREQUEST']._serialized_end=1879
+  _globals['_GRADERCREDENTIAL']._serialized_start=1882
+  _globals['_GRADERCREDENTIAL']._serialized_end=2013
+  _globals['_REVOKEGRADERCREDENTIALSREQUEST']._serialized_start=2015
+  _globals['_REVOKEGRADERCREDENTIALSREQUEST']._serialized_end=2077
+  _globals['_CREATEPROGRAMMEREQUEST']._serialized_start=2079
+  _globals['_CREATEPROGRAMMEREQUEST']._serialized_end=2164
+  _globals['_LISTPROGRAMMESREQUEST']._serialized_start=2166
+  _globals['_LISTPROGRAMMESREQUEST']._serialized_end=2228
+  _globals['_LISTPROGRAMMESRESPONSE']._serialized_start=2230
+  _globals['_LISTPROGRAMMESRESPONSE']._serialized_end=2321
+  _globals['_LOADGOLDITEMSREQUEST']._serialized_start=2323
+  _globals['_LOADGOLDITEMSREQUEST']._serialized_end=2381
+  _globals['_LOADGOLDITEMSRESPONSE']._serialized_start=2383
+  _globals['_LOADGOLDITEMSRESPONSE']._serialized_end=2441
+  _globals['_OPERATIONSSERVICE']._serialized_start=2518
+  _globals['_OPERATIONSSERVICE']._serialized_end=3722
 # @@protoc_insertion_point(module_scope)

@@ -81,6 +81,16 @@ class OperationsServiceStub:
                 request_serializer=qrelay_dot_v1_dot_operations__pb2.SuspendGraderRequest.SerializeToString,
                 response_deserializer=qrelay_dot_v1_dot_operations__pb2.Grader.FromString,
                 _registered_method=True)
+        self.RotateGraderCredential = channel.unary_unary(
+                '/qrelay.v1.OperationsService/RotateGraderCredential',
+                request_serializer=qrelay_dot_v1_dot_operations__pb2.RotateGraderCredentialRequest.SerializeToString,
+                response_deserializer=qrelay_dot_v1_dot_operations__pb2.GraderCredential.FromString,
+                _registered_method=True)
+        self.RevokeGraderCredentials = channel.unary_unary(
+                '/qrelay.v1.OperationsService/RevokeGraderCredentials',
+                request_serializer=qrelay_dot_v1_dot_operations__pb2.RevokeGraderCredentialsRequest.SerializeToString,
+                response_deserializer=qrelay_dot_v1_dot_operations__pb2.Grader.FromString,
+                _registered_method=True)
         self.CreateProgramme = channel.unary_unary(
                 '/qrelay.v1.OperationsService/CreateProgramme',
                 request_serializer=qrelay_dot_v1_dot_operations__pb2.CreateProgrammeRequest.SerializeToString,
@@ -131,7 +141,8 @@ class OperationsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateGrader(self, request, context):
-        """Creates a grader and returns it with a one-time credential.
+        """Creates a grader and returns it with its credential. With a `request_id` it is idempotent: a
+        retry returns the same grader and the same credential (until the credential is rotated).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,6 +171,22 @@ class OperationsServiceServicer:
 
     def SuspendGrader(self, request, context):
         """Suspends a grader: no new tasks; live leases are released.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateGraderCredential(self, request, context):
+        """Issues a new credential for a grader; the ones it replaces keep working for the grace period.
+        With a `request_id` a retry returns the same credential.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeGraderCredentials(self, request, context):
+        """Revokes every credential of a grader at once, those in a grace period too (other server
+        replicas stop accepting them within their credential cache time). Rotate to issue a new one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -232,6 +259,16 @@ def add_OperationsServiceServicer_to_server(servicer, server):
             'SuspendGrader': grpc.unary_unary_rpc_method_handler(
                     servicer.SuspendGrader,
                     request_deserializer=qrelay_dot_v1_dot_operations__pb2.SuspendGraderRequest.FromString,
+                    response_serializer=qrelay_dot_v1_dot_operations__pb2.Grader.SerializeToString,
+            ),
+            'RotateGraderCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateGraderCredential,
+                    request_deserializer=qrelay_dot_v1_dot_operations__pb2.RotateGraderCredentialRequest.FromString,
+                    response_serializer=qrelay_dot_v1_dot_operations__pb2.GraderCredential.SerializeToString,
+            ),
+            'RevokeGraderCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeGraderCredentials,
+                    request_deserializer=qrelay_dot_v1_dot_operations__pb2.RevokeGraderCredentialsRequest.FromString,
                     response_serializer=qrelay_dot_v1_dot_operations__pb2.Grader.SerializeToString,
             ),
             'CreateProgramme': grpc.unary_unary_rpc_method_handler(
@@ -493,6 +530,60 @@ class OperationsService:
             target,
             '/qrelay.v1.OperationsService/SuspendGrader',
             qrelay_dot_v1_dot_operations__pb2.SuspendGraderRequest.SerializeToString,
+            qrelay_dot_v1_dot_operations__pb2.Grader.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateGraderCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qrelay.v1.OperationsService/RotateGraderCredential',
+            qrelay_dot_v1_dot_operations__pb2.RotateGraderCredentialRequest.SerializeToString,
+            qrelay_dot_v1_dot_operations__pb2.GraderCredential.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeGraderCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qrelay.v1.OperationsService/RevokeGraderCredentials',
+            qrelay_dot_v1_dot_operations__pb2.RevokeGraderCredentialsRequest.SerializeToString,
             qrelay_dot_v1_dot_operations__pb2.Grader.FromString,
             options,
             channel_credentials,
