@@ -129,12 +129,40 @@ def fit_reliability(item, grader, label, classes: Sequence = POINTWISE_CLASSES, 
     method = "dawid-skene"
     guard = getattr(ds, "guard_", None)
     if guard is not None and getattr(guard, "fell_back", False):
-        pooled = np.tensordot(counts / counts.sum(), confusion, axes=1)
-        confusion = np.broadcast_to(pooled, confusion.shape).copy()
+        # The fitted confusions are degenerate, and so is their mean: with one judgement per item
+        # (overlap 1) it sent every item to one class. One matrix for everybody, counted against
+        # the vote shares the guard fell back to (Laplace-smoothed), keeps the vote instead.
+        confusion, prior = _vote_confusion(ds, np.asarray(item, dtype=object), np.asarray(label))
+        confusion = np.broadcast_to(confusion, (ds.workers_.size,) + confusion.shape).copy()
         method = "dawid-skene/pooled"
     skill = (np.diagonal(confusion, axis1=1, axis2=2) * prior).sum(axis=1)
     return Reliability(classes=np.asarray(ds.classes_), graders=np.asarray(ds.workers_, dtype=object),
                        confusion=confusion, prior=prior, skill=skill, judgements=counts, method=method)
+
+
+def _vote_confusion(ds, item: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(confusion, prior)`` of one grader standing for all, against the fitted posteriors
+    ``ds.probas_`` (the vote shares after a fallback): ``confusion[k, l] ∝ 1 + Σ P(item is k)``
+    over the judgements ``l``; the prior is the mean posterior.
+
+    One judgement per item: the vote shares are the votes, and the matrix leans to the diagonal.
+
+    >>> from types import SimpleNamespace
+    >>> ds = SimpleNamespace(items_=np.array(["a", "b", "c"], dtype=object), classes_=np.array([0, 1]),
+    ...                      probas_=np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]))
+    >>> c, p = _vote_confusion(ds, np.array(["a", "b", "c"], dtype=object), np.array([0, 1, 1]))
+    >>> c.round(3).tolist(), p.round(3).tolist()
+    ([[0.667, 0.333], [0.25, 0.75]], [0.333, 0.667])
+    """
+    rows = {v: i for i, v in enumerate(ds.items_.tolist())}
+    cols = {v: i for i, v in enumerate(ds.classes_.tolist())}
+    r = np.fromiter((rows[v] for v in item.tolist()), dtype=np.intp, count=item.size)
+    c = np.fromiter((cols[v] for v in label.tolist()), dtype=np.intp, count=label.size)
+    k = ds.classes_.size
+    counts = np.ones((k, k))
+    np.add.at(counts.T, c, ds.probas_[r])  # counts[:, l] += P(item of each judgement is k)
+    prior = ds.probas_.mean(axis=0)
+    return counts / counts.sum(axis=1, keepdims=True), prior / prior.sum()
 
 
 @dataclass(frozen=True, eq=False)
