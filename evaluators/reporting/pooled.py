@@ -108,9 +108,11 @@ def rankings(query: np.ndarray, ranks: np.ndarray, n_queries: int) -> tuple[np.n
     return position, length
 
 
-def per_query_values(query, label, ranks, n_queries: int, measures, relevance_level: int = 1) -> PooledMetrics:
+def per_query_values(query, label, ranks, n_queries: int, measures, relevance_level: int = 1,
+                     max_grade: int | None = None) -> PooledMetrics:
     """Values of ``measures`` (trec_eval names, e.g. ``ndcg_cut.10``, ``P_10``, ``map``) for every
-    ranker (row of ``ranks``) and query ``0..n_queries-1``."""
+    ranker (row of ``ranks``) and query ``0..n_queries-1``. ``max_grade``: ERR's normaliser when
+    several label sets of one evaluation must share it (default: the largest label here)."""
     query = np.asarray(query, dtype=np.int64)
     label = np.asarray(label, dtype=np.int64)
     ranks = np.atleast_2d(np.asarray(ranks, dtype=np.int64))
@@ -128,7 +130,8 @@ def per_query_values(query, label, ranks, n_queries: int, measures, relevance_le
     unlabelled = np.bincount(query[label < 0], minlength=n_queries)
     complete = (items > 0) & (unlabelled == 0)
     in_complete = complete[query]
-    max_grade = int(label[in_complete].max()) if in_complete.any() else 0
+    if max_grade is None:
+        max_grade = int(label[in_complete].max()) if in_complete.any() else 0
 
     position, length = rankings(query, ranks, n_queries)
     labelled = np.zeros((n_rankers, n_queries), dtype=np.int64)

@@ -84,8 +84,9 @@ def _ci(line: Line) -> str:
 
 
 def summary(candidate: str, measure: str, overall: Line, segments: list[Line] = (),
-            sxs: SxSLine | None = None, level: float = 0.95) -> str:
-    """The sentence (see the module notes)."""
+            sxs: SxSLine | None = None, level: float = 0.95, note: str = "") -> str:
+    """The sentence (see the module notes); ``note`` follows the overall difference (how it was
+    estimated), e.g. "prediction-powered"."""
     m = measure_label(measure)
     ci_note = "" if abs(level - 0.95) < 1e-9 else f" ({level:.0%} CI)"
     if overall.n == 0:
@@ -97,6 +98,8 @@ def summary(candidate: str, measure: str, overall: Line, segments: list[Line] = 
     else:
         parts = [f"{candidate} shows no significant change in {m} overall ({_num(overall.difference, True)}"
                  f"{_ci(overall)}{ci_note}, {p_text(overall.p)}, n={overall.n:,})"]
+    if note and overall.n:
+        parts[0] += f" ({note})"
     usable = [s for s in segments if s.n > 0]
     quiet = [s for s in usable if not s.significant]
     direction = 1.0 if overall.difference >= 0 or not overall.significant else -1.0

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from evaluators.calibration import PRIOR_CONFIDENCE_CAP, predict_preference
+from evaluators.lineage import digest
 from ray_jobs.prejudge import models
 from ray_jobs.prejudge.calibrate import calibrate, gather_labels
 from ray_jobs.prejudge.encode import EncoderPool, PoolSpec, pair_text, run_cached
@@ -249,6 +250,7 @@ def run(
     n_pw, n_sr = len(q_pw), len(q_sr)
     s_pw, s_sr, s_lab = scores[:n_pw], scores[n_pw : n_pw + n_sr], scores[n_pw + n_sr :]
     cal = calibrate(s_lab, labels, cfg.min_locale_labels, cfg.min_pooled_labels, cfg.seed)
+    calibration_id = digest(cal.describe())  # label lineage: which calibration turned scores into labels
     pw_loc = np.asarray(items.pw_locale, dtype=object)
     pw_grade, pw_conf, _ = cal.predict(s_pw, pw_loc)
     n_sx = len(items.sx_id)
@@ -283,7 +285,7 @@ def run(
 
     def update(i: int) -> tuple[str, dict[str, Any]]:
         pj: dict[str, Any] = {"model": model_id, "model_version": model_version, "auto": bool(routing.auto[i]),
-                              "confidence": round(float(conf[i]), 6), "time": stamp}
+                              "confidence": round(float(conf[i]), 6), "time": stamp, "calibration_id": calibration_id}
         if i < n_pw:
             pj.update(score=round(float(s_pw[i]), 6), grade=int(pw_grade[i]), preference=None)
         else:
@@ -323,7 +325,7 @@ def run(
         "audit_share": cfg.audit_share, "seed": cfg.seed, "items": total,
         "auto_judged": summary.auto_judged, "audit": summary.audit, "for_humans": summary.for_humans,
         "automation_rate": float((routing.auto & ~routing.audit).sum() / total) if total else 0.0,
-        "locales": locales, "calibration": cal.describe(), "labels": labels.source,
+        "locales": locales, "calibration": cal.describe(), "calibration_id": calibration_id, "labels": labels.source,
         "audit_agreement": {}, "progress": {"phase": "done", "done": total, "total": total},
         "run": {"unique_texts": summary.unique_texts, "cache_hits": summary.cache_hits, "encoded": summary.encoded,
                 "texts_per_node": summary.texts_per_node, "time": stamp},

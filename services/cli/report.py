@@ -1,6 +1,8 @@
 """``qrelay report`` and ``qrelay compare``: ReportingService for search engineers, as tables.
 
-Every number is printed with the count behind it; ``--json`` prints the message instead.
+Every number is printed with the count behind it; ``--json`` prints the message instead. Each
+number is quoted as the report leads with it (prediction-powered, human-only, or the label
+set's), beside the others, and the label set is named with its lineage.
 """
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ def _common(p: argparse.ArgumentParser, measures_help: str) -> None:
     p.add_argument("--segment", action="append", default=[], metavar="KEY",
                    help="only this segment, e.g. locale=es-MX,band=tail (repeatable)")
     p.add_argument("--confidence", type=float, default=0.0, help="confidence level of intervals (default 0.95)")
+    p.add_argument("--relabel-with", default="", metavar="EVAL",
+                   help="re-score this evaluation's runs with another (newer) evaluation's label set: pooled items "
+                        "take the labels that evaluation gives the same query, locale and document, so a change "
+                        "against the plain report is a label change only")
     add_json_flag(p, "the answer (the message's JSON mapping)")
 
 
@@ -44,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(c, "measure to compare (default ndcg_cut_10; the first is the headline)")
     c.add_argument("--baseline", required=True, help="baseline ranker id")
     c.add_argument("--candidate", required=True, help="candidate ranker id")
+    c.add_argument("--min-effect", type=float, default=0.0, metavar="D",
+                   help="smallest headline difference that matters (e.g. 0.01 for NDCG@10): the anytime-valid "
+                        "decision also stops once the difference is shown to be smaller")
     c.set_defaults(func=compare)
 
 
@@ -97,7 +106,48 @@ def _show(args, method: str, request, lines) -> int:
 def report(args: argparse.Namespace) -> int:
     return _show(args, "GetEvaluationReport", rp.GetEvaluationReportRequest(
         name=_name(args.evaluation), measures=args.measure, segment_by=args.segment_by, segments=args.segment,
-        confidence=args.confidence), report_lines)
+        confidence=args.confidence, relabel_with=_name(args.relabel_with) if args.relabel_with else ""), report_lines)
+
+
+def _estimate(e, digits: int = 4, signed: bool = False) -> str:
+    """``value [low, high]``, or why there is none."""
+    if not e.available:
+        return "n/a"
+    return f"{_f(e.value, digits, signed)} {_ci(e.interval, digits, signed)}" if e.HasField("interval") else \
+        _f(e.value, digits, signed)
+
+
+def _lead(msg, label_value: float, label_interval, digits: int = 4, signed: bool = False) -> tuple[str, str, str]:
+    """``(quoted value, its interval, by whom)`` of a message with ``estimates`` and ``lead``."""
+    e = next((x for x in msg.estimates if x.kind == msg.lead), None)
+    if e is None or not e.HasField("interval"):
+        return _f(label_value, digits, signed), _ci(label_interval, digits, signed), "labels"
+    return _f(e.value, digits, signed), _ci(e.interval, digits, signed), msg.lead
+
+
+def _others(msg, digits: int = 4, signed: bool = False) -> list[str]:
+    by = {e.kind: e for e in msg.estimates}
+    return [_estimate(by[k], digits, signed) if k in by else "—" for k in ("human", "model", "ppi")]
+
+
+def lineage_lines(ls: rp.LabelSet) -> list[str]:
+    """The label set and where its labels came from, one line per part."""
+    source = (f" from {ls.source} ({ls.relabelled_items:,} items matched, {ls.unmatched_items:,} not)"
+              if ls.source else "")
+    out = [f"labels      {ls.version}{source}"]
+    for c in ls.consensus:
+        params = ", ".join(f"{k}={v}" for k, v in sorted(c.parameters.items()))
+        fit = f"; fit {c.fit_id} on {c.fitted_on:,} judgements" if c.fit_id else ""
+        params = f" [{params}]" if params else ""
+        out.append(f"  consensus {c.kind}: {c.method} ({c.labels:,} labels{fit}){params}")
+    for m in ls.models:
+        cal = m.calibration_id or "unrecorded"
+        out.append(f"  model     {m.model}, calibration {cal} ({m.items:,} items; threshold {m.threshold:g}, audit "
+                   f"share {m.audit_share:g})")
+    for g in ls.guidelines:
+        version = g.version if g.version.startswith(g.kind) else f"{g.kind} {g.version}"
+        out.append(f"  guideline {version}: {g.judgements:,} judgements")
+    return out
 
 
 def report_lines(r: rp.EvaluationReport) -> list[str]:
@@ -105,6 +155,7 @@ def report_lines(r: rp.EvaluationReport) -> list[str]:
     ls = r.label_set
     out = [f"{r.name}  {state}  labels {ls.version} ({ls.method or 'no human labels yet'}"
            f"{'; model ' + ls.model if ls.model else ''}), {r.confidence:.0%} intervals"]
+    out += lineage_lines(ls)
     if r.partial:
         out.append(f"PARTIAL: {r.partial_reason}")
     c = r.coverage
@@ -129,14 +180,20 @@ def report_lines(r: rp.EvaluationReport) -> list[str]:
     out.append(f"grading     {w.judgements:,} judgements by {w.graders:,} graders, {w.seconds_on_task / 3600:,.1f} h on "
                f"task (median {w.median_seconds_on_task:.1f} s){gold}{cost}")
     out.append("")
-    rows = []
+    rows, why = [], {}
     for seg in r.segments:
         for rk in seg.rankers:
             for m in rk.metrics:
-                rows.append([_segment(seg.key), rk.ranker, m.measure, _f(m.mean), _ci(m.interval), f"{m.queries:,}",
-                             _f(m.unweighted_mean), f"{m.judged_share:.1%}", f"{seg.traffic_share:.1%}"])
-    out += _table(["segment", "ranker", "measure", "mean", f"{r.confidence:.0%} CI", "queries", "unweighted",
-                   "judged", "traffic"], rows, {3, 5, 6, 7, 8})
+                value, ci, by = _lead(m, m.mean, m.interval)
+                rows.append([_segment(seg.key), rk.ranker, m.measure, value, ci, by, *_others(m),
+                             f"{_f(m.mean)} {_ci(m.interval)}", f"{m.queries:,}", _f(m.unweighted_mean),
+                             f"{m.judged_share:.1%}", f"{seg.traffic_share:.1%}"])
+                if not seg.key and m.lead_reason:
+                    why.setdefault(m.lead_reason, []).append(f"{rk.ranker} {m.measure}")
+    out += _table(["segment", "ranker", "measure", "estimate", f"{r.confidence:.0%} CI", "by", "human-only",
+                   "model-only", "prediction-powered", "label set", "queries", "unweighted", "judged", "traffic"],
+                  rows, {3, 10, 11, 12, 13})
+    out += ["", "why these estimates (overall):"] + [f"  {', '.join(who)}: {reason}" for reason, who in why.items()]
     out += ["", f"estimator: {r.estimator}"]
     return out
 
@@ -144,7 +201,19 @@ def report_lines(r: rp.EvaluationReport) -> list[str]:
 def compare(args: argparse.Namespace) -> int:
     return _show(args, "CompareRankers", rp.CompareRankersRequest(
         name=_name(args.evaluation), baseline=args.baseline, candidate=args.candidate, measures=args.measure,
-        segment_by=args.segment_by, segments=args.segment, confidence=args.confidence), compare_lines)
+        segment_by=args.segment_by, segments=args.segment, confidence=args.confidence,
+        relabel_with=_name(args.relabel_with) if args.relabel_with else "", min_effect=args.min_effect),
+        compare_lines)
+
+
+def sequential_line(s: rp.SequentialDecision) -> str:
+    """The anytime-valid decision in one line."""
+    if s.decision == "decided":
+        return (f"anytime-valid: DECIDED, {s.verdict}, at query {s.decided_at_look:,} of {s.eligible:,} "
+                f"(sequence {_ci(s.decided_interval, signed=True)}; now {_ci(s.interval, signed=True)} after "
+                f"{s.looks:,})")
+    return (f"anytime-valid: KEEP GRADING, {s.looks:,} of {s.eligible:,} queries complete, sequence "
+            f"{_ci(s.interval, signed=True)}{f', min effect {s.min_effect:g}' if s.min_effect else ''}")
 
 
 def compare_lines(r: rp.RankerComparison) -> list[str]:
@@ -152,18 +221,29 @@ def compare_lines(r: rp.RankerComparison) -> list[str]:
            f"labels {r.label_set.version}"]
     if r.partial:
         out.append(f"PARTIAL: {r.partial_reason}")
-    out += ["", r.summary, ""]
-    rows = [[d.measure, _segment(d.segment), _f(d.baseline_mean), _f(d.candidate_mean), _f(d.difference, signed=True),
-             _ci(d.interval, signed=True), _p(d.p_value_t), _p(d.p_value_permutation), _p(d.p_value_holm),
-             f"{d.queries:,}", "*" if d.significant else ""] for d in r.differences]
-    out += _table(["measure", "segment", r.baseline, r.candidate, "difference", f"{r.confidence:.0%} CI", "p (t)",
-                   "p (rand)", "p (Holm)", "queries", ""], rows, {2, 3, 4, 6, 7, 8, 9})
+    out += lineage_lines(r.label_set)
+    out += ["", r.summary, sequential_line(r.sequential), ""]
+    rows = []
+    for d in r.differences:
+        value, ci, by = _lead(d, d.difference, d.interval, signed=True)
+        rows.append([d.measure, _segment(d.segment), _f(d.baseline_mean), _f(d.candidate_mean), value, ci, by,
+                     *_others(d, signed=True), f"{_f(d.difference, signed=True)} {_ci(d.interval, signed=True)}",
+                     _p(d.p_value_t), _p(d.p_value_permutation), _p(d.p_value_holm), f"{d.queries:,}",
+                     "*" if d.significant else ""])
+    out += _table(["measure", "segment", r.baseline, r.candidate, "difference", f"{r.confidence:.0%} CI", "by",
+                   "human-only", "model-only", "prediction-powered", "label set", "p (t)", "p (rand)", "p (Holm)",
+                   "queries", ""], rows, {2, 3, 4, 11, 12, 13, 14})
     if r.verdicts:
         out.append("")
-        rows = [[_segment(v.segment), f"{v.wins:,}", f"{v.ties:,}", f"{v.losses:,}", _f(v.mean_preference, 3, True),
-                 _ci(v.interval, 3, True), _p(v.p_value_sign), _p(v.p_value_wilcoxon), f"{v.items:,}",
-                 f"{v.items_human:,}"] for v in r.verdicts]
-        out += _table(["side by side", "wins", "ties", "losses", "mean pref", f"{r.confidence:.0%} CI", "p (sign)",
-                       "p (Wilcoxon)", "items", "human"], rows, {1, 2, 3, 4, 6, 7, 8, 9})
-    out += ["", "* significant after Holm's correction across segments", f"estimator: {r.estimator}"]
+        rows = [[_segment(v.segment), f"{v.wins:,}", f"{v.ties:,}", f"{v.losses:,}",
+                 *_lead(v, v.mean_preference, v.interval, 3, True), *_others(v, 3, True),
+                 f"{_f(v.mean_preference, 3, True)} {_ci(v.interval, 3, True)}", _p(v.p_value_sign),
+                 _p(v.p_value_wilcoxon), f"{v.items:,}", f"{v.items_human:,}"] for v in r.verdicts]
+        out += _table(["side by side", "wins", "ties", "losses", "mean pref", f"{r.confidence:.0%} CI", "by",
+                       "human-only", "model-only", "prediction-powered", "label set", "p (sign)", "p (Wilcoxon)",
+                       "items", "human"], rows, {1, 2, 3, 4, 11, 12, 13, 14})
+    if r.differences and r.differences[0].lead_reason:
+        out += ["", f"why: {r.differences[0].lead_reason}"]
+    out += ["", "* significant after Holm's correction across segments (label set's randomisation test)",
+            f"sequential: {r.sequential.method}", f"estimator: {r.estimator}"]
     return out

@@ -74,7 +74,22 @@ class LabelCache:
             found = self._sets.get(key)
             if found is None:
                 found = labels.load(self.es, self.prefix, ev.evaluation_id, ev.rankers, ev.strata_keys)
+                routing = ev.doc.get("automation") or {}
+                found.audit_share = routing.get("audit_share")
+                found.threshold = routing.get("threshold")
                 self._sets.put(key, found)
+        return found, version, state
+
+    def relabelled(self, ev: Evaluation, source: Evaluation) -> tuple[labels.LabelSet, str, dict]:
+        """``ev``'s pooled items with ``source``'s labels (:func:`labels.relabel`); the version names both."""
+        base, v_base, _ = self.label_set(ev)
+        other, v_source, state = self.label_set(source)
+        version = hashlib.sha256(f"{v_base}\x1f{source.evaluation_id}\x1f{v_source}".encode()).hexdigest()[:16]
+        key = (ev.evaluation_id, "relabel", source.evaluation_id, version)
+        found = self._sets.get(key)
+        if found is None:
+            found = labels.relabel(base, other)
+            self._sets.put(key, found)
         return found, version, state
 
     def answer(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -5,6 +5,9 @@ documents (query, stratum, ranks or sides, label and provenance, vote counts), s
 set is read once, with one point-in-time stream, into numpy columns. Queries are numbered in
 the byte order of their ids — trec_eval's qid order — so sums over queries in index order are
 the sums trec_eval makes on the exported files.
+
+A label set can also be another evaluation's labels laid over this one's pooled items
+(:func:`relabel`): re-scoring an earlier evaluation's runs with a newer label set.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from elasticsearch import Elasticsearch
 
+from services.core import clock
 from services.store import consensus
 
 SOURCES = consensus.SOURCES  # ("human", "model", "tie", "gold", "none")
@@ -28,6 +32,8 @@ class Items:
     locale: np.ndarray = None  # index into LabelSet.locales
     source: np.ndarray = None  # index into SOURCES
     audit: np.ndarray = None
+    needs_humans: np.ndarray = None  # routed to humans (uncertain for the model, or audited)
+    human_time: np.ndarray = None  # epoch seconds of the first human label (NaN: none, or not recorded)
     judgements: np.ndarray = None
     model_label: np.ndarray = None  # NaN when the model did not judge it
     label: np.ndarray = None  # pointwise: grade, -1 unlabelled; SxS: preference, NaN unlabelled
@@ -59,6 +65,15 @@ class LabelSet:
     models: dict[str, int]
     update_time: str | None
     missing_votes: int  # human-labelled items without vote counts (alpha needs the judgements then)
+    # lineage: (kind, method) -> human labels; (model version, calibration id) -> model-labelled items
+    human_methods: dict = field(default_factory=dict)
+    calibrations: dict = field(default_factory=dict)
+    source: str = ""  # evaluation id whose labels these are, when not this evaluation's own (relabel)
+    relabelled: int = 0  # relabel: pointwise items that took a label from `source`
+    unmatched: int = 0  # relabel: pointwise items `source` has no item for
+    # the routing that sent items to humans (from the labels' evaluation): each settled item's chance of an audit
+    audit_share: float | None = None
+    threshold: float | None = None
 
     def complete(self) -> np.ndarray:
         """Per query: every pooled pointwise item has a label (and there is at least one)."""
@@ -77,6 +92,8 @@ class _Columns:
         self.locale: list[str] = []
         self.source: list[int] = []
         self.audit: list[bool] = []
+        self.needs_humans: list[bool] = []
+        self.human_time: list[float] = []
         self.judgements: list[int] = []
         self.model_label: list[float] = []
         self.label: list[float] = []
@@ -91,6 +108,8 @@ class _Columns:
         it.locale = np.array([locale_ix[x] for x in self.locale], dtype=np.int64)
         it.source = np.array(self.source, dtype=np.int64)
         it.audit = np.array(self.audit, dtype=bool)
+        it.needs_humans = np.array(self.needs_humans, dtype=bool)
+        it.human_time = np.array(self.human_time, dtype=np.float64)
         it.judgements = np.array(self.judgements, dtype=np.int64)
         it.model_label = np.array(self.model_label, dtype=np.float64)
         label = np.array(self.label, dtype=np.float64)
@@ -112,6 +131,8 @@ def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str],
     query_info: dict[str, tuple[str, str, float]] = {}  # query id -> (query_norm, stratum, traffic)
     methods: dict[str, int] = {}
     models: dict[str, int] = {}
+    human_methods: dict[tuple[str, str], int] = {}
+    calibrations: dict[tuple[str, str], int] = {}
     v_kind: list[int] = []
     v_row: list[int] = []
     v_value: list[float] = []
@@ -135,6 +156,8 @@ def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str],
         c.locale.append(d.get("locale") or "")
         c.source.append(SOURCE.get(source, SOURCE["none"]))
         c.audit.append(bool(d.get("audit")))
+        c.needs_humans.append(bool(d.get("needs_humans")))
+        c.human_time.append(_epoch(d.get("human_time") or (d.get("update_time") if source == "human" else None)))
         c.judgements.append(int(d.get("judgements") or 0))
         m = d.get("model_label")
         c.model_label.append(nan if m is None else float(m))
@@ -150,8 +173,12 @@ def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str],
             c.ranker_b.append(d.get("ranker_b") or "")
         if source == "human" and d.get("method"):
             methods[d["method"]] = methods.get(d["method"], 0) + 1
+            key = (d.get("kind") or "pointwise", d["method"])
+            human_methods[key] = human_methods.get(key, 0) + 1
         if d.get("model_version"):
             models[d["model_version"]] = models.get(d["model_version"], 0) + 1
+            key = (d["model_version"], d.get("calibration_id") or "")
+            calibrations[key] = calibrations.get(key, 0) + 1
         t = d.get("update_time")
         if t and (latest is None or t > latest):
             latest = t
@@ -178,4 +205,51 @@ def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str],
     return LabelSet(evaluation_id, list(rankers), query_ids, [n for n, _, _ in info], q_stratum, q_traffic, locales,
                     pw, sxs, gold, (np.array(v_kind, dtype=np.int64), np.array(v_row, dtype=np.int64),
                                     np.array(v_value, dtype=np.float64), np.array(v_count, dtype=np.int64)),
-                    methods, models, latest, missing)
+                    methods, models, latest, missing, human_methods, calibrations)
+
+
+def empty(n_rankers: int, side_by_side: bool = True) -> Items:
+    """No items of a kind (typed, zero-length columns)."""
+    return _Columns(int(side_by_side), n_rankers).items(np.zeros(0, dtype=np.int64), {}, {},
+                                                        np.nan if side_by_side else -1)
+
+
+def _epoch(value: str | None) -> float:
+    return clock.parse_time(value).timestamp() if value else float("nan")
+
+
+def relabel(base: LabelSet, source: LabelSet) -> LabelSet:
+    """``base``'s queries, strata and rankers' lists with ``source``'s pointwise labels: each pooled
+    item takes the label (and model label, routing and provenance) of the ``source`` item of the
+    same normalised query, locale and document; items ``source`` has none for are unlabelled, so
+    their queries are incomplete. Side-by-side items judge two particular lists and are not
+    carried over."""
+    sp, bp = source.pointwise, base.pointwise
+    key_of = {(source.query_norm[q], source.locales[loc], doc): row for row, (q, loc, doc) in
+              enumerate(zip(sp.query.tolist(), sp.locale.tolist(), sp.doc_id))}
+    rows = np.array([key_of.get((base.query_norm[q], base.locales[loc], doc), -1) for q, loc, doc in
+                     zip(bp.query.tolist(), bp.locale.tolist(), bp.doc_id)], dtype=np.int64)
+    found = rows >= 0
+    at = np.where(found, rows, 0)
+
+    def take(col, missing):
+        return np.where(found, col[at], missing) if len(sp) else np.full(len(bp), missing, dtype=col.dtype)
+
+    pw = Items(item_id=bp.item_id, doc_id=bp.doc_id, query=bp.query, locale=bp.locale, ranks=bp.ranks)
+    pw.source = take(sp.source, SOURCE["none"])
+    pw.audit = take(sp.audit, False)
+    pw.needs_humans = take(sp.needs_humans, False)
+    pw.human_time = take(sp.human_time, np.nan)
+    pw.judgements = take(sp.judgements, 0)
+    pw.model_label = take(sp.model_label, np.nan)
+    pw.label = take(sp.label, -1)
+    kind, vrow, value, count = source.votes
+    back = np.full(len(sp), -1, dtype=np.int64)
+    back[rows[found]] = np.flatnonzero(found)  # a source item serves one base item per (query, locale, doc)
+    keep = (kind == 0) & (back[np.where(kind == 0, vrow, 0)] >= 0) if len(sp) else np.zeros(kind.size, bool)
+    votes = (kind[keep], back[vrow[keep]], value[keep], count[keep])
+    return LabelSet(base.evaluation_id, base.rankers, base.query_ids, base.query_norm, base.query_stratum,
+                    base.query_traffic, base.locales, pw, empty(len(base.rankers)), base.gold_items, votes,
+                    source.methods, source.models, source.update_time, source.missing_votes,
+                    {k: n for k, n in source.human_methods.items() if k[0] == "pointwise"}, source.calibrations, source=source.evaluation_id, relabelled=int(found.sum()),
+                    unmatched=int((~found).sum()), audit_share=source.audit_share, threshold=source.threshold)

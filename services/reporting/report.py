@@ -6,7 +6,10 @@ Metrics are over *complete* queries (every pooled item labelled, by humans, the 
 tie), computed with the trec_eval kernels (:mod:`evaluators.reporting.pooled`), so
 ``unweighted_mean`` is what ``qrelay trec-eval`` prints on the exported qrels and run; ``mean``
 is re-weighted to traffic with the strata weights the sampler stored
-(:mod:`evaluators.reporting.strata`).
+(:mod:`evaluators.reporting.strata`). Beside each mean: the human-only, model-only and
+prediction-powered estimates and the one to lead with (:mod:`services.reporting.estimates`);
+the label set names its lineage (:mod:`services.reporting.lineage`), and ``relabel_with``
+re-scores the evaluation's runs with another evaluation's labels.
 """
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ from elasticsearch import Elasticsearch
 from evaluators.metrics.registry import Measure
 from evaluators.reporting import alpha_from_votes, per_query_values, stratified, trec_mean
 from evaluators.reporting.pooled import PooledMetrics
+from evaluators.reporting.ppi import QueryValues
 from evaluators.reporting.segments import Segmentation
 from services.core import clock
 from services.core.errors import FailedPrecondition
-from services.reporting import grading, scope
+from services.core.errors import FieldViolation, InvalidArgument
+from services.reporting import estimates, grading, lineage, scope
 from services.reporting.cache import LabelCache
 from services.reporting.labels import SOURCE, LabelSet
 
@@ -40,6 +45,9 @@ class Context:
     seg: Segmentation | None
     wanted: list[int] | None  # the segments asked for (None: all)
     level: float
+    qv: QueryValues | None = None  # per-query model-only, prediction-powered and human-only values
+    design_note: str = ""  # why there are none
+    source: scope.Evaluation | None = None  # the evaluation whose labels these are (relabel_with), else ev
 
     @property
     def weights(self) -> np.ndarray:
@@ -72,8 +80,26 @@ class Context:
 
     def estimate(self, values: np.ndarray, mask: np.ndarray):
         """Traffic-weighted estimate of per-query ``values`` over the queries in ``mask``."""
-        return stratified(values[mask], self.labels.query_stratum[mask], self.weights,
-                          None if self.traffic is None else self.traffic[mask], self.level)
+        return stratified(values[mask], self.labels.query_stratum[mask], self.weights, self.traffic_of(mask),
+                          self.level)
+
+    def traffic_of(self, mask: np.ndarray) -> np.ndarray | None:
+        return None if self.traffic is None else self.traffic[mask]
+
+    def estimates(self, y: np.ndarray, h: np.ndarray, f: np.ndarray, mask: np.ndarray, bounds,
+                  difference: bool = False) -> dict:
+        """Human-only, model-only and prediction-powered estimates of per-query values over ``mask``
+        (differences of two rankers' values when ``difference``), and the lead."""
+        if self.qv is None:
+            return estimates.unavailable(self.design_note, "queries")
+        units = mask & np.isfinite(y)
+        fm = mask & np.isfinite(f)
+        st = self.labels.query_stratum
+        return estimates.summarise(y[units], h[units], self.qv.inclusion[units], self.qv.labelled[units], f[fm],
+                                   st[units], self.weights, self.traffic_of(units), st[fm], self.traffic_of(fm),
+                                   level=self.level, bounds=bounds, unit="queries", difference=difference,
+                                   audits=int(self.qv.audits[units].sum()),
+                                   settled_items=int(self.qv.settled[units].sum()))
 
     def estimator(self) -> str:
         within = ("queries were drawn uniformly, so each is weighted by its own traffic (ratio estimator)"
@@ -81,21 +107,41 @@ class Context:
         return (f"stratified mean re-weighted to traffic with the sampler's weights of {len(self.ev.strata)} strata "
                 f"(Cochran 5.6; within a stratum {within}); strata with one query borrow the variance of all "
                 f"queries (strata collapsed), strata without a complete query drop out; Student-t {self.level:.0%} "
-                f"intervals clipped to the measure's range; over complete queries (every pooled item labelled)")
+                f"intervals clipped to the measure's range; over complete queries (every pooled item labelled). "
+                + estimates.ESTIMATOR)
+
+
+def relabel_source(es: Elasticsearch, prefix: str, ev: scope.Evaluation, relabel_with: str) -> scope.Evaluation | None:
+    """The evaluation whose labels re-score ``ev`` (None: its own)."""
+    if not relabel_with:
+        return None
+    if relabel_with == ev.evaluation_id:
+        raise InvalidArgument(FieldViolation("relabel_with", f"names {ev.name} itself; leave it empty for its own "
+                                                             "labels, or name a newer evaluation of the same queries"))
+    return scope.evaluation(es, prefix, relabel_with, f"re-scoring {ev.name}")
 
 
 def context(cache: LabelCache, ev: scope.Evaluation, measures: list[Measure], segment_by, segments,
-            confidence: float) -> Context:
+            confidence: float, source: scope.Evaluation | None = None) -> Context:
     seg, wanted = scope.segmentation(ev, segment_by, segments)
     level = scope.confidence(confidence)
-    ls, version, state = cache.label_set(ev)
+    ls, version, state = cache.relabelled(ev, source) if source else cache.label_set(ev)
     if state["items"] == 0:
-        raise FailedPrecondition(f"{ev.name} has no labels yet: its consensus has not been seeded (grading "
-                                 f"started moments ago); try again shortly")
-    key = ("pooled", ev.evaluation_id, version, tuple(str(m) for m in measures))
+        raise FailedPrecondition(f"{(source or ev).name} has no labels yet: its consensus has not been seeded "
+                                 f"(grading started moments ago); try again shortly")
+    if source and not len(ls.pointwise):
+        raise FailedPrecondition(f"{ev.name} has no pointwise items, so {source.name}'s labels have nothing to "
+                                 f"re-score (side-by-side items judge two particular lists)")
+    names = tuple(str(m) for m in measures)
+    key = ("pooled", ev.evaluation_id, version, names)
     pm = cache.answer(key, lambda: per_query_values(ls.pointwise.query, ls.pointwise.label, ls.pointwise.ranks,
                                                     len(ls.query_ids), measures))
-    return Context(ev, ls, version, state, pm, seg, wanted, level)
+    note = estimates.design_note(ls)
+    qv = None
+    if not note and len(ls.pointwise):
+        (qv,) = cache.answer(("ppi", ev.evaluation_id, version, names),
+                             lambda: (estimates.pointwise_values(ls, measures, pm.max_grade),))
+    return Context(ev, ls, version, state, pm, seg, wanted, level, qv, note, source or ev)
 
 
 def partial(ctx: Context) -> tuple[bool, str]:
@@ -113,16 +159,6 @@ def partial(ctx: Context) -> tuple[bool, str]:
     return False, ""
 
 
-def label_set(ctx: Context) -> dict:
-    ls = ctx.labels
-    method = max(ls.methods, key=ls.methods.get) if ls.methods else ""
-    model = max(ls.models, key=ls.models.get) if ls.models else ""
-    out = {"method": method, "model": model, "version": ctx.version}
-    if ls.update_time:
-        out["update_time"] = ls.update_time
-    return out
-
-
 def interval(low: float, high: float, level: float, lo: float, hi: float) -> dict:
     """An interval clipped to the range its quantity lives in (every measure lies in [0, 1])."""
     return {"low": float(np.clip(low, lo, hi)), "high": float(np.clip(high, lo, hi)), "level": level}
@@ -136,16 +172,21 @@ def _metric(ctx: Context, m: Measure, r: int, mask: np.ndarray) -> dict:
     judged = float(ctx.pm.labelled[r][mask].sum() / listed) if listed else 0.0
     e = ctx.estimate(values, evaluated)
     # a weighted mean of values in [0, 1] can leave it by a rounding error of the weights
-    return {"measure": name, "mean": float(np.clip(e.mean, 0.0, 1.0)), "std_error": e.std_error, "queries": e.n,
-            "interval": interval(e.low, e.high, ctx.level, 0.0, 1.0),
-            "judged_share": judged, "unweighted_mean": trec_mean(values[evaluated])}
+    out = {"measure": name, "mean": float(np.clip(e.mean, 0.0, 1.0)), "std_error": e.std_error, "queries": e.n,
+           "interval": interval(e.low, e.high, ctx.level, 0.0, 1.0),
+           "judged_share": judged, "unweighted_mean": trec_mean(values[evaluated])}
+    if ctx.qv is None:
+        return {**out, **ctx.estimates(values, values, values, mask, (0.0, 1.0))}
+    qv = ctx.qv
+    return {**out, **ctx.estimates(qv.ppi[name][r], qv.human[name][r], qv.model[name][r], mask, (0.0, 1.0))}
 
 
 def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, measures, segment_by=(),
-          segments=(), confidence: float = 0.0) -> dict:
+          segments=(), confidence: float = 0.0, relabel_with: str = "") -> dict:
     """The report (see the module notes)."""
     ms = scope.measures(measures, scope.REPORT_MEASURES)
-    ctx = context(cache, scope.evaluation(es, prefix, evaluation_id, "a report"), ms, segment_by, segments, confidence)
+    ev = scope.evaluation(es, prefix, evaluation_id, "a report")
+    ctx = context(cache, ev, ms, segment_by, segments, confidence, relabel_source(es, prefix, ev, relabel_with))
     ls = ctx.labels
     if not ctx.pm.complete.any() and not np.isfinite(ls.sxs.label).any():
         raise FailedPrecondition(f"{ctx.ev.name} has no fully labelled query yet (0 of {len(ls.query_ids):,}); "
@@ -153,9 +194,10 @@ def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str,
     if len(ls.pointwise):  # a report's metrics are pointwise: a named segment needs a complete query
         ctx.require_named_segments(lambda mask: (ctx.pm.complete & mask).any())
     key = ("report", evaluation_id, ctx.version, tuple(map(str, ms)), tuple(segment_by), tuple(segments), ctx.level)
-    body = cache.answer(key, lambda: _body(ctx, ms, lambda: votes(es, prefix, ctx.labels)))
+    body = cache.answer(key, lambda: _body(ctx, ms, lambda: votes(es, prefix, ctx.labels),
+                                           lambda: lineage.label_set(es, prefix, ctx.labels, ctx.version, ctx.source)))
     is_partial, why = partial(ctx)
-    work = grading.summary(es, prefix, evaluation_id, ctx.ev.owner_team)
+    work = grading.summary(es, prefix, ctx.source.evaluation_id, ctx.source.owner_team)
     agreement = body["agreement"]
     return {
         **body, "name": ctx.ev.name, "state": ctx.ev.doc["state"], "partial": is_partial, "partial_reason": why,
@@ -171,7 +213,7 @@ def votes(es: Elasticsearch, prefix: str, ls: LabelSet) -> tuple:
     return grading.votes(es, prefix, ls.evaluation_id, ls.pointwise.item_id, ls.sxs.item_id)
 
 
-def _body(ctx: Context, ms: list[Measure], vote_counts) -> dict:
+def _body(ctx: Context, ms: list[Measure], vote_counts, label_set) -> dict:
     """What depends only on the label set and the request (kept under its version)."""
     ls = ctx.labels
     segments = []
@@ -183,7 +225,7 @@ def _body(ctx: Context, ms: list[Measure], vote_counts) -> dict:
         })
     return {"segments": segments, "rankers": ls.rankers, "estimator": ctx.estimator(), "confidence": ctx.level,
             "coverage": coverage(ctx), "automation": automation(ls), "agreement": agreement(vote_counts()),
-            "label_set": label_set(ctx)}
+            "label_set": label_set()}
 
 
 def coverage(ctx: Context) -> dict:

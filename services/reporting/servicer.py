@@ -49,13 +49,15 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
 
     def GetEvaluationReport(self, request, context):
         r = report.build(self.ctx.es, self.ctx.prefix, self.labels, id_of(request.name, "evaluations"),
-                         list(request.measures), list(request.segment_by), list(request.segments), request.confidence)
+                         list(request.measures), list(request.segment_by), list(request.segments), request.confidence,
+                         _relabel(request.relabel_with))
         return message(r, reporting_pb2.EvaluationReport)
 
     def CompareRankers(self, request, context):
         r = compare.build(self.ctx.es, self.ctx.prefix, self.labels, id_of(request.name, "evaluations"),
                           request.baseline, request.candidate, list(request.measures), list(request.segment_by),
-                          list(request.segments), request.confidence)
+                          list(request.segments), request.confidence, _relabel(request.relabel_with),
+                          request.min_effect)
         return message(r, reporting_pb2.RankerComparison)
 
     def ExportEvaluation(self, request, context):
@@ -117,6 +119,11 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         cards = scorecards.list_scorecards(self.ctx.es, self.ctx.prefix, self.ctx.config.quality, by, start, end,
                                            partner_id)
         return reporting_pb2.ListScorecardsResponse(scorecards=[scorecard_proto(c) for c in cards])
+
+
+def _relabel(name: str) -> str:
+    """The evaluation id ``relabel_with`` names ("" for the evaluation's own labels)."""
+    return id_of(name, "evaluations", "relabel_with") if name else ""
 
 
 # --- trends, alerts: translation -----------------------------------------------------------

@@ -21,7 +21,7 @@ SOURCES = ("human", "model", "tie", "gold", "none")
 
 FAMILY = IndexFamily(
     name="consensus",
-    version=3,
+    version=4,
     doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
     properties={
         "item_id": KEYWORD,
@@ -52,7 +52,12 @@ FAMILY = IndexFamily(
         "posterior": OPAQUE,  # human: pointwise P(grade 0..3); SxS P(sign -1, 0, +1) of the preference
         "model_label": FLOAT,  # the model's grade / preference, kept beside the human one for audits
         "model_version": KEYWORD,
+        "calibration_id": KEYWORD,  # the calibration fit the model's score became a label with (lineage)
         "method": KEYWORD,  # aggregation method, e.g. dawid-skene
+        "fit_id": KEYWORD,  # the reliability model fit the human label was last computed with (lineage)
+        # the first human judgement's submit time: when the item became complete for a report
+        # (queries complete in the order of their items' latest human_time)
+        "human_time": DATE,
         "update_time": DATE,
     },
 )

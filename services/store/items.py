@@ -17,7 +17,7 @@ _DOC = {"type": "object", "dynamic": "strict", "properties": {
 
 FAMILY = IndexFamily(
     name="items",
-    version=2,
+    version=3,
     doc="Judgement items: pointwise pairs and SxS pairs, gold items, pre-judgements and routing.",
     properties={
         "item_id": KEYWORD,
@@ -48,6 +48,7 @@ FAMILY = IndexFamily(
         "prejudgement": {"type": "object", "dynamic": "strict", "properties": {
             "score": FLOAT, "grade": INT, "preference": FLOAT, "confidence": FLOAT,
             "model": KEYWORD, "model_version": KEYWORD, "auto": BOOL, "time": DATE,
+            "calibration_id": KEYWORD,  # the calibration fit the score became a label with (lineage)
         }},
         "create_time": DATE,
     },

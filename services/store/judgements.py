@@ -9,7 +9,7 @@ from services.store.scan import scan
 
 FAMILY = IndexFamily(
     name="judgements",
-    version=1,
+    version=2,
     doc="Human judgements, un-randomised to (ranker_a, ranker_b) for SxS; append-only.",
     properties={
         "judgement_id": KEYWORD,
@@ -31,6 +31,7 @@ FAMILY = IndexFamily(
         "submit_time": DATE,
         "time_on_task_ms": LONG,
         "lease_start": DATE,
+        "guideline_version": KEYWORD,  # the guideline text the grader was shown (label lineage)
     },
 )
 
@@ -157,6 +158,16 @@ def evaluations_in_window(es: Elasticsearch, prefix: str, start: str, end: str, 
     r = es.search(index=index(prefix), size=0, query={"bool": {"filter": f}},
                   aggs={"e": {"terms": {"field": "evaluation_id", "size": 10_000}}})
     return [b["key"] for b in r["aggregations"]["e"]["buckets"]]
+
+
+def guideline_versions(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[tuple[str, str], int]:
+    """``(kind, guideline version) -> judgements`` of an evaluation in one aggregation ("" where the
+    judgement predates stored versions)."""
+    r = es.search(index=index(prefix), size=0, query={"term": {"evaluation_id": evaluation_id}}, aggs={
+        "kinds": {"terms": {"field": "kind", "size": 10, "missing": ""}, "aggs": {
+            "versions": {"terms": {"field": "guideline_version", "size": 100, "missing": ""}}}}})
+    return {(k["key"], v["key"]): v["doc_count"] for k in r["aggregations"]["kinds"]["buckets"]
+            for v in k["versions"]["buckets"]}
 
 
 def summary(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
