@@ -26,19 +26,21 @@ Per arm, against a real ``qrelay serve`` and the local Elasticsearch (``QRELAY_E
    overdue by more than ``--hold`` simulated seconds and halted for every look.
 4. **Looks.** Every ``--report-every`` simulated seconds the clock halts, the server's consensus
    catches up with every judgement acknowledged so far (``GetEvaluation``'s grading counts), and
-   ``CompareRankers`` computes the headline: overall NDCG@10, treatment minus control. The
-   verdict is the first look where the randomisation test's p < 0.05 (arm "today").
-   With a fixed-sample test looked at again and again this is **optional stopping**: the chance
-   of a false verdict somewhere along the looks is well above 5%. Issue 12 replaces it with an
-   anytime-valid confidence sequence (arm "issue12").
+   ``CompareRankers`` computes the headline: overall NDCG@10, treatment minus control. Two
+   stopping rules are read at the same looks, one table row each: the first look where the
+   randomisation test's p < 0.05 — with a fixed-sample test looked at again and again this is
+   **optional stopping**, the chance of a false verdict somewhere along the looks is well above
+   5% — and the first look where CompareRankers' anytime-valid confidence sequence of the
+   headline (issue 12) decides a direction. Arm "issue12" adds issue 12's grading order and
+   streamed pre-judgement once they exist.
 5. **Truth.** The fixture knows every hidden grade: the true NDCG@10 of both rankers over the
    sampled queries (the report's estimator with perfect labels on every query; lists from
    ``ExportEvaluation``) and over the whole comparable log population (every query both buckets
    served in the window, weighted by its events, from the generator itself) — does the verdict
    agree?
 
-The run goes on after the verdict until grading completes, or ``--max-hours`` simulated hours
-(``--stop-at-verdict`` stops at the verdict). Times: production and pre-judgement are machine
+The run goes on after the verdicts until grading completes, or ``--max-hours`` simulated hours
+(``--stop-at-verdict`` stops once both rules have one). Times: production and pre-judgement are machine
 time (uncompressed); grading time is simulated. The load average is printed beside the figures:
 on a shared machine they compare only within one run.
 """
@@ -75,9 +77,14 @@ CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def fixed_sample_verdict(c) -> bool:
-    """Today's verdict: the overall headline's randomisation p < 0.05 (fixed-sample test)."""
+    """The overall headline's randomisation p < 0.05 (a fixed-sample test)."""
     d = c.differences[0]
     return d.queries >= 2 and d.p_value_permutation < 0.05
+
+
+def anytime_verdict(c) -> bool:
+    """CompareRankers' anytime-valid confidence sequence of the headline decided a direction."""
+    return c.sequential.decision == "decided" and c.sequential.verdict in ("candidate better", "baseline better")
 
 
 @dataclass(frozen=True)
@@ -100,13 +107,15 @@ class Arm:
 
 ARMS = {
     "today": Arm("today", "items by priority and deadline (random within), pre-judgement before grading"),
+    # Its verdict rule is on main (CompareRankers.sequential); its order and streaming are not yet.
     "issue12": Arm(
         "issue12", "query-complete random order, streamed pre-judgement, anytime-valid stopping",
-        missing="issue 12 is not on this branch: it needs a query-complete random grading order (a spec or "
-                "routing option to set in shape_spec), pre-judgement that hands queries to grading as they are "
-                "scored (streamed_prejudge=True), and an anytime-valid interval of the headline in CompareRankers "
-                "(the verdict: that interval excludes 0)",
-        streamed_prejudge=True, rule="anytime-valid confidence sequence excludes 0"),
+        missing="issue 12's grading order and streaming are not on this branch: it needs a query-complete random "
+                "grading order (a spec or routing option, to set in shape_spec) and pre-judgement that hands "
+                "queries to grading as they are scored (streamed_prejudge=True); its stopping rule, CompareRankers' "
+                "anytime-valid sequence, is already read at every look of every arm",
+        streamed_prejudge=True, verdict=anytime_verdict,
+        rule="CompareRankers' anytime-valid confidence sequence of the headline decides a direction"),
 }
 
 
@@ -242,6 +251,15 @@ class Look:
     p_perm: float = float("nan")
     state: str = ""
     seconds: float = 0.0  # real seconds the look took (consensus catch-up + CompareRankers)
+    # the anytime-valid sequence of the headline (CompareRankers.sequential) at this look
+    seq_decision: str = ""
+    seq_verdict: str = ""
+    seq_low: float = float("nan")
+    seq_high: float = float("nan")
+    # the number the comparison says to quote ("ppi", "human" or "labels") and its difference and p
+    lead: str = ""
+    lead_difference: float = float("nan")
+    lead_p: float = float("nan")
     cmp: object = field(default=None, repr=False)  # the RankerComparison (None: no complete query yet)
 
 
@@ -259,6 +277,7 @@ class ArmResult:
     history: dict = field(default_factory=dict)
     looks: list = field(default_factory=list)
     verdict: Look | None = None
+    anytime: Look | None = None  # the first look where the anytime-valid sequence decided a direction
     complete: Look | None = None
     tally: object = None
     offered: float = float("nan")  # judgements per simulated second, everyone busy
@@ -453,13 +472,18 @@ async def run_arm(arm: Arm, args, address: str, server_pid: int, env: dict) -> A
                     print(f"  [{arm.name}] verdict at {hms(look.t_sim)} simulated: {look.difference:+.4f} "
                           f"[{look.low:+.4f}, {look.high:+.4f}], p={look.p_perm:.4f}, {look.queries} queries, "
                           f"{look.judgements:,} judgements", flush=True)
+                if out.anytime is None and look.queries and anytime_verdict(look.cmp):
+                    out.anytime = look
+                    print(f"  [{arm.name}] anytime-valid sequence decided at {hms(look.t_sim)} simulated: "
+                          f"{look.seq_verdict}, [{look.seq_low:+.4f}, {look.seq_high:+.4f}], {look.queries} queries, "
+                          f"{look.judgements:,} judgements", flush=True)
                 if look.state == "COMPLETE":
                     out.complete = look
                 if len(out.looks) % args.progress_every == 0:
                     print(f"  [{arm.name}] {hms(look.t_sim)} simulated, {hms(look.real)} real: {look.judgements:,} "
                           f"judgements, {look.queries} complete queries, p={look.p_perm:.3g}; "
                           f"clock ×{clock.effective_compression:.1f}; load {os.getloadavg()[0]:.1f}", flush=True)
-                if (out.complete or (out.verdict and args.stop_at_verdict)
+                if (out.complete or (out.verdict and out.anytime and args.stop_at_verdict)
                         or look.t_sim >= args.max_hours * 3600):
                     break
                 clock.resume()
@@ -504,6 +528,15 @@ async def take_look(session: Session, name: str, clock, acked: int, t0: float) -
         d = c.differences[0]
         look.queries, look.difference, look.p_t, look.p_perm = d.queries, d.difference, d.p_value_t, d.p_value_permutation
         look.low, look.high = d.interval.low, d.interval.high
+        q = c.sequential
+        look.seq_decision, look.seq_verdict = q.decision, q.verdict
+        look.seq_low, look.seq_high = q.interval.low, q.interval.high
+        # "labels": the comparison leads with `difference` itself (neither PPI nor human-only is valid)
+        look.lead, look.lead_difference, look.lead_p = d.lead, d.difference, d.p_value_t
+        for est in d.estimates:
+            if est.kind == d.lead and est.available:
+                look.lead_difference = est.value
+                look.lead_p = est.p_value if est.HasField("p_value") else float("nan")
     look.seconds = time.monotonic() - t
     return look
 
@@ -577,42 +610,50 @@ def print_arm(r: ArmResult, args) -> None:
           f"the hidden grade")
     print(f"server CPU {r.server_cpu_s:.0f} s over {r.grading_real_s:.0f} s real grading; load average at the end "
           f"{r.load}")
-    print("\nlooks (simulated time, judgements, complete queries, NDCG@10 difference [95% CI], p t / randomisation):")
+    print("\nlooks: simulated time, judgements, complete queries, NDCG@10 difference [95% t interval], p t / "
+          "randomisation | anytime-valid sequence of the headline | the estimate the comparison leads with")
     shown = set()
     with_q = [x for x in r.looks if x.queries]
     picks = ([with_q[0]] if with_q else []) + [r.looks[int(len(r.looks) * f)] for f in (0.25, 0.5, 0.75)
-                                                 if len(r.looks) > 4] + [x for x in (r.verdict, r.complete,
-                                                                                    r.looks[-1] if r.looks else None) if x]
+                                                 if len(r.looks) > 4]
+    picks += [x for x in (r.verdict, r.anytime, r.complete, r.looks[-1] if r.looks else None) if x]
     for x in sorted(picks, key=lambda x: x.t_sim):
         if id(x) in shown:
             continue
         shown.add(id(x))
-        mark = " ← verdict" if x is r.verdict else (" ← complete" if x is r.complete else "")
+        marks = [m for m, y in (("verdict", r.verdict), ("anytime", r.anytime), ("complete", r.complete)) if x is y]
         print(f"  {hms(x.t_sim):>8}  {x.judgements:>7,}  {x.queries:>5}  {x.difference:+.4f} [{x.low:+.4f}, "
-              f"{x.high:+.4f}]  p {x.p_t:.4f} / {x.p_perm:.4f}{mark}")
+              f"{x.high:+.4f}]  p {x.p_t:.4f} / {x.p_perm:.4f} | [{x.seq_low:+.3f}, {x.seq_high:+.3f}] "
+              f"{x.seq_decision or '–'} | {x.lead or '–'} {x.lead_difference:+.4f} p {x.lead_p:.4f}"
+              + (f"  ← {', '.join(marks)}" if marks else ""))
 
 
 def print_table(results: list[ArmResult], population: Truth | None) -> None:
-    print("\n| arm | time to verdict (simulated) | of which grading | wall time | human judgements | looks | "
-          "automation | verdict | agrees with truth (sampled / population) | grading complete (simulated) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    """One row per arm and stopping rule, both rules read at the same looks."""
+    print("\n| arm | stopping rule | time to verdict (simulated) | of which grading | wall time | human judgements | "
+          "looks | automation | verdict | agrees with truth (sampled / population) | grading complete (simulated) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        v = r.verdict
         pre = r.production_s + r.prejudge_s
-        truth = r.sampled_truth
-        if v:
-            sign = np.sign(v.difference)
+        done = hms(pre + r.complete.t_sim) if r.complete else f"not within the run ({hms(r.clock['sim'])} graded)"
+        for rule, v in (("fixed-sample: randomisation p < 0.05", r.verdict),
+                        ("anytime-valid sequence decides", r.anytime)):
+            if v is None:
+                print(f"| {r.arm.name} | {rule} | – | – | – | {r.tally.judgements:,} (all of the run) | {len(r.looks)} "
+                      f"| {r.automation:.1%} | none by the end of the run | – | {done} |")
+                continue
+            if v is r.anytime:
+                sign = 1 if v.seq_verdict == "candidate better" else -1
+                said = f"{v.seq_verdict}: sequence [{v.seq_low:+.4f}, {v.seq_high:+.4f}], n={v.queries}"
+            else:
+                sign = np.sign(v.difference)
+                said = (f"{v.difference:+.4f} [{v.low:+.4f}, {v.high:+.4f}], randomisation p={v.p_perm:.4f} "
+                        f"(t p={v.p_t:.4f}), n={v.queries}")
+            truth = r.sampled_truth
             agree = (f"{'yes' if sign == np.sign(truth.difference) else 'NO'} / "
                      f"{('yes' if sign == np.sign(population.difference) else 'NO') if population else '–'}")
-            said = (f"{v.difference:+.4f} [{v.low:+.4f}, {v.high:+.4f}], randomisation p={v.p_perm:.4f} "
-                    f"(t p={v.p_t:.4f}), n={v.queries}")
-            looks = r.looks.index(v) + 1
-        else:
-            agree, said, looks = "–", "none by the end of the run", len(r.looks)
-        done = hms(pre + r.complete.t_sim) if r.complete else f"not within the run ({hms(r.clock['sim'])} graded)"
-        print(f"| {r.arm.name} | {hms(pre + v.t_sim) if v else '–'} | {hms(v.t_sim) if v else '–'} | "
-              f"{hms(v.real) if v else '–'} | {v.judgements if v else r.tally.judgements:,} | {looks} | "
-              f"{r.automation:.1%} | {said} | {agree} | {done} |")
+            print(f"| {r.arm.name} | {rule} | {hms(pre + v.t_sim)} | {hms(v.t_sim)} | {hms(v.real)} | "
+                  f"{v.judgements:,} | {r.looks.index(v) + 1} | {r.automation:.1%} | {said} | {agree} | {done} |")
     for r in results:
         t = r.sampled_truth
         print(f"truth ({r.arm.name}), {t.what}: control {t.control:.4f}, treatment {t.treatment:.4f}, "
@@ -622,8 +663,10 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
               f"difference {population.difference:+.4f}")
     print("time to verdict = production + pre-judgement (machine time, uncompressed) + simulated grading time; "
           "wall time = real time from CreateEvaluation to the verdict's look (looks halt the clock).")
-    print("Note: 'today' looks at a fixed-sample test every report: optional stopping, so its false-verdict rate "
-          "over the looks exceeds the nominal 5%. Issue 12 replaces it with anytime-valid confidence sequences.")
+    print("Note: a fixed-sample test read at every look is optional stopping: its false-verdict rate over the looks "
+          "exceeds the nominal 5%. The anytime-valid sequence (issue 12, on main) covers every look at once; it "
+          "assumes the queries complete in a random order, which today's item order does not give (queries with "
+          "few pooled items complete first).")
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -651,7 +694,8 @@ def main() -> int:
     ap.add_argument("--sxs", action="store_true", help="side-by-side items too (not part of the headline)")
     ap.add_argument("--report-every", type=float, default=30.0, help="simulated seconds between looks")
     ap.add_argument("--max-hours", type=float, default=12.0, help="cap on simulated grading hours")
-    ap.add_argument("--stop-at-verdict", action="store_true", help="stop at the verdict, not at completion")
+    ap.add_argument("--stop-at-verdict", action="store_true",
+                    help="stop once both stopping rules have a verdict, not at completion")
     ap.add_argument("--history-queries", type=int, default=300,
                     help="an earlier evaluation graded to the end first (0: the team's first evaluation)")
     ap.add_argument("--events", type=int, default=150_000, help="fixture log events to load")
