@@ -111,30 +111,68 @@ class Reliability:
                    judgements=np.asarray(d["judgements"], dtype=np.int64), method=d.get("method", "dawid-skene"))
 
 
+#: Items judged more than once, or gold, needed before graders can be told apart. With fewer
+#: (overlap 1, or the first judgements of an evaluation) the graders' confusions are not
+#: identifiable — EM then sends every item to one class — and every grader weighs alike.
+MIN_REDUNDANT_ITEMS = 50
+
+
 def fit_reliability(item, grader, label, classes: Sequence = POINTWISE_CLASSES, gold=None,
                     n_iter: int = 100) -> Reliability:
     """Fit a :class:`Reliability` on judgements ``(item, grader, label)`` (1-D, aligned; any
     hashable ids); ``gold`` maps item → known label (clamped during the fit).
 
-    When the aggregation's guard reports that EM left majority vote behind and fell back to it
-    (``guard_.fell_back``), the fitted confusion matrices are not trusted: every grader gets the
-    pooled one, which weighs all graders alike (majority vote, ties broken by the prior).
+    Every grader gets one pooled confusion matrix, counted against the vote shares (so the
+    label is the majority vote, ties broken by the prior), when the model cannot tell graders
+    apart — fewer than :data:`MIN_REDUNDANT_ITEMS` items judged twice or gold (method
+    ``"pooled-vote"``) — or when the aggregation's guard reports that EM left majority vote
+    behind and fell back to it (``guard_.fell_back``, method ``"dawid-skene/pooled"``).
     """
-    grader = np.asarray(grader, dtype=object)
-    ds = DawidSkene(n_iter=n_iter, classes=list(classes)).fit((np.asarray(item, dtype=object), grader,
-                                                                np.asarray(label)), gold=gold)
+    item, grader, label = np.asarray(item, dtype=object), np.asarray(grader, dtype=object), np.asarray(label)
+    redundant = int((np.unique(item, return_counts=True)[1] >= 2).sum()) + len(gold or {})
+    identifiable = redundant >= MIN_REDUNDANT_ITEMS
+    # n_iter=0: the vote shares (gold clamped), no EM
+    ds = DawidSkene(n_iter=n_iter if identifiable else 0, classes=list(classes)).fit((item, grader, label), gold=gold)
     counts = np.bincount(np.searchsorted(ds.workers_, grader), minlength=ds.workers_.size)
     confusion = np.asarray(ds.errors_, dtype=float)
     prior = np.asarray(ds.priors_, dtype=float)
-    method = "dawid-skene"
+    method = "dawid-skene" if identifiable else "pooled-vote"
     guard = getattr(ds, "guard_", None)
-    if guard is not None and getattr(guard, "fell_back", False):
-        pooled = np.tensordot(counts / counts.sum(), confusion, axes=1)
-        confusion = np.broadcast_to(pooled, confusion.shape).copy()
-        method = "dawid-skene/pooled"
+    if not identifiable or (guard is not None and getattr(guard, "fell_back", False)):
+        # The fitted confusions are degenerate here, and so is their mean (with one judgement per
+        # item it sent every item to one class): one matrix for everybody, counted against the
+        # vote shares (Laplace-smoothed), keeps the vote instead.
+        confusion, prior = _vote_confusion(ds, item, label)
+        confusion = np.broadcast_to(confusion, (ds.workers_.size,) + confusion.shape).copy()
+        method = method if not identifiable else "dawid-skene/pooled"
     skill = (np.diagonal(confusion, axis1=1, axis2=2) * prior).sum(axis=1)
     return Reliability(classes=np.asarray(ds.classes_), graders=np.asarray(ds.workers_, dtype=object),
                        confusion=confusion, prior=prior, skill=skill, judgements=counts, method=method)
+
+
+def _vote_confusion(ds, item: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(confusion, prior)`` of one grader standing for all, against the fitted posteriors
+    ``ds.probas_`` (the vote shares after a fallback): ``confusion[k, l] ∝ 1 + Σ P(item is k)``
+    over the judgements ``l``; the prior is the mean posterior.
+
+    One judgement per item: the vote shares are the votes, and the matrix leans to the diagonal.
+
+    >>> from types import SimpleNamespace
+    >>> ds = SimpleNamespace(items_=np.array(["a", "b", "c"], dtype=object), classes_=np.array([0, 1]),
+    ...                      probas_=np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]))
+    >>> c, p = _vote_confusion(ds, np.array(["a", "b", "c"], dtype=object), np.array([0, 1, 1]))
+    >>> c.round(3).tolist(), p.round(3).tolist()
+    ([[0.667, 0.333], [0.25, 0.75]], [0.333, 0.667])
+    """
+    rows = {v: i for i, v in enumerate(ds.items_.tolist())}
+    cols = {v: i for i, v in enumerate(ds.classes_.tolist())}
+    r = np.fromiter((rows[v] for v in item.tolist()), dtype=np.intp, count=item.size)
+    c = np.fromiter((cols[v] for v in label.tolist()), dtype=np.intp, count=label.size)
+    k = ds.classes_.size
+    counts = np.ones((k, k))
+    np.add.at(counts.T, c, ds.probas_[r])  # counts[:, l] += P(item of each judgement is k)
+    prior = ds.probas_.mean(axis=0)
+    return counts / counts.sum(axis=1, keepdims=True), prior / prior.sum()
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,8 +33,8 @@ def careful(oracle: Oracle) -> Callable[[grading_pb2.Task], dict]:
             assert grade is not None, (task.query, task.pointwise.result.doc_id)
             return {"grade": grade}
         sides = task.side_by_side
-        diff = oracle.dcg(task.query, [d.doc_id for d in sides.right]) - oracle.dcg(task.query, [d.doc_id for d in sides.left])
-        return {"preference": max(-3, min(3, round(diff)))}
+        return {"preference": oracle.preference(task.query, [d.doc_id for d in sides.left],
+                                                [d.doc_id for d in sides.right])}
     return answer
 
 

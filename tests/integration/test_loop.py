@@ -7,6 +7,8 @@ NDCG@10 to the last digit it prints, and the weighted NDCG@10 is recomputed by h
 strata weights and each query's traffic."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -16,15 +18,15 @@ import time
 import uuid
 
 import grpc
-import numpy as np
 import pytest
 
+from fixtures.graders import WorkforceSpec, draw_workforce
 from fixtures.logs.documents import DocumentCorpus
 from fixtures.logs.queries import QueryUniverse
 from fixtures.logs.truth import Oracle
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
 from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
-from tests.integration import test_grading_support as w
+from services.simulation.crowd import Crowd, create_graders
 from tests.integration.serving import TOKENS, auth, qrelay_server
 from tests.integration.test_grading import _drop
 
@@ -66,45 +68,26 @@ def wait_for(stub, name: str, states: set[str], timeout: float) -> ev.Evaluation
         time.sleep(1)
 
 
-def grade_everything(channel, oracle: Oracle, locales: list[str], rng: np.random.Generator) -> int:
-    """Three graders work until no task is left; each answers the hidden truth, moved by one
-    with probability NOISE. Returns the judgements submitted."""
-    graders = []
-    for i in range(3):
-        _, credential = w.create_grader(channel, locales=locales, skills=["pointwise", "side_by_side"],
-                                        name=f"sim {i}")
-        graders.append(w.GraderClient(channel, credential))
-    submitted, idle = 0, set()
-    while len(idle) < len(graders):
-        for i, g in enumerate(graders):
-            if i in idle:
-                continue
-            try:
-                a = g.next()
-            except grpc.RpcError as e:
-                assert e.code() == grpc.StatusCode.NOT_FOUND, e
-                idle.add(i)
-                continue
-            t = a.task
-            shift = int(rng.choice([-1, 1])) if rng.random() < NOISE else 0
-            if t.WhichOneof("body") == "pointwise":
-                truth = oracle.grade(t.query, t.pointwise.result.doc_id)
-                assert truth is not None, (t.query, t.pointwise.result.doc_id)
-                g.submit(a.name, grade=int(np.clip(truth + shift, 0, 3)))
-            else:
-                gain = [oracle.dcg(t.query, [d.doc_id for d in side]) for side in (t.side_by_side.left,
-                                                                                  t.side_by_side.right)]
-                truth = int(np.clip(np.round(gain[1] - gain[0]), -3, 3))  # as shown: positive, right better
-                g.submit(a.name, preference=int(np.clip(truth + shift, -3, 3)))
-            submitted += 1
-    return submitted
+def grade_everything(address: str, oracle: Oracle, locales: list[str]) -> int:
+    """Three simulated graders (fixtures.graders, over gRPC by services.simulation) work until the
+    queue is empty; each answers the hidden truth, off by one with probability about NOISE.
+    Returns the judgements submitted."""
+    spec = WorkforceSpec(graders=3, noise=NOISE, careless_share=0.0, skip_rate=0.0, bias_share=0.0)
+    profiles = [dataclasses.replace(p, locales=tuple(locales))
+                for p in draw_workforce(spec, dict.fromkeys(locales, 1.0), seed=11)]
+
+    async def work() -> int:
+        async with grpc.aio.insecure_channel(address) as channel:
+            credentials = await create_graders(channel, profiles, TOKENS["ops"])
+            return (await Crowd(channel, list(zip(profiles, credentials)), spec, oracle, seed=11).run()).judgements
+
+    return asyncio.run(work())
 
 
 def test_logs_to_verdict_through_public_interfaces(es, es_url, fixture_logs, tmp_path):
     prefix = f"qt-loop-{uuid.uuid4().hex[:8]}-"
     env = {**os.environ, "QRELAY_ES_URL": es_url, "QRELAY_INDEX_PREFIX": prefix, "HF_HUB_OFFLINE": "1",
            "QRELAY_TOKEN": TOKENS["engineer"]}
-    rng = np.random.default_rng(11)
     try:
         with qrelay_server(es_url, prefix, tmp_path / "serve.log", {"QRELAY_REPORTING_SECONDS": "1"}) as (address, _), \
                 grpc.insecure_channel(address) as channel:
@@ -122,7 +105,7 @@ def test_logs_to_verdict_through_public_interfaces(es, es_url, fixture_logs, tmp
 
             oracle = Oracle(QueryUniverse(seed=5), DocumentCorpus())  # the world of the fixture logs (seed 5)
             locales = sorted({s.key.split("|")[1] for s in produced.strata})
-            submitted = grade_everything(channel, oracle, locales, rng)
+            submitted = grade_everything(address, oracle, locales)
             assert submitted > 0
             done = wait_for(evals, name, {"COMPLETE"}, 300)
 

@@ -136,3 +136,20 @@ def test_bad_input_is_refused_with_a_reason():
         pointwise(model, [], [], [])
     with pytest.raises(ValueError, match="gold label"):
         pointwise(model, ["a"], ["g"], [1], gold={"a": 9})
+
+
+@pytest.mark.parametrize("n_items", [40, 600])
+def test_one_judgement_per_item_keeps_the_vote(n_items):
+    # overlap 1: no item tells the model who is reliable and EM sends every item to one class
+    # (every query's NDCG was then 1, and no ranker ever differed); the consensus must be each
+    # item's one judgement — below the guard's size (40 items) as above it (600)
+    rng = np.random.default_rng(3)
+    truth = rng.choice(4, n_items, p=[0.15, 0.2, 0.3, 0.35])
+    grade = np.where(rng.random(n_items) < 0.8, truth, rng.integers(0, 4, n_items))
+    item = [f"i{i}" for i in range(n_items)]
+    grader = [f"g{w}" for w in rng.integers(0, 100, n_items)]
+    model = fit_reliability(item, grader, grade)
+    c = pointwise(model, item, grader, grade)
+    assert model.method == "pooled-vote"
+    assert c.label.tolist() == grade[np.argsort(item)].tolist()
+
