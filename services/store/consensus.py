@@ -21,7 +21,7 @@ SOURCES = ("human", "model", "tie", "gold", "none")
 
 FAMILY = IndexFamily(
     name="consensus",
-    version=2,
+    version=3,
     doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
     properties={
         "item_id": KEYWORD,
@@ -39,6 +39,8 @@ FAMILY = IndexFamily(
         "gold": BOOL,
         "needs_humans": BOOL,
         "audit": BOOL,
+        "audit_probability": FLOAT,  # auto-judged items: the audit draw's probability (see items)
+        "calibration_sample": BOOL,  # in the first stratified random human sample of the evaluation
         "overlap": INT,
         "human_done": BOOL,  # needs humans and has all its `overlap` judgements
         "label": INT,  # pointwise grade 0..3; absent while unlabelled

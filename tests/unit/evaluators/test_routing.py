@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from evaluators.automation import audit_agreement
-from ray_jobs.prejudge.route import audit_draw, automation_by_locale, route
+from evaluators.automation import audit_agreement, audit_draw, automation_by_locale, route
 
 
 def ids(n):
