@@ -116,7 +116,10 @@ class GradeModel:
 
     # --- fit / predict -----------------------------------------------------------------------
 
-    def fit(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> "GradeModel":
+    def fit(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
+            groups: np.ndarray | None = None) -> "GradeModel":
+        """``groups``: rows that share one (e.g. several graders' grades of one item) stay in one
+        fold, so no out-of-fold prediction is made by a model that saw the same item."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=int)
         if X.ndim != 2 or len(X) != len(y):
@@ -127,16 +130,17 @@ class GradeModel:
             raise ValueError("grades must be in 0..3")
         self.n_ = len(y)
         with _threads(self.threads):
-            oof = self.out_of_fold_log_proba(X, y, weight)
+            oof = self.out_of_fold_log_proba(X, y, weight, groups)
             self.temperature_ = fit_temperature(oof, y, weight) if oof is not None else 1.0
             self.oof_proba_ = None if oof is None else special.softmax(oof / self.temperature_, axis=1)
             self.base_ = self._fit_base(X, y, weight)
         return self
 
-    def out_of_fold_log_proba(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray | None:
+    def out_of_fold_log_proba(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
+                              groups: np.ndarray | None = None) -> np.ndarray | None:
         """Each label's log-probabilities from a model fitted without its fold (``None`` when
         there are too few labels to split)."""
-        folds = assign_folds(y, self.folds, self.seed)
+        folds = assign_folds(y, self.folds, self.seed, groups)
         if folds is None:
             return None
         out = np.zeros((len(y), N_GRADES))
@@ -165,21 +169,31 @@ class GradeModel:
         return self.fit(X, y).predict_proba(X)
 
 
-def assign_folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray | None:
-    """A fold per label, stratified by grade (each grade dealt round-robin in a random order);
-    ``None`` with fewer than ``2 * folds`` labels."""
+def assign_folds(y: np.ndarray, folds: int, seed: int, groups: np.ndarray | None = None) -> np.ndarray | None:
+    """A fold per label, stratified by grade (each grade dealt round-robin in a random order),
+    every row of a group in its group's fold (stratified by the group's first grade); ``None``
+    with fewer than ``2 * folds`` groups.
+
+    >>> f = assign_folds(np.array([0, 1, 1, 1, 2, 2, 3, 3]), 2, seed=0, groups=np.array([0, 0, 1, 1, 2, 2, 3, 3]))
+    >>> bool((f[::2] == f[1::2]).all()), sorted(set(f.tolist()))
+    (True, [0, 1])
+    """
     y = np.asarray(y, dtype=int)
-    if len(y) < 2 * folds or folds < 2:
+    g = np.arange(len(y)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    if n_groups < 2 * folds or folds < 2:
         return None
+    first = np.full(n_groups, -1)
+    first[g[::-1]] = y[::-1]  # the grade of each group's first row
     rng = np.random.default_rng(seed)
-    out = np.empty(len(y), dtype=np.int64)
+    of_group = np.empty(n_groups, dtype=np.int64)
     start = 0
-    for g in np.unique(y):
-        idx = np.flatnonzero(y == g)
+    for grade in np.unique(first):
+        idx = np.flatnonzero(first == grade)
         rng.shuffle(idx)
-        out[idx] = (np.arange(len(idx)) + start) % folds
+        of_group[idx] = (np.arange(len(idx)) + start) % folds
         start += len(idx)
-    return out
+    return of_group[g]
 
 
 def fit_temperature(log_proba: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> float:
@@ -300,7 +314,8 @@ def _with_locales(X: np.ndarray, locales: np.ndarray, known: list[str]) -> np.nd
 
 
 def fit_learned(X: np.ndarray, y: np.ndarray, locales: np.ndarray, random: np.ndarray | None = None,
-                min_locale: int = 300, learner: str = "gbm", seed: int = 0, min_random: int = 20) -> LearnedCalibration:
+                min_locale: int = 300, learner: str = "gbm", seed: int = 0, min_random: int = 20,
+                groups: np.ndarray | None = None) -> LearnedCalibration:
     """Fit on human labels: a model of its own for every locale with at least ``min_locale``
     labels, one pooled model (locale as a feature) for everything else.
 
@@ -312,12 +327,13 @@ def fit_learned(X: np.ndarray, y: np.ndarray, locales: np.ndarray, random: np.nd
     y = np.asarray(y, dtype=int)
     loc = np.asarray(locales, dtype=object)
     known = sorted({str(v) for v in loc})
-    pooled = GradeModel(learner, seed=seed).fit(_with_locales(X, loc, known), y)
+    grp = np.arange(len(y)) if groups is None else np.asarray(groups)
+    pooled = GradeModel(learner, seed=seed).fit(_with_locales(X, loc, known), y, groups=grp)
     per_locale = {}
     for name in known:
         m = loc == name
         if m.sum() >= min_locale:
-            per_locale[name] = GradeModel(learner, seed=seed).fit(X[m], y[m])
+            per_locale[name] = GradeModel(learner, seed=seed).fit(X[m], y[m], groups=grp[m])
     out = LearnedCalibration(pooled, known, per_locale, labels=int(len(y)))
     oof = pooled.oof_proba_
     if oof is not None:

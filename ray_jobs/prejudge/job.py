@@ -294,8 +294,9 @@ def run(
     covered = _covered(lab_loc, cfg)
     learned = None
     if covered:
+        pair = np.asarray(labels.q, np.int64) * (len(items.texts) + 1) + np.asarray(labels.d, np.int64)
         learned = fit_learned(X_lab, np.asarray(labels.grade, dtype=int), lab_loc, np.asarray(labels.random, bool),
-                              min_locale=cfg.min_locale_labels, learner=cfg.learner, seed=cfg.seed)
+                              min_locale=cfg.min_locale_labels, learner=cfg.learner, seed=cfg.seed, groups=pair)
     pw_loc = np.asarray(items.pw_locale, dtype=object)
     proba_pw = _proba(cal, learned, covered, X_pw, s_pw, pw_loc)
     pw_grade = proba_pw.argmax(axis=1)

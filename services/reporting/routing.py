@@ -104,7 +104,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     y = np.array([g for _, g, _ in lab], dtype=int)
     random = np.array([rnd for _, _, rnd in lab], dtype=bool)
     model = fit_learned(X[li], y, loc[li], random, min_locale=cfg.routing_min_locale_model,
-                        learner=cal.get("learner") or "gbm", seed=int(automation.get("seed") or 0))
+                        learner=cal.get("learner") or "gbm", seed=int(automation.get("seed") or 0), groups=li)
     heldout = (model.report or {}).get("overall") or {}
     state = {**state, "fitted_on": n, "judgements": len(lab), "fits": int(state.get("fits") or 0) + 1, "last_fit": clock.now_iso(),
              "heldout": heldout}
