@@ -390,7 +390,9 @@ def main() -> int:
     p.add_argument("--depth", type=int, default=5, help="top-k of each ranker pooled")
     p.add_argument("--graders", type=int, default=12)
     p.add_argument("--rate", type=float, default=5.0, help="judgements per second, all graders together")
-X
+    p.add_argument("--threshold", type=float, default=0.7,
+                   help="the job's (and the routing's) confidence threshold: the learned model's confidence is the "
+                        "chance that a grader gives its grade, so about the graders' agreement with each other")
     p.add_argument("--audit-share", type=float, default=0.1)
     p.add_argument("--learner", default="gbm", choices=("gbm", "logistic"))
     p.add_argument("--seed", type=int, default=7)
