@@ -59,6 +59,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 TOKENS = {"engineer": "b-eng", "ops": "b-ops"}
 START = dt.datetime(2024, 6, 3, tzinfo=dt.timezone.utc)
 THRESHOLDS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
+REPLICAS = 4  # simulated grader pairs per item in the curves
 
 
 # --- simulated graders -------------------------------------------------------------------------
@@ -293,10 +294,11 @@ def curve(rows, votes, graders: Graders, truth: dict[str, int], seed: int, learn
     ti = np.array([i for i, _ in train_rows], dtype=np.int64)
     ty = np.array([int(v) for _, v in train_rows])
     rest = ~sample
-    # two simulated graders per item (the same pool and noise as the run), for the audit's expectation
+    # two simulated graders per item (the same pool and noise as the run), REPLICAS times over, for
+    # the audit's expectation: each replica is one more pair of units in the alphas
     rng = np.random.default_rng([seed, 0xA0D17])
-    who = np.array([rng.choice(len(graders.err), 2, replace=False) for _ in pw])
-    h = np.array([[graders.answer(int(g), int(t)) for g in pair] for pair, t in zip(who, y_true)], dtype=float)
+    h = np.array([[[graders.answer(int(g), int(t)) for g in rng.choice(len(graders.err), 2, replace=False)]
+                   for _ in range(REPLICAS)] for t in y_true], dtype=float).reshape(len(pw), REPLICAS, 2)
     X_all = {name: F.assemble({k: np.array([_num((r.get("prejudgement") or {}).get("features", {}).get(k)) for r in pw])
                                for k in F.ALL}, F.FEATURE_SETS[name])[0] for name in ("no_clicks", "all")}
     models = {}
@@ -321,7 +323,8 @@ def curve(rows, votes, graders: Graders, truth: dict[str, int], seed: int, learn
                 inloc = np.ones(len(pw), bool) if x == "all" else loc == x
                 auto = rest & inloc & (c >= t)
                 share = auto.sum() / (n_items if x == "all" else sum(1 for r in rows if r["locale"] == x))
-                a_mh, a_hh = alphas(g[auto].astype(float), h[auto, 0], h[auto, 1])
+                a_mh, a_hh = alphas(np.repeat(g[auto], REPLICAS).astype(float), h[auto, :, 0].ravel(),
+                                    h[auto, :, 1].ravel())
                 ok = a_mh is not None and a_hh is not None and a_mh >= a_hh
                 if ok and share > best.get(x, (0, 0))[0]:
                     best[x] = (share, t)
@@ -338,7 +341,7 @@ def reliability(data: dict) -> None:
     """Section 4."""
     print("\n## 4. calibration of the learned model (with clicks) on the items it was not fitted on\n")
     proba = data["models"]["learned, with clicks"][data["rest"]]
-    human = data["h"][data["rest"], 0].astype(int)
+    human = data["h"][data["rest"], 0, 0].astype(int)
     r = heldout_report(proba, human)
     print("| confidence bin | items | mean confidence | agreement with a grader |\n| --- | ---: | ---: | ---: |")
     for lo, n, conf, acc in r.reliability:
@@ -351,7 +354,7 @@ def learners(data: dict, seed: int) -> None:
     """Section 5."""
     print("\n## 5. learners on the same split (fitted on the calibration sample's judgements, all signals)\n")
     X = np.concatenate([data["X"], F.locale_columns(data["loc"], sorted(set(data["loc"].tolist())))], axis=1)
-    ti, ty, rest, human = data["ti"], data["ty"], data["rest"], data["h"][:, 0].astype(int)
+    ti, ty, rest, human = data["ti"], data["ty"], data["rest"], data["h"][:, 0, 0].astype(int)
     print("| learner | accuracy vs a grader | log-loss | ECE | fit ms (5-fold temperature + final) |\n| --- | ---: | ---: | ---: | ---: |")
     for name in ("logistic", "gbm"):
         t = time.perf_counter()

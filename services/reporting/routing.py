@@ -106,8 +106,9 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     model = fit_learned(X[li], y, loc[li], random, min_locale=cfg.routing_min_locale_model,
                         learner=cal.get("learner") or "gbm", seed=int(automation.get("seed") or 0), groups=li)
     heldout = (model.report or {}).get("overall") or {}
-    state = {**state, "fitted_on": n, "judgements": len(lab), "fits": int(state.get("fits") or 0) + 1, "last_fit": clock.now_iso(),
-             "heldout": heldout}
+    # fitted_on counts labelled items (what triggers a refit), judgements the rows fitted on
+    state = {**state, "fitted_on": n, "judgements": len(lab), "fits": int(state.get("fits") or 0) + 1,
+             "last_fit": clock.now_iso(), "heldout": heldout}
     out.automation["routing"] = state
     out.fitted = True
     if cal.get("source") == EARLIER:
@@ -173,7 +174,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     out.routed, out.returned = len(routed) - len(back), len(back)
     state["routed"] = int(state.get("routed") or 0) + out.routed
     item_updates.refresh_items(es, prefix)
-    out.automation.update(_automation(es, prefix, evaluation_id, automation, model, n, n_loc, state))
+    out.automation.update(_automation(es, prefix, evaluation_id, automation, model, len(lab), n_loc, state))
     out.counts = {k: out.automation[k] for k in ("auto_judged", "for_humans")}
     log.info("routed within the evaluation", extra={"evaluation": evaluation_id, "labels": n, "routed": out.routed,
                                                     "returned": out.returned, "heldout": heldout.get("accuracy")})
