@@ -73,17 +73,13 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     cal = automation.get("calibration") or {}
     if not automation.get("features") or not cal.get("features"):
         return None  # pre-judged before items carried their signals: nothing to re-score with
-    docs = {d["item_id"]: d for d in consensus.of_evaluation(es, prefix, evaluation_id, CONSENSUS_FIELDS)}
-    pw = [d for d in docs.values() if d.get("kind") == "pointwise"]
-    labelled = [d for d in pw if d.get("source") in LABEL_SOURCES and d.get("label") is not None]
-    in_sample = [d for d in pw if d.get("calibration_sample")]
-    sample_done = sum(1 for d in in_sample if d.get("source") in LABEL_SOURCES)
-    sample = {**(automation.get("calibration_sample") or {}), "items": len(in_sample), "labelled": sample_done,
-              "complete": sample_done >= cfg.routing_sample_ready * len(in_sample)}
+    c = consensus.labelled_counts(es, prefix, evaluation_id)
+    sample = {**(automation.get("calibration_sample") or {}), "items": c["sample"], "labelled": c["sample_labelled"],
+              "complete": c["sample_labelled"] >= cfg.routing_sample_ready * c["sample"]}
     out = Outcome({"calibration_sample": sample}, {})
     state = automation.get("routing") or {}
     fitted_on = int(state.get("fitted_on") or 0)
-    n = len(labelled)
+    n = c["labelled"]
     due = n >= cfg.routing_min_labels and (not fitted_on or n - fitted_on >= max(
         cfg.routing_refit_every, cfg.routing_refit_growth * fitted_on))
     if cal.get("source") == PRIOR and not sample["complete"]:
@@ -91,6 +87,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     if not due:
         return out if sample != automation.get("calibration_sample") else None
 
+    docs = {d["item_id"]: d for d in consensus.of_evaluation(es, prefix, evaluation_id, CONSENSUS_FIELDS)}
     rows = list(items.of_evaluation(es, prefix, evaluation_id, ITEM_FIELDS))
     names = list(cal["features"])
     pw_rows = [r for r in rows if r.get("kind") == "pointwise"]
