@@ -41,7 +41,7 @@ class ReportingConfig:
     routing_refit_every: int = 25
     routing_refit_growth: float = 0.25
     routing_min_locale_labels: int = 5
-    routing_min_locale_model: int = 300
+    routing_min_locale_model: int = 200
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
