@@ -108,17 +108,21 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
              "last_fit": clock.now_iso(), "heldout": heldout}
     out.automation["routing"] = state
     out.fitted = True
-    if cal.get("source") == EARLIER:
-        before = ((cal.get("heldout") or {}).get("overall") or {}).get("accuracy")
-        if before is not None and (heldout.get("accuracy") or 0.0) < before:
-            log.info("within-evaluation model not better than the earlier evaluations' yet",
-                     extra={"evaluation": evaluation_id, "labels": n})
-            return out
+    # an evaluation the job calibrated on earlier evaluations keeps that model where it applies
+    # until its own does as well on held-out labels; the locales the prior served get its own
+    before = ((cal.get("heldout") or {}).get("overall") or {}).get("accuracy") if cal.get("source") == EARLIER else None
+    better = before is None or (heldout.get("accuracy") or 0.0) >= before
+    job_source = {loc: row.get("calibration_source") for loc, row in (automation.get("locales") or {}).items()}
     proba = model.predict_proba(X, loc)
     grade = proba.argmax(axis=1)
     conf = proba[np.arange(len(grade)), grade]
     n_loc = {str(k): int(v) for k, v in zip(*np.unique(loc[li].astype(str), return_counts=True))}
-    served = np.array([n_loc.get(str(x), 0) >= cfg.routing_min_locale_labels for x in loc], dtype=bool)
+    served = np.array([n_loc.get(str(x), 0) >= cfg.routing_min_locale_labels and (better or job_source.get(x) == PRIOR)
+                       for x in loc], dtype=bool)
+    if not served.any():
+        log.info("within-evaluation model not better than the earlier evaluations' yet",
+                 extra={"evaluation": evaluation_id, "labels": n})
+        return out
 
     threshold = float(automation.get("threshold") or 0.8)
     audit_share = float(automation.get("audit_share") or 0.0)
@@ -171,7 +175,9 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     out.routed, out.returned = len(routed) - len(back), len(back)
     state["routed"] = int(state.get("routed") or 0) + out.routed
     item_updates.refresh_items(es, prefix)
-    out.automation.update(_automation(es, prefix, evaluation_id, automation, model, len(lab), n_loc, state))
+    mine = {str(x) for x in loc[served]}
+    out.automation.update(_automation(es, prefix, evaluation_id, automation, model, len(lab), n_loc, state, mine,
+                                      WITHIN if better else EARLIER))
     out.counts = {k: out.automation[k] for k in ("auto_judged", "for_humans")}
     log.info("routed within the evaluation", extra={"evaluation": evaluation_id, "labels": n, "routed": out.routed,
                                                     "returned": out.returned, "heldout": heldout.get("accuracy")})
@@ -259,9 +265,10 @@ def _side_by_side(rows: list[dict], docs: dict, pw_rows: list[dict], proba: np.n
 
 
 def _automation(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict, model, n: int,
-                n_loc: dict[str, int], state: dict) -> dict[str, Any]:
+                n_loc: dict[str, int], state: dict, mine: set[str], source: str) -> dict[str, Any]:
     """The evaluation's automation figures after a step: counts per locale from the items, and
-    the calibration the routing used."""
+    the calibration the routing used (``source`` overall; within the evaluation for the
+    locales in ``mine``, what they had before elsewhere)."""
     rows = list(items.of_evaluation(es, prefix, evaluation_id, ["locale", "prejudgement.auto", "audit", "needs_humans"]))
     auto = np.array([bool((r.get("prejudgement") or {}).get("auto")) for r in rows], dtype=bool)
     audit = np.array([bool(r.get("audit")) for r in rows], dtype=bool)
@@ -269,20 +276,21 @@ def _automation(es: Elasticsearch, prefix: str, evaluation_id: str, automation: 
     locs = [r.get("locale") or "" for r in rows]
     locales = automation_by_locale(locs, Routing(auto=auto, audit=audit & auto, needs_humans=needs))
     report = model.report or {}
+    before = automation.get("locales") or {}
     for loc, row in locales.items():
-        row["calibration_source"] = WITHIN if n_loc.get(loc, 0) else (automation.get("locales") or {}).get(
-            loc, {}).get("calibration_source", PRIOR)
-        row["calibration_labels"] = n_loc.get(loc, 0)
-        row["calibration"] = (report.get("locales") or {}).get(loc)
+        if loc in mine:
+            row.update(calibration_source=WITHIN, calibration_labels=n_loc.get(loc, 0),
+                       calibration=(report.get("locales") or {}).get(loc))
+        else:
+            row.update({k: (before.get(loc) or {}).get(k) for k in ("calibration_source", "calibration_labels", "calibration")})
     total = len(rows)
+    figures = {"auto_judged": int(auto.sum()), "audit": int((audit & auto).sum()), "for_humans": int(needs.sum()),
+               "automation_rate": float((auto & ~needs).sum() / total) if total else 0.0, "locales": locales}
     cal = automation.get("calibration") or {}
-    return {
-        "auto_judged": int(auto.sum()), "audit": int((audit & auto).sum()), "for_humans": int(needs.sum()),
-        "automation_rate": float((auto & ~needs).sum() / total) if total else 0.0,
-        "locales": locales,
-        "calibration": {**cal, "source": WITHIN, "labels": n, "heldout": report, "fit_time": state["last_fit"],
-                        "fits": int(cal.get("fits") or 0) + 1,
-                        "locales": {loc: {"source": WITHIN if n_loc.get(loc, 0) else PRIOR, "labels": n_loc.get(loc, 0)}
-                                    for loc in sorted(locales)},
-                        "earlier": cal if cal.get("source") == EARLIER else cal.get("earlier")},
-    }
+    per_locale = {**(cal.get("locales") or {}), **{loc: {"source": WITHIN, "labels": n_loc.get(loc, 0)} for loc in mine}}
+    if source != WITHIN:  # the earlier evaluations' model still routes the others: keep its description
+        return {**figures, "calibration": {**cal, "locales": per_locale}}
+    return {**figures, "calibration": {
+        **cal, "source": WITHIN, "labels": n, "heldout": report, "fit_time": state["last_fit"],
+        "fits": int(cal.get("fits") or 0) + 1, "locales": per_locale,
+        "earlier": cal if cal.get("source") == EARLIER else cal.get("earlier")}}

@@ -120,7 +120,11 @@ class ReportingWorker:
         if self._claim(evaluation_id) is None:
             return None  # the pass outlived the claim: the replica that took over carries on
         audit = result.audit_changed
-        routed = routing.step(es, prefix, evaluation_id, doc.get("automation") or {}, cfg)
+        try:
+            routed = routing.step(es, prefix, evaluation_id, doc.get("automation") or {}, cfg)
+        except Exception:  # noqa: BLE001 - routing is an optimisation: consensus and completion go on
+            log.exception("routing within the evaluation failed", extra={"evaluation": evaluation_id})
+            routed = None
         if routed is not None:
             fields["automation"] = routed.automation
         grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement, cfg.rate_window_seconds)
