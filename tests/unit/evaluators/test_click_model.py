@@ -9,12 +9,12 @@ from evaluators.click_model import DBN, pair_index
 K = 10
 
 
-def simulate(a, s, gamma, lists, n, rng):
+def simulate(a, s, gamma, lists, n, rng, examine_first=1.0):
     """``n`` sessions per list (rows of pair indices): the DBN's generative story."""
     pairs = np.repeat(lists, n, axis=0)
     m = len(pairs)
     clicks = np.zeros(pairs.shape, dtype=bool)
-    examining = np.ones(m, dtype=bool)
+    examining = rng.random(m) < examine_first
     for k in range(pairs.shape[1]):
         p = pairs[:, k]
         here = p >= 0
@@ -68,6 +68,21 @@ def test_position_bias_corrected_unlike_click_through_rate(world):
     err_ctr = np.abs(ctr - a).mean()
     assert err_dbn < err_ctr / 3
     assert m.examinations_.max() <= m.impressions_.max() + 1e-9
+
+
+def test_abandoned_searches_do_not_read_as_unattractive_top_results():
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.1, 0.7, 20)
+    s = rng.uniform(0.2, 0.8, 20)
+    lists = np.arange(20).reshape(2, K)
+    lists = np.concatenate([lists, lists[:, ::-1]])
+    pairs, clicks = simulate(a, s, 0.8, lists, 15000, rng, examine_first=0.6)
+    p, c, w = configurations(pairs, clicks)
+    m = DBN(max_iter=300).fit(p, c, weight=w)
+    assert m.examine_first_ == pytest.approx(0.6, abs=0.05)
+    assert np.abs(m.attractiveness_ - a).max() < 0.08
+    stuck = DBN(examine_first=1.0, max_iter=300).fit(p, c, weight=w)  # the original model's E_1 = 1
+    assert np.abs(stuck.attractiveness_ - a).mean() > 2 * np.abs(m.attractiveness_ - a).mean()
 
 
 def test_rare_pairs_stay_near_the_prior():
