@@ -46,6 +46,44 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class TrendsConfig:
+    """Recurring evaluations, regression alerts and their webhooks."""
+
+    # The shortest `Recurrence.every` CreateEvaluation accepts (users: an hour; tests lower it).
+    min_recurrence_seconds: float = 3600.0
+    # How often each server looks for recurring evaluations that are due and webhooks to (re)send.
+    scheduler_seconds: float = 30.0
+    # Webhook delivery: attempts in all, the delay before the first retry (doubling after each
+    # failure up to the cap), and the HTTP timeout of one attempt.
+    webhook_attempts: int = 6
+    webhook_backoff_seconds: float = 5.0
+    webhook_max_backoff_seconds: float = 900.0
+    webhook_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """The scorecards' quality bars: a grader (or partner) is flagged only when the evidence says
+    it is below a bar, not on a noisy point estimate."""
+
+    # Flag when the Wilson interval of gold accuracy lies wholly below this.
+    gold_accuracy: float = 0.7
+    # Flag when the Wilson interval of agreement with consensus lies wholly below this.
+    consensus_agreement: float = 0.6
+    # Flag when the aggregation's estimated reliability is below this (with `min_judgements`).
+    reliability: float = 0.6
+    # Flag when the Wilson interval of the skip rate lies wholly above this.
+    skip_rate: float = 0.3
+    # Flag a drop of gold accuracy / consensus agreement from the window's first half to its
+    # second half at this one-sided level.
+    drift_alpha: float = 0.01
+    # Judgements a point estimate (reliability) needs before it may flag.
+    min_judgements: int = 20
+    # Level of the Wilson intervals.
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
 class Config:
     es: ElasticsearchConfig = field(default_factory=ElasticsearchConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -57,6 +95,10 @@ class Config:
     outage_seconds: float = 300.0
     # The reporting worker: consensus kept current, grading progress, completion
     reporting: ReportingConfig = field(default_factory=ReportingConfig)
+    # Recurrence, alerts, webhooks (QRELAY_RECURRENCE_*, QRELAY_SCHEDULER_SECONDS, QRELAY_WEBHOOK_*)
+    trends: TrendsConfig = field(default_factory=TrendsConfig)
+    # Scorecard quality bars (QRELAY_QUALITY_*)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
 
 def parse_tokens(spec: str) -> dict[str, Principal]:
@@ -111,4 +153,41 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""),
                   log_mapping_file=Path(mapping) if mapping else None,
                   outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")),
-                  reporting=ReportingConfig.from_mapping(env))
+                  reporting=ReportingConfig.from_mapping(env), trends=_settings(TrendsConfig, env, _TRENDS_ENV),
+                  quality=_settings(QualityConfig, env, _QUALITY_ENV))
+
+
+# field -> (variable, check, what the check wants)
+_POSITIVE = (lambda x: x > 0, "must be positive")
+_SHARE = (lambda x: 0 < x < 1, "must lie strictly between 0 and 1")
+_TRENDS_ENV = {
+    "min_recurrence_seconds": ("QRELAY_RECURRENCE_MIN_SECONDS", *_POSITIVE),
+    "scheduler_seconds": ("QRELAY_SCHEDULER_SECONDS", *_POSITIVE),
+    "webhook_attempts": ("QRELAY_WEBHOOK_ATTEMPTS", *_POSITIVE),
+    "webhook_backoff_seconds": ("QRELAY_WEBHOOK_BACKOFF_SECONDS", *_POSITIVE),
+    "webhook_max_backoff_seconds": ("QRELAY_WEBHOOK_MAX_BACKOFF_SECONDS", *_POSITIVE),
+    "webhook_timeout_seconds": ("QRELAY_WEBHOOK_TIMEOUT_SECONDS", *_POSITIVE),
+}
+_QUALITY_ENV = {
+    "gold_accuracy": ("QRELAY_QUALITY_GOLD_ACCURACY", *_SHARE),
+    "consensus_agreement": ("QRELAY_QUALITY_CONSENSUS_AGREEMENT", *_SHARE),
+    "reliability": ("QRELAY_QUALITY_RELIABILITY", *_SHARE),
+    "skip_rate": ("QRELAY_QUALITY_SKIP_RATE", *_SHARE),
+    "drift_alpha": ("QRELAY_QUALITY_DRIFT_ALPHA", *_SHARE),
+    "min_judgements": ("QRELAY_QUALITY_MIN_JUDGEMENTS", *_POSITIVE),
+    "confidence": ("QRELAY_QUALITY_CONFIDENCE", *_SHARE),
+}
+
+
+def _settings(cls, env: Mapping[str, str], names: dict):
+    """``cls`` with each field read from its variable when set (typed like the default, checked)."""
+    values = {}
+    for name, (var, ok, wants) in names.items():
+        if var not in env:
+            continue
+        parse = env_int if isinstance(getattr(cls, name), int) else env_float
+        value = parse(var, env[var])
+        if not ok(value):
+            raise ConfigError(f"{var}={env[var]!r} {wants}")
+        values[name] = value
+    return cls(**values)

@@ -1,12 +1,17 @@
 """IR evaluation measures, identical to trec_eval, computed on arrays.
 
 * :mod:`.registry` — what each measure means (names, parameters, citations);
-* :mod:`.trec` — TREC qrels/run files parsed straight into numpy columns (compiled
-  scanners, :mod:`.jit`), :mod:`.ranking` — trec_eval's order of each query's results;
+* :mod:`.trec` — TREC qrels parsed straight into numpy columns, and the byte
+  streams files are read through; :mod:`.bytescan` — the compiled token,
+  number and hash helpers (:mod:`.jit`) every scan is made of;
 * kernels, one per concept: :mod:`.ndcg`, :mod:`.err`, :mod:`.precision`,
   :mod:`.recall`, :mod:`.ap`, :mod:`.rr`, :mod:`.rprec`, :mod:`.judged` —
-  each ``f(matrix_by_rank, [per-query stats], [k]) -> per-query array``;
-* :mod:`.evaluate` — streams a run through them with trec_eval's rules.
+  each a compiled ``*_row`` kernel over one ranking plus the face
+  ``f(matrix_by_rank, [per-query stats], [k]) -> per-query array``;
+* :mod:`.ranking` — trec_eval's order of one query's results;
+* :mod:`.runscan` — one pass over a span of run lines: join, rank, compute;
+* :mod:`.evaluate` — spans and windows of judgements on every core, with
+  trec_eval's rules.
 
 >>> from evaluators.metrics import parse_qrels, evaluate
 >>> ev = evaluate(parse_qrels(b"q1 0 d1 3\\nq1 0 d2 1\\n"),
@@ -16,24 +21,11 @@
 """
 from .evaluate import Evaluation, Options, evaluate
 from .registry import REGISTRY, Measure, MeasureSpec, parse_measure, parse_measures
-from .trec import (Qrels, QrelsIndex, RunBlock, TrecFormatError, index_qrels, parse_qrels, read_blocks, read_bytes,
-                   scan_run_block)
+from .trec import ByteStream, Judgements, Qrels, QrelsIndex, TrecFormatError, index_qrels, parse_qrels, parse_window
 
 __all__ = [
-    "Evaluation", "Options", "evaluate", "evaluate_files",
+    "Evaluation", "Options", "evaluate",
     "REGISTRY", "Measure", "MeasureSpec", "parse_measure", "parse_measures",
-    "Qrels", "QrelsIndex", "RunBlock", "TrecFormatError", "parse_qrels", "index_qrels", "scan_run_block",
-    "read_blocks", "read_bytes",
+    "ByteStream", "Judgements", "Qrels", "QrelsIndex", "TrecFormatError", "parse_qrels", "index_qrels",
+    "parse_window",
 ]
-
-
-def evaluate_files(qrels_path, run_path, measures, options: Options | None = None,
-                   block_size: int = 1 << 23, window_bytes: int = 1 << 23) -> Evaluation:
-    """Read and evaluate TREC files by path: both streamed in blocks, side by side.
-
-    Memory stays bounded when both files list their queries in the same order
-    (each query's lines together); otherwise the qrels are read whole (see
-    :mod:`.evaluate`).
-    """
-    return evaluate(lambda: read_blocks(qrels_path, block_size), lambda: read_blocks(run_path, block_size),
-                    measures, options, str(run_path), str(qrels_path), window_bytes)

@@ -6,8 +6,6 @@ for grade g > 0 and 0 otherwise (unjudged and negative grades stop nobody).
 grade in the qrels.  Not in trec_eval.
 
 >>> import numpy as np
-
-from . import validate
 >>> err(np.array([[3, 0, 1]], dtype=np.int8), 10, 3).round(6).tolist()  # 7/8 + (1/8)(1/8)/3
 [0.880208]
 """
@@ -16,19 +14,38 @@ from __future__ import annotations
 import numpy as np
 
 from . import validate
+from .jit import njit
+
+
+def stop_table(max_grade: int) -> np.ndarray:
+    """Stop probability R of every grade code -128..127, indexed by code + 128 (exact: powers of two)."""
+    if max_grade < 0:
+        raise ValueError(f"max_grade must be >= 0, got {max_grade}")
+    g = np.arange(-128, 128, dtype=np.float64)
+    return np.where(g > 0, (np.exp2(g) - 1.0) / 2.0 ** max(int(max_grade), 1), 0.0)
+
+
+@njit
+def err_row(codes, n, k, stop_of):
+    """ERR@k of one ranking of grade codes ``codes[:n]``; ``stop_of`` from :func:`stop_table`."""
+    total = 0.0
+    go_on = 1.0
+    for j in range(min(n, k)):
+        stop = stop_of[np.int64(codes[j]) + 128]
+        total += go_on * stop / (j + 1.0)
+        go_on *= 1.0 - stop
+    return total
+
+
+@njit
+def _rows(codes, k, stop_of):
+    out = np.empty(codes.shape[0])
+    for i in range(codes.shape[0]):
+        out[i] = err_row(codes[i], codes.shape[1], k, stop_of)
+    return out
 
 
 def err(grades_by_rank: np.ndarray, k: int, max_grade: int) -> np.ndarray:
     grades_by_rank = validate.by_rank(grades_by_rank, "grades_by_rank", integer=True)
     k = validate.cutoff(k)
-    if max_grade < 0:
-        raise ValueError(f"max_grade must be >= 0, got {max_grade}")
-    n = grades_by_rank.shape[0]
-    g = grades_by_rank[:, :k].astype(np.float64)
-    stop = np.where(g > 0, (np.exp2(g) - 1.0) / 2.0 ** max(int(max_grade), 1), 0.0)
-    total = np.zeros(n)
-    go_on = np.ones(n)
-    for j in range(g.shape[1]):
-        total += go_on * stop[:, j] / (j + 1.0)
-        go_on *= 1.0 - stop[:, j]
-    return total
+    return _rows(validate.as_codes(grades_by_rank), k, stop_table(max_grade))

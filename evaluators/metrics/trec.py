@@ -1,268 +1,184 @@
-"""TREC qrels and run files parsed straight into numpy arrays.
+"""TREC qrels files parsed straight into numpy arrays, and the byte streams the files are read through.
 
 Formats (trec_eval's ``get_qrels.c`` / ``get_trec_results.c``):
 
 * qrels: ``qid iter docno rel`` — exactly four whitespace-separated fields;
   ``rel`` is an integer (negative: "in the pool but unjudged").
 * run: ``qid Q0 docno rank score run_id [ignored...]`` — at least six fields;
-  ``Q0``, ``rank`` and ``run_id`` are ignored, ``score`` is a decimal number.
+  ``Q0``, ``rank`` and ``run_id`` are ignored, ``score`` is a decimal number
+  (read by :mod:`.runscan`).
 
 Lines whose first field starts with ``#`` and blank lines are skipped;
 whitespace is C's ``isspace()``.
 
-Everything here is a pure function over ``bytes``/numpy buffers except
-:func:`read_blocks` and :func:`read_bytes`, the one place that opens files
-(and :class:`SegmentReader`, which only pulls blocks it is given).
+How it is fast: one compiled pass (numba, :mod:`.jit`, helpers in
+:mod:`.bytescan`) walks the bytes once — no token is ever materialised as a
+Python object.  Judgements become :class:`Judgements`: per query an
+open-addressing hash table of its docnos (64-bit FNV-1a hashes, hits
+verified byte by byte, so a collision can cost a probe, never a wrong grade)
+and its grades sorted descending (the ideal ranking).
 
-How it is fast: one compiled pass (numba, :mod:`.jit`) per block walks the
-bytes once — no token is ever materialised as a Python object.  Each qrels
-judgement becomes a row (query slot, docno offset/length, 64-bit FNV-1a hash
-of the docno, grade) in an open-addressing hash table keyed by (query, docno);
-each run line is looked up in it as it is read, so a run block leaves the scan
-already joined: (query slot, score, grade code, docno offset).  Hash hits are
-verified byte by byte, so a collision can cost a probe, never a wrong grade.
-Scores are parsed exactly: Clinger's fast path (an integer mantissa up to
-2**53 times or divided by an exact power of ten up to 1e22 is one correctly
-rounded operation, which is what ``strtod`` returns); anything else goes
-through Python's correctly rounded ``float``.
+Two ways to hold them:
 
-For qrels too large to hold, :func:`index_qrels` validates a qrels file
-given as blocks and keeps only where each query's lines start; windows of
-whole queries are then parsed with :func:`parse_qrels` as the run reaches
-them (read forward with :class:`SegmentReader`, see :mod:`.evaluate`).
+* :func:`parse_qrels` — the whole file (:class:`Qrels`, about 50 bytes per
+  judgement); queries numbered by *slot*, in order of first appearance.
+* :func:`index_qrels` then :func:`parse_window` — for qrels too large to
+  hold: one pass keeps only each query's id and where its lines are
+  (:class:`QrelsIndex`, tens of bytes per query; only for files that list
+  each query's lines together), then windows of whole queries are parsed as
+  the run reaches them (:mod:`.evaluate`).
 
-Queries are numbered by *slot*, in order of first appearance in the qrels;
-``Qrels.qid_order`` lists the slots in ``strcmp`` order of their ids
-(trec_eval's output order).
+Everything here is a pure function over ``bytes``/numpy buffers; files
+come in already open (:class:`ByteStream` takes a memory map, bytes, or byte
+blocks; evaluators never open a file).
 """
 from __future__ import annotations
 
-import os
+import mmap
 import re
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
+from .bytescan import (FNV_OFFSET, count_tokens, fast_qrels_line, find_qid, fnv, grow, isspace, last_line_end,
+                       line_end, parse_grade, same, slot0, token)
 from .jit import njit
 
 __all__ = [
     "TrecFormatError",
+    "Judgements",
     "Qrels",
     "QrelsIndex",
-    "RunBlock",
+    "ByteStream",
     "SegmentReader",
     "index_qrels",
     "parse_qrels",
-    "scan_run_block",
-    "iter_line_blocks",
-    "read_blocks",
-    "read_bytes",
-    "NONPOOL",
-    "UNJUDGED",
+    "parse_window",
 ]
 
-FULL = -2  # RunBlock.stop: the output arrays filled up; scan again from ``consumed``
-NONPOOL = -1  # grade code: document not in the qrels of its query
-UNJUDGED = -2  # grade code: in the qrels with a negative grade ("in the pool but unjudged")
-
-_FLOAT_RE = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# error codes of the compiled scanners
+_OK, _E_FIELDS, _E_GRADE, _E_DUP, _E_CHANGED = 0, 1, 2, 3, 4
+_SKIP = -1  # a blank or comment line
 _INT_RE = re.compile(rb"[+-]?\d+")
-
-# error codes returned by the compiled scanners
-_OK, _E_FIELDS, _E_GRADE = 0, 1, 2
 
 
 class TrecFormatError(ValueError):
     """A malformed qrels/run file; the message reads ``source:line: what is wrong``."""
 
 
-def _fail(source: str, lineno: int, what: str) -> None:
+def fail(source: str, lineno: int, what: str) -> None:
     raise TrecFormatError(f"{source}:{lineno}: {what}")
 
 
-# --------------------------------------------------------------------------- compiled helpers
-
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-_S32 = np.uint64(32)
-_POW10 = 10.0 ** np.arange(23)
-_TWO53 = 1 << 53
+def _text(data, s: int, e: int) -> str:
+    return bytes(data[s:e]).decode("utf-8", "replace")
 
 
-@njit
-def _isspace(c):
-    return c == 32 or (c >= 9 and c <= 13)
+def _grade_error(data, a: int, b: int, source: str, lineno: int) -> None:
+    text = _text(data, a, b)
+    if _INT_RE.fullmatch(bytes(data[a:b])):
+        fail(source, lineno, f"relevance grade {text!r} is outside -127..127")
+    fail(source, lineno, f"relevance grade {text!r} is not an integer")
 
 
-@njit
-def _token(buf, i, n):
-    """Next token of the current line from ``i``: (start, end); start == end at end of line."""
-    while i < n and buf[i] != 10 and _isspace(buf[i]):
-        i += 1
-    s = i
-    while i < n and not _isspace(buf[i]):
-        i += 1
-    return s, i
+# --------------------------------------------------------------------------- one qrels line
 
 
-@njit
-def _line_end(buf, i, n):
-    while i < n and buf[i] != 10:
-        i += 1
-    return i
+@njit(inline="always")
+def _qrels_line(buf, i, n):
+    """Read the qrels line at ``i``: (code, qid start, end, docno start, end, grade, next line, a, b).
+
+    code: ``_OK``; ``_SKIP`` (blank or comment); ``_E_FIELDS`` (a = fields
+    found); ``_E_GRADE`` (grade token ``a:b``).
+    """
+    s0, e0 = token(buf, i, n)
+    if s0 == e0 or buf[s0] == 35:
+        return _SKIP, s0, e0, 0, 0, 0, line_end(buf, e0, n) + 1, 0, 0
+    _, e1 = token(buf, e0, n)
+    s2, e2 = token(buf, e1, n)
+    s3, e3 = token(buf, e2, n)
+    s4, e4 = token(buf, e3, n)
+    if s3 == e3 or s4 != e4:
+        return _E_FIELDS, s0, e0, s2, e2, 0, 0, count_tokens(buf, s0, n), 0
+    g, ok = parse_grade(buf, s3, e3)
+    if not ok:
+        return _E_GRADE, s0, e0, s2, e2, 0, 0, s3, e3
+    return _OK, s0, e0, s2, e2, g, line_end(buf, e4, n) + 1, 0, 0
 
 
-@njit
-def _count_tokens(buf, i, n):
-    count = 0
-    while True:
-        s, e = _token(buf, i, n)
-        if s == e:
-            return count
-        count += 1
-        i = e
+def _raise_line_error(data, code: int, a: int, b: int, source: str, lineno: int) -> None:
+    if code == _E_FIELDS:
+        fail(source, lineno, f"expected exactly 4 whitespace-separated fields, found {a}")
+    _grade_error(data, a, b, source, lineno)
 
 
-@njit
-def _fnv(buf, s, e):
-    h = _FNV_OFFSET
-    for k in range(s, e):
-        h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
-    return h
-
-
-@njit
-def _same(a, a_s, a_n, b, b_s, b_n):
-    if a_n != b_n:
-        return False
-    for k in range(a_n):
-        if a[a_s + k] != b[b_s + k]:
-            return False
-    return True
+@njit(inline="always")
+def _insert(buf, s, e, h, g, r, base, size, t_h, t_r, row_ds, row_dl):
+    """Put row ``r`` (docno ``buf[s:e]``, hash ``h``) in one query's table; returns the row it repeats, or -1."""
+    mask = np.uint64(size - 1)
+    pos = slot0(h, mask)
+    while t_r[base + pos] >= 0:
+        o = t_r[base + pos]
+        if t_h[base + pos] == h and same(buf, s, e - s, buf, row_ds[o], row_dl[o]):
+            return np.int64(o)
+        pos = (pos + np.uint64(1)) & mask
+    t_h[base + pos] = h
+    t_r[base + pos] = r
+    return np.int64(-1)
 
 
 @njit
-def _pow2_above(n):
-    size = 16
-    while size < n:
-        size *= 2
-    return size
+def _table_offsets(counts):
+    """Per query a table of a power of two >= 2 x its judgements (load <= 1/2), all in one array."""
+    off = np.zeros(len(counts) + 1, np.int64)
+    for q in range(len(counts)):
+        size = 4
+        while size < 4 * counts[q]:
+            size *= 2
+        off[q + 1] = off[q] + size
+    return off
 
 
 @njit
-def _find_qid(buf, s, e, h, qbuf, q_s, q_l, q_h, qtab):
-    mask = len(qtab) - 1
-    slot = h & np.uint64(mask)
-    while True:
-        r = qtab[slot]
-        if r < 0:
-            return np.int64(-1), slot
-        if q_h[r] == h and _same(buf, s, e - s, qbuf, q_s[r], q_l[r]):
-            return np.int64(r), slot
-        slot = (slot + np.uint64(1)) & np.uint64(mask)
+def _sort_desc(a, lo, hi):
+    """Insertion sort of ``a[lo:hi]``, descending: one query's grades (tens of judgements)."""
+    for i in range(lo + 1, hi):
+        g = a[i]
+        j = i - 1
+        while j >= lo and a[j] < g:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = g
 
 
-@njit
-def _parse_grade(buf, s, e):
-    """Integer -127..127; returns (value, ok)."""
-    j = s
-    neg = False
-    if buf[j] == 45 or buf[j] == 43:
-        neg = buf[j] == 45
-        j += 1
-    if j == e or e - s > 4:
-        return 0, False
-    v = 0
-    for k in range(j, e):
-        d = np.int64(buf[k]) - 48
-        if d < 0 or d > 9:
-            return 0, False
-        v = v * 10 + d
-    if v > 127:
-        return 0, False
-    return (-v if neg else v), True
+@dataclass
+class Judgements:
+    """The judgements of query slots ``lo, lo + 1, ...``: what the run is joined and ranked against.
+
+    Row ``i``: docno bytes ``buf[row_doc_start[i]:+row_doc_len[i]]`` and
+    ``row_grade[i]``.  Slot ``lo + j``'s docnos are in the hash table
+    ``table_hash/table_row[table_offsets[j]:table_offsets[j+1]]``;
+    ``grades_desc[offsets[j]:offsets[j+1]]`` are its grades, descending
+    (ideal rankings read straight off it).
+    """
+
+    buf: np.ndarray
+    row_doc_start: np.ndarray
+    row_doc_len: np.ndarray
+    row_grade: np.ndarray
+    table_offsets: np.ndarray
+    table_hash: np.ndarray
+    table_row: np.ndarray
+    grades_desc: np.ndarray
+    offsets: np.ndarray
+
+    def arrays(self) -> tuple:
+        """The fields in order, as the compiled kernels take them."""
+        return (self.buf, self.row_doc_start, self.row_doc_len, self.row_grade, self.table_offsets,
+                self.table_hash, self.table_row, self.grades_desc, self.offsets)
 
 
-@njit
-def _parse_score(buf, s, e, pow10):
-    """Exact decimal parse on Clinger's fast path; (value, ok) — not ok: let Python decide."""
-    j = s
-    neg = False
-    c = buf[j]
-    if c == 45 or c == 43:
-        neg = c == 45
-        j += 1
-    mant = 0
-    ndig = 0
-    nfrac = 0
-    dot = False
-    big = False
-    while j < e:
-        c = buf[j]
-        if c >= 48 and c <= 57:
-            if mant > _TWO53:
-                big = True
-            else:
-                mant = mant * 10 + (c - 48)
-            ndig += 1
-            if dot:
-                nfrac += 1
-        elif c == 46 and not dot:
-            dot = True
-        else:
-            break
-        j += 1
-    if ndig == 0 or big or mant > _TWO53:
-        return 0.0, False
-    exp = 0
-    if j < e and (buf[j] == 101 or buf[j] == 69):
-        j += 1
-        eneg = False
-        if j < e and (buf[j] == 45 or buf[j] == 43):
-            eneg = buf[j] == 45
-            j += 1
-        if j == e or e - j > 4:
-            return 0.0, False
-        while j < e:
-            d = np.int64(buf[j]) - 48
-            if d < 0 or d > 9:
-                return 0.0, False
-            exp = exp * 10 + d
-            j += 1
-        if eneg:
-            exp = -exp
-    if j != e:
-        return 0.0, False
-    e10 = exp - nfrac
-    v = float(mant)
-    if mant == 0:
-        v = 0.0
-    elif e10 < 0:
-        if e10 < -22:
-            return 0.0, False
-        v = v / pow10[-e10]
-    elif e10 > 0:
-        if e10 > 22:
-            return 0.0, False
-        v = v * pow10[e10]
-    return (-v if neg else v), True
-
-
-# --------------------------------------------------------------------------- qrels
-
-
-@njit
-def _count_newlines(buf):
-    c = 0
-    for i in range(len(buf)):
-        c += buf[i] == 10
-    return c
-
-
-@njit
-def _slot0(h, mask):
-    return (h ^ (h >> _S32)) & mask
+# --------------------------------------------------------------------------- whole qrels
 
 
 @njit
@@ -270,12 +186,12 @@ def _scan_qrels(buf, cap):
     n = len(buf)
     row_q = np.empty(cap, np.int32)
     row_ds = np.empty(cap, np.int64)
-    row_dl = np.empty(cap, np.int32)
-    row_h = np.empty(cap, np.uint64)
+    row_dl = np.empty(cap, np.int64)
     row_g = np.empty(cap, np.int8)
+    row_line = np.empty(cap, np.int64)
     qcap = 1024
     q_s = np.empty(qcap, np.int64)
-    q_l = np.empty(qcap, np.int32)
+    q_l = np.empty(qcap, np.int64)
     q_h = np.empty(qcap, np.uint64)
     qtab = np.full(2 * qcap, -1, np.int32)
     nq = 0
@@ -285,115 +201,76 @@ def _scan_qrels(buf, cap):
     prev_s, prev_l, prev_q = -1, 0, -1
     err = (_OK, 0, 0, 0)
     while i < n:
-        s0, e0 = _token(buf, i, n)
-        if s0 == e0 or buf[s0] == 35:  # blank line or comment
-            i = _line_end(buf, e0, n) + 1
+        code, s0, e0, s2, e2, g, nxt, a, b = _qrels_line(buf, i, n)
+        if code == _SKIP:
+            i = nxt
             line += 1
             continue
-        s1, e1 = _token(buf, e0, n)
-        s2, e2 = _token(buf, e1, n)
-        s3, e3 = _token(buf, e2, n)
-        s4, e4 = _token(buf, e3, n)
-        if s3 == e3 or s4 != e4:
-            err = (_E_FIELDS, line, _count_tokens(buf, s0, n), 0)
+        if code != _OK:
+            err = (code, line, a, b)
             break
-        i = _line_end(buf, e4, n) + 1
-        g, ok = _parse_grade(buf, s3, e3)
-        if not ok:
-            err = (_E_GRADE, line, s3, e3)
-            break
-        if prev_q >= 0 and _same(buf, s0, e0 - s0, buf, prev_s, prev_l):
+        i = nxt
+        if prev_q >= 0 and same(buf, s0, e0 - s0, buf, prev_s, prev_l):
             q = prev_q
         else:
-            h = _fnv(buf, s0, e0)
-            q, slot = _find_qid(buf, s0, e0, h, buf, q_s, q_l, q_h, qtab)
+            h = fnv(buf, s0, e0)
+            q, pos = find_qid(buf, s0, e0, h, buf, q_s, q_l, q_h, qtab)
             if q < 0:
                 q = nq
                 if nq == qcap:  # grow the query arrays and rehash
                     qcap *= 2
-                    q_s2 = np.empty(qcap, np.int64)
-                    q_l2 = np.empty(qcap, np.int32)
-                    q_h2 = np.empty(qcap, np.uint64)
-                    q_s2[:nq] = q_s[:nq]
-                    q_l2[:nq] = q_l[:nq]
-                    q_h2[:nq] = q_h[:nq]
-                    q_s, q_l, q_h = q_s2, q_l2, q_h2
+                    q_s, q_l, q_h = grow(q_s, qcap), grow(q_l, qcap), grow(q_h, qcap)
                     qtab = np.full(2 * qcap, -1, np.int32)
-                    m = np.uint64(len(qtab) - 1)
-                    for r in range(nq):
-                        sl = q_h[r] & m
-                        while qtab[sl] >= 0:
-                            sl = (sl + np.uint64(1)) & m
-                        qtab[sl] = r
-                    _, slot = _find_qid(buf, s0, e0, h, buf, q_s, q_l, q_h, qtab)
+                    _rehash(q_h, nq, qtab)
+                    _, pos = find_qid(buf, s0, e0, h, buf, q_s, q_l, q_h, qtab)
                 q_s[nq] = s0
                 q_l[nq] = e0 - s0
                 q_h[nq] = h
-                qtab[slot] = nq
+                qtab[pos] = nq
                 nq += 1
             prev_s, prev_l, prev_q = s0, e0 - s0, q
         row_q[nr] = q
         row_ds[nr] = s2
         row_dl[nr] = e2 - s2
-        row_h[nr] = _fnv(buf, s2, e2)
         row_g[nr] = g
+        row_line[nr] = line
         nr += 1
         line += 1
-    return (row_q[:nr], row_ds[:nr], row_dl[:nr], row_h[:nr], row_g[:nr],
-            q_s[:nq], q_l[:nq], q_h[:nq], qtab, err)
+    return (row_q[:nr], row_ds[:nr], row_dl[:nr], row_g[:nr], row_line[:nr], q_s[:nq], q_l[:nq], q_h[:nq], qtab,
+            err)
 
 
 @njit
-def _doc_tables(buf, row_q, row_ds, row_dl, row_h, nq):
-    """One small open-addressing table per query (load <= 1/2), all in one array.
-
-    A run's lines come query by query, so the ~100 lookups of one query hit
-    one table of a few hundred bytes: it stays in cache.  Returns (offsets,
-    hashes, rows, (dup_row_a, dup_row_b)).
-    """
-    count = np.zeros(nq, np.int64)
+def _group(buf, row_q, row_ds, row_dl, row_g, row_line, nq):
+    """Judgement rows grouped by query slot, with their tables; and the line of a repeated judgement (or -1)."""
+    counts = np.zeros(nq, np.int64)
     for r in range(len(row_q)):
-        count[row_q[r]] += 1
-    off = np.zeros(nq + 1, np.int64)
+        counts[row_q[r]] += 1
+    offsets = np.zeros(nq + 1, np.int64)
     for q in range(nq):
-        size = 4
-        while size < 2 * count[q]:
-            size *= 2
-        off[q + 1] = off[q] + size
-    tab_h = np.zeros(off[nq], np.uint64)
-    tab_r = np.full(off[nq], -1, np.int32)
-    for r in range(len(row_q)):
-        q = row_q[r]
-        base = off[q]
-        mask = np.uint64(off[q + 1] - base - 1)
-        h = row_h[r]
-        slot = _slot0(h, mask)
-        while tab_r[base + slot] >= 0:
-            o = tab_r[base + slot]
-            if tab_h[base + slot] == h and _same(buf, row_ds[r], row_dl[r], buf, row_ds[o], row_dl[o]):
-                return off, tab_h, tab_r, (np.int64(o), np.int64(r))
-            slot = (slot + np.uint64(1)) & mask
-        tab_h[base + slot] = h
-        tab_r[base + slot] = r
-    return off, tab_h, tab_r, (np.int64(-1), np.int64(-1))
-
-
-@njit
-def _content_line(buf, row):
-    """0-based physical line number of the ``row``-th judgement (error messages only)."""
-    n = len(buf)
-    i = 0
-    line = 0
-    seen = 0
-    while i < n:
-        s0, e0 = _token(buf, i, n)
-        if not (s0 == e0 or buf[s0] == 35):
-            if seen == row:
-                return line
-            seen += 1
-        i = _line_end(buf, e0, n) + 1
-        line += 1
-    return line
+        offsets[q + 1] = offsets[q] + counts[q]
+    fill = offsets[:-1].copy()
+    order = np.empty(len(row_q), np.int64)
+    for r in range(len(row_q)):  # stable: a query's rows keep their file order
+        order[fill[row_q[r]]] = r
+        fill[row_q[r]] += 1
+    g_ds, g_dl, g_g = row_ds[order], row_dl[order], row_g[order]
+    t_off = _table_offsets(counts)
+    t_h = np.zeros(t_off[nq], np.uint64)
+    t_r = np.full(t_off[nq], -1, np.int32)
+    dup_line = np.int64(-1)
+    for q in range(nq):
+        for r in range(offsets[q], offsets[q + 1]):
+            h = fnv(buf, g_ds[r], g_ds[r] + g_dl[r])
+            if _insert(buf, g_ds[r], g_ds[r] + g_dl[r], h, g_g[r], r, t_off[q], t_off[q + 1] - t_off[q], t_h, t_r,
+                       g_ds, g_dl) >= 0:
+                line = row_line[order[r]]
+                if dup_line < 0 or line < dup_line:
+                    dup_line = line
+    grades_desc = g_g.copy()
+    for q in range(nq):
+        _sort_desc(grades_desc, offsets[q], offsets[q + 1])
+    return g_ds, g_dl, g_g, t_off, t_h, t_r, grades_desc, offsets, dup_line
 
 
 @njit
@@ -406,36 +283,21 @@ def _qid_matrix(buf, q_s, q_l, width):
 
 
 @njit
-def _group_by_query(row_q, row_g, nq):
-    """Grades grouped by query slot, each group sorted descending; and group offsets."""
-    offsets = np.zeros(nq + 1, np.int64)
-    for r in range(len(row_q)):
-        offsets[row_q[r] + 1] += 1
-    for q in range(nq):
-        offsets[q + 1] += offsets[q]
-    fill = offsets[:-1].copy()
-    grades = np.empty(len(row_q), np.int8)
-    for r in range(len(row_q)):
-        grades[fill[row_q[r]]] = row_g[r]
-        fill[row_q[r]] += 1
-    for q in range(nq):  # insertion sort, descending: groups are short (tens of judgements)
-        lo, hi = offsets[q], offsets[q + 1]
-        for i in range(lo + 1, hi):
-            g = grades[i]
-            j = i - 1
-            while j >= lo and grades[j] < g:
-                grades[j + 1] = grades[j]
-                j -= 1
-            grades[j + 1] = g
-    return grades, offsets
+def _rehash(q_h, nq, qtab):
+    m = np.uint64(len(qtab) - 1)
+    for r in range(nq):
+        pos = q_h[r] & m
+        while qtab[pos] >= 0:
+            pos = (pos + np.uint64(1)) & m
+        qtab[pos] = r
 
 
 class _QidTexts:
-    """Query ids held as bytes ``buf[qid_start[s]:+qid_len[s]]`` per slot."""
+    """Query ids held as bytes ``buf[qid_start[s]:+qid_len[s]]`` per slot, with a hash table resolving them."""
 
     def qid(self, slot: int) -> str:
         s = int(self.qid_start[slot])
-        return self.buf[s:s + int(self.qid_len[slot])].tobytes().decode("utf-8", "replace")
+        return _text(self.buf, s, s + int(self.qid_len[slot]))
 
     def qid_texts(self, slots: np.ndarray) -> list:
         """Query ids of many slots at once."""
@@ -450,19 +312,18 @@ class _QidTexts:
         width = int(self.qid_len[slots].max())
         return _qid_matrix(self.buf, self.qid_start[slots], self.qid_len[slots], width).view(f"S{width}").ravel()
 
+    def index_arrays(self) -> tuple:
+        """(qid bytes, start, length, hash, table), as the compiled kernels take them."""
+        return self.buf, self.qid_start, self.qid_len, self.qid_hash, self.qid_table
+
 
 @dataclass
 class Qrels(_QidTexts):
-    """Judgements as columnar arrays plus the hash tables the run is joined through.
+    """A whole qrels file: query ids (slots in order of first appearance) and the judgements of every slot.
 
-    Query *slots* number queries in order of first appearance; ``qid_order``
-    lists slots in ``strcmp`` order of their ids, ``qid_rank`` is its inverse.
-    Row ``i`` of the judgement arrays: ``row_query[i]`` (slot), docno bytes
-    ``buf[row_doc_start[i]:+row_doc_len[i]]`` and their hash, ``row_grade[i]``.
-    Query ``q``'s docnos are in the hash table
-    ``table_hash/table_row[table_offsets[q]:table_offsets[q+1]]``.
-    ``grades_desc[offsets[q]:offsets[q+1]]`` are query ``q``'s grades, descending
-    (ideal rankings read straight off it).
+    ``qid_order`` lists slots in ``strcmp`` order of their ids (trec_eval's
+    output order), ``qid_rank`` is its inverse.  ``judgements`` are those of
+    slots ``0..n_queries-1``, docnos in ``buf`` too.
     """
 
     buf: np.ndarray
@@ -470,18 +331,9 @@ class Qrels(_QidTexts):
     qid_len: np.ndarray
     qid_hash: np.ndarray
     qid_table: np.ndarray
-    row_query: np.ndarray
-    row_doc_start: np.ndarray
-    row_doc_len: np.ndarray
-    row_doc_hash: np.ndarray
-    row_grade: np.ndarray
-    table_offsets: np.ndarray
-    table_hash: np.ndarray
-    table_row: np.ndarray
+    judgements: Judgements
     qid_order: np.ndarray
     qid_rank: np.ndarray
-    grades_desc: np.ndarray
-    offsets: np.ndarray
 
     @property
     def n_queries(self) -> int:
@@ -489,7 +341,8 @@ class Qrels(_QidTexts):
 
     @property
     def max_grade(self) -> int:
-        return int(self.row_grade.max()) if len(self.row_grade) else 0
+        g = self.judgements.row_grade
+        return int(g.max()) if len(g) else 0
 
     @property
     def qids(self) -> list:
@@ -499,19 +352,12 @@ class Qrels(_QidTexts):
     @property
     def grade(self) -> np.ndarray:
         """All grades, by query in ``strcmp`` order, descending within a query."""
-        return np.concatenate([self.grades_desc[self.offsets[q]:self.offsets[q + 1]]
-                               for q in self.qid_order])
+        j = self.judgements
+        return np.concatenate([j.grades_desc[j.offsets[q]:j.offsets[q + 1]] for q in self.qid_order])
 
 
-def _grade_error(data: bytes, a: int, b: int, source: str, lineno: int) -> None:
-    text = data[a:b].decode(errors="replace")
-    if _INT_RE.fullmatch(data[a:b]):
-        _fail(source, lineno, f"relevance grade {text!r} is outside -127..127")
-    _fail(source, lineno, f"relevance grade {text!r} is not an integer")
-
-
-def parse_qrels(data: bytes, source: str = "<qrels>", line_offset: int = 0) -> Qrels:
-    """Parse a whole qrels file given as bytes (``line_offset``: lines before ``data`` in its file).
+def parse_qrels(data: bytes, source: str = "<qrels>") -> Qrels:
+    """Parse a whole qrels file given as bytes.
 
     >>> q = parse_qrels(b"1 0 d1 2\\n1 0 d2 0\\n")
     >>> q.qids, q.grade.tolist()
@@ -521,91 +367,93 @@ def parse_qrels(data: bytes, source: str = "<qrels>", line_offset: int = 0) -> Q
     buf = np.frombuffer(data, dtype=np.uint8)
     if not data.strip():
         raise TrecFormatError(f"{source}: no judgements (empty file)")
-    (row_q, row_ds, row_dl, row_h, row_g, q_s, q_l, q_h, qtab,
-     err) = _scan_qrels(buf, _count_newlines(buf) + 1)
+    (row_q, row_ds, row_dl, row_g, row_line, q_s, q_l, q_h, qtab,
+     err) = _scan_qrels(buf, data.count(b"\n") + 1)
     code, line, a, b = err
-    if code == _E_FIELDS:
-        _fail(source, line_offset + line + 1, f"expected exactly 4 whitespace-separated fields, found {a}")
-    if code == _E_GRADE:
-        _grade_error(data, a, b, source, line_offset + line + 1)
+    if code != _OK:
+        _raise_line_error(data, code, a, b, source, line + 1)
     if len(row_q) == 0:
         raise TrecFormatError(f"{source}: no judgements (only comments/blank lines)")
     nq = len(q_s)
+    *tables, dup_line = _group(buf, row_q, row_ds, row_dl, row_g, row_line, nq)
+    if dup_line >= 0:
+        r = int(np.flatnonzero(row_line == dup_line)[0])
+        q = row_q[r]
+        fail(source, int(dup_line) + 1, f"duplicate judgement for query {_text(data, q_s[q], q_s[q] + q_l[q])!r} "
+             f"document {_text(data, row_ds[r], row_ds[r] + row_dl[r])!r}")
     width = int(q_l.max())
-    names = _qid_matrix(buf, q_s, q_l, width).view(f"S{width}").ravel()
-    order = np.argsort(names, kind="stable")
+    order = np.argsort(_qid_matrix(buf, q_s, q_l, width).view(f"S{width}").ravel(), kind="stable")
     rank = np.empty(nq, np.int64)
     rank[order] = np.arange(nq)
-    t_off, t_h, t_r, (dup_a, dup_b) = _doc_tables(buf, row_q, row_ds, row_dl, row_h, nq)
-    if dup_b >= 0:
-        q = row_q[dup_b]
-        qid = data[q_s[q]:q_s[q] + q_l[q]].decode("utf-8", "replace")
-        doc = data[row_ds[dup_b]:row_ds[dup_b] + row_dl[dup_b]].decode("utf-8", "replace")
-        _fail(source, line_offset + int(_content_line(buf, dup_b)) + 1,
-              f"duplicate judgement for query {qid!r} document {doc!r}")
-    grades_desc, offsets = _group_by_query(row_q, row_g, nq)
-    return Qrels(buf, q_s, q_l, q_h, qtab, row_q, row_ds, row_dl, row_h, row_g, t_off, t_h, t_r,
-                 order, rank, grades_desc, offsets)
+    return Qrels(buf, q_s, q_l, q_h, qtab, Judgements(buf, *tables), order, rank)
 
 
-# --------------------------------------------------------------------------- qrels index (streaming)
+# --------------------------------------------------------------------------- qrels index and windows
 
 _I_DONE, _I_GROW, _I_REPEAT = 0, 1, 2
 
 
 @njit
-def _index_block(buf, start, base, qbuf, qn, q_s, q_l, q_h, seg, qtab, nq, cur, gmax, check):
-    """One pass over line-aligned qrels bytes: note each query's first byte.
+def _index_block(buf, n, state, qbuf, q_s, q_l, q_h, seg, seg_line, seg_row, qtab, check):
+    """One pass over line-aligned qrels bytes ``buf[state[0]:n]``: note where each query's lines start.
 
     Only the query id of each line is read, unless ``check``: then every line
-    is validated and the grades parsed (for their maximum).
+    is validated and the grades parsed (for their maximum).  ``state`` holds
+    (position, file offset of buf[0], lines, judgements, comment lines,
+    queries, current slot, qid bytes used, largest grade) and is updated.
 
-    New queries get the next slot: their id is copied to ``qbuf`` and
-    ``seg[slot]`` is the file offset (``base`` + position) of their first
-    line.  Stops with ``_I_GROW`` (before the line) when the arrays are full,
-    with ``_I_REPEAT`` when a query seen earlier comes back after another
-    (the qrels are not grouped by query).  Returns (position, lines read,
-    status, error, nq, cur, qn, gmax, judgements, comment lines).
+    New queries get the next slot: their id is copied to ``qbuf``;
+    ``seg``/``seg_line``/``seg_row`` get the file offset, line and judgement
+    number of their first line.  Stops with ``_I_GROW`` (before the line)
+    when the arrays are full, with ``_I_REPEAT`` when a query seen earlier
+    comes back after another (the qrels are not grouped by query).  Returns
+    (status, error code, a, b).
     """
-    n = len(buf)
-    i = start
-    line = 0
-    rows = 0
-    comments = 0
+    i, base, line, rows, comments, nq, cur, qn, gmax = state
     status = _I_DONE
-    err = (_OK, 0, 0, 0)
+    err = (_OK, 0, 0)
+    safe = last_line_end(buf, i, n)  # lines before this end in "\n": the fast path may read them
     while i < n:
         ls = i
-        s0, e0 = _token(buf, i, n)
-        if s0 == e0 or buf[s0] == 35:  # blank line or comment
+        code, s0, e0, g, nxt = _SKIP, i, i, 0, i
+        if i < safe and buf[i] > 32 and buf[i] != 35:  # the usual line: a query id right at its start
+            e0 = i
+            while buf[e0] > 32:
+                e0 += 1
+            if isspace(buf[e0]):
+                code = _OK
+                if check:
+                    fast, _, _, _, _, g, nxt = fast_qrels_line(buf, i)
+                    code = _OK if fast else _SKIP
+                else:
+                    nxt = e0
+                    while buf[nxt] != 10:
+                        nxt += 1
+                    nxt += 1
+        if code == _SKIP:  # anything else: field by field
+            if check:
+                code, s0, e0, _, _, g, nxt, a, b = _qrels_line(buf, i, n)
+                if code != _OK and code != _SKIP:
+                    err = (code, a, b)
+                    break
+            else:
+                s0, e0 = token(buf, i, n)
+                code = _SKIP if s0 == e0 or buf[s0] == 35 else _OK
+                g = 0
+                nxt = line_end(buf, e0, n) + 1
+        if code == _SKIP:
             comments += s0 != e0
-            i = _line_end(buf, e0, n) + 1
+            i = nxt
             line += 1
             continue
-        g = 0
-        e4 = e0
-        if check:
-            s1, e1 = _token(buf, e0, n)
-            s2, e2 = _token(buf, e1, n)
-            s3, e3 = _token(buf, e2, n)
-            s4, e4 = _token(buf, e3, n)
-            if s3 == e3 or s4 != e4:
-                err = (_E_FIELDS, line, _count_tokens(buf, s0, n), 0)
-                break
-            g, ok = _parse_grade(buf, s3, e3)
-            if not ok:
-                err = (_E_GRADE, line, s3, e3)
-                break
-        if cur < 0 or not _same(buf, s0, e0 - s0, qbuf, q_s[cur], q_l[cur]):
-            h = _fnv(buf, s0, e0)
-            q, slot = _find_qid(buf, s0, e0, h, qbuf, q_s, q_l, q_h, qtab)
+        if cur < 0 or not same(buf, s0, e0 - s0, qbuf, q_s[cur], q_l[cur]):
+            h = fnv(buf, s0, e0)
+            q, pos = find_qid(buf, s0, e0, h, qbuf, q_s, q_l, q_h, qtab)
             if q >= 0:
                 status = _I_REPEAT
-                i = ls
                 break
             if nq == len(q_s) or qn + (e0 - s0) > len(qbuf):
                 status = _I_GROW
-                i = ls
                 break
             for k in range(e0 - s0):
                 qbuf[qn + k] = buf[s0 + k]
@@ -613,37 +461,32 @@ def _index_block(buf, start, base, qbuf, qn, q_s, q_l, q_h, seg, qtab, nq, cur, 
             q_l[nq] = e0 - s0
             q_h[nq] = h
             seg[nq] = base + ls
-            qtab[slot] = nq
+            seg_line[nq] = line
+            seg_row[nq] = rows
+            qtab[pos] = nq
             qn += e0 - s0
             cur = nq
             nq += 1
-        if check and g > gmax:
+        if g > gmax:
             gmax = g
         rows += 1
-        i = _line_end(buf, e4, n) + 1
+        i = nxt
         line += 1
-    return i, line, status, err, nq, cur, qn, gmax, rows, comments
-
-
-@njit
-def _rehash(q_h, nq, qtab):
-    m = np.uint64(len(qtab) - 1)
-    for r in range(nq):
-        sl = q_h[r] & m
-        while qtab[sl] >= 0:
-            sl = (sl + np.uint64(1)) & m
-        qtab[sl] = r
+    state[:] = (i, base, line, rows, comments, nq, cur, qn, gmax)
+    return status, err[0], err[1], err[2]
 
 
 @dataclass
 class QrelsIndex(_QidTexts):
-    """Where each query's judgements lie in a qrels file, from one validating pass.
+    """Where each query's judgements lie in a qrels file, from one pass.
 
     Slots number queries in file order; query ``s``'s lines are the bytes
     ``segment[s]:segment[s + 1]`` of the file (``segment[n_queries]`` is the
-    file size).  Only built for files grouped by query (each query's lines
-    together), which is what makes the segments contiguous.  ``buf`` holds
-    the query ids only (a few bytes per query), not the judgements.
+    file size), starting at (0-based) line ``segment_line[s]`` with judgement
+    number ``segment_row[s]``.  Only built for files grouped by query (each
+    query's lines together), which is what makes the segments contiguous.
+    ``buf`` holds the query ids only (a few bytes per query), not the
+    judgements.
     """
 
     buf: np.ndarray
@@ -652,367 +495,366 @@ class QrelsIndex(_QidTexts):
     qid_hash: np.ndarray
     qid_table: np.ndarray
     segment: np.ndarray
+    segment_line: np.ndarray
+    segment_row: np.ndarray
     max_grade: int | None  # None unless indexed with check=True
-    n_lines: int  # non-blank, non-comment lines
 
     @property
     def n_queries(self) -> int:
         return len(self.qid_start)
 
 
-def index_qrels(blocks, source: str = "<qrels>", check: bool = False) -> QrelsIndex | None:
-    """Index the queries of a qrels file given as byte blocks; ``None`` if not grouped by query.
+def index_qrels(source, name: str = "<qrels>", check: bool = False, block_size: int = 1 << 23) -> QrelsIndex | None:
+    """Index the queries of a qrels file; ``None`` if not grouped by query.
 
-    Reads the first field of each line only: the lines are validated when
-    their segments are parsed (:func:`parse_qrels`).  With ``check`` every
-    line is validated here (:class:`TrecFormatError` as from
-    :func:`parse_qrels`, duplicate judgements aside) and ``max_grade`` is set
+    ``source`` as for :class:`ByteStream` (a path, bytes, or a callable giving
+    byte blocks).  Reads the first field of each line only: the lines are
+    validated when their windows are parsed (:func:`parse_window`).  With
+    ``check`` every line is validated here (:class:`TrecFormatError` as from
+    :func:`parse_qrels`, repeated judgements aside) and ``max_grade`` is set
     (else it is None).  Memory: a few tens of bytes per query, none per
     judgement.
 
-    >>> ix = index_qrels([b"a 0 d1 1\\nb 0 d", b"1 0\\nb 0 d2 3\\n"], check=True)
-    >>> ix.qid_texts([0, 1]), ix.segment.tolist(), ix.max_grade
-    (['a', 'b'], [0, 9, 27], 3)
-    >>> index_qrels([b"a 0 d1 1\\nb 0 d1 0\\na 0 d2 1\\n"]) is None
+    >>> ix = index_qrels(lambda: [b"a 0 d1 1\\nb 0 d", b"1 0\\nb 0 d2 3\\n"], check=True)
+    >>> ix.qid_texts([0, 1]), ix.segment.tolist(), ix.segment_line.tolist(), ix.max_grade
+    (['a', 'b'], [0, 9, 27], [0, 1, 3], 3)
+    >>> index_qrels(b"a 0 d1 1\\nb 0 d1 0\\na 0 d2 1\\n") is None
     True
     """
     cap = 1024
     qbuf = np.empty(16 * cap, np.uint8)
-    q_s = np.empty(cap, np.int64)
-    q_l = np.empty(cap, np.int32)
+    q_s, q_l = np.empty(cap, np.int64), np.empty(cap, np.int64)
     q_h = np.empty(cap, np.uint64)
-    seg = np.empty(cap + 1, np.int64)
+    seg, seg_line, seg_row = (np.empty(cap + 1, np.int64) for _ in range(3))
     qtab = np.full(2 * cap, -1, np.int32)
-    nq, cur, qn, gmax, rows, comments = 0, -1, 0, -128, 0, 0
-    base = 0
-    for data, line_offset in iter_line_blocks(blocks):
-        buf = np.frombuffer(data, np.uint8)
-        pos = 0
-        lines = 0
-        while True:
-            pos, ln, status, err, nq, cur, qn, gmax, r, c = _index_block(
-                buf, pos, base, qbuf, qn, q_s, q_l, q_h, seg, qtab, nq, cur, gmax, check)
-            lines += ln
-            rows += r
-            comments += c
-            code, eline, a, b = err
-            if code == _E_FIELDS:
-                _fail(source, line_offset + lines + 1, f"expected exactly 4 whitespace-separated fields, found {a}")
-            if code == _E_GRADE:
-                _grade_error(data, a, b, source, line_offset + lines + 1)
-            if status == _I_REPEAT:
-                return None
-            if status == _I_DONE:
-                break
-            if nq == len(q_s):  # grow the query arrays and rehash
-                cap *= 2
-                q_s, q_l, q_h = (np.concatenate([x[:nq], np.empty(cap - nq, x.dtype)]) for x in (q_s, q_l, q_h))
-                seg = np.concatenate([seg[:nq], np.empty(cap + 1 - nq, seg.dtype)])
-                qtab = np.full(2 * cap, -1, np.int32)
-                _rehash(q_h, nq, qtab)
-            if qn + len(data) > len(qbuf):
-                qbuf = np.concatenate([qbuf[:qn], np.empty(max(len(qbuf), len(data) + 1), np.uint8)])
-        base += len(data)
+    state = np.array([0, 0, 0, 0, 0, 0, -1, 0, -128], np.int64)
+    with ByteStream(source, block_size) as stream:
+        while stream.fill():
+            buf, n = stream.buf, stream.whole_lines()
+            state[0], state[1] = stream.start, stream.offset
+            while True:
+                status, code, a, b = _index_block(buf, n, state, qbuf, q_s, q_l, q_h, seg, seg_line, seg_row,
+                                                  qtab, check)
+                if code != _OK:
+                    lineno = int(state[2]) + 1
+                    _raise_line_error(buf, code, a, b, name, lineno)
+                if status == _I_REPEAT:
+                    return None
+                if status == _I_DONE:
+                    break
+                nq = int(state[5])
+                if nq == len(q_s):  # grow the query arrays and rehash
+                    cap *= 2
+                    q_s, q_l, q_h = (np.concatenate([x[:nq], np.empty(cap - nq, x.dtype)]) for x in (q_s, q_l, q_h))
+                    seg, seg_line, seg_row = (np.concatenate([x[:nq], np.empty(cap + 1 - nq, x.dtype)])
+                                              for x in (seg, seg_line, seg_row))
+                    qtab = np.full(2 * cap, -1, np.int32)
+                    _rehash(q_h, nq, qtab)
+                if int(state[7]) + n - stream.start > len(qbuf):
+                    qbuf = np.concatenate([qbuf[:int(state[7])], np.empty(max(len(qbuf), n - stream.start + 1),
+                                                                          np.uint8)])
+            stream.consume(n)
+            stream.release()
+        size = stream.offset + stream.end
+    _, _, line, rows, comments, nq, _, qn, gmax = (int(x) for x in state)
     if rows == 0:
         if comments == 0:
-            raise TrecFormatError(f"{source}: no judgements (empty file)")
-        raise TrecFormatError(f"{source}: no judgements (only comments/blank lines)")
-    seg = seg[:nq + 1].copy()
-    seg[nq] = base
-    return QrelsIndex(qbuf[:qn].copy(), q_s[:nq].copy(), q_l[:nq].copy(), q_h[:nq].copy(), qtab, seg,
-                      int(gmax) if check else None, int(rows))
+            raise TrecFormatError(f"{name}: no judgements (empty file)")
+        raise TrecFormatError(f"{name}: no judgements (only comments/blank lines)")
+    seg, seg_line, seg_row = seg[:nq + 1].copy(), seg_line[:nq + 1].copy(), seg_row[:nq + 1].copy()
+    seg[nq], seg_line[nq], seg_row[nq] = size, line, rows
+    qbuf = qbuf[:qn].copy()
+    qbuf.flags.writeable = False  # as parse_qrels' buffer: one compiled variant of the kernels serves both
+    return QrelsIndex(qbuf, q_s[:nq].copy(), q_l[:nq].copy(), q_h[:nq].copy(), qtab, seg, seg_line,
+                      seg_row, gmax if check else None)
 
 
-class SegmentReader:
-    """Reads byte ranges of a file given as blocks, front to back, holding only what is asked for.
+@njit
+def _parse_window(buf, seg, counts):
+    """Judgements of consecutive query segments ``buf[seg[j]:seg[j+1]]`` holding ``counts[j]`` judgements each.
 
-    ``read(s, e)`` returns bytes ``s:e`` (``e=None``: to the end); ranges
-    must not go backwards.
-
-    >>> r = SegmentReader([b"ab\\nc", b"d\\nef"])
-    >>> r.read(1, 4), r.read(5, None)
-    (b'b\\nc', b'\\nef')
+    Returns the :class:`Judgements` arrays (docnos in ``buf``) and (error
+    code, local line, a, b); ``_E_DUP``: row a repeats row b; ``_E_CHANGED``:
+    the counts do not match the lines (the file changed since it was indexed).
     """
+    nq = len(counts)
+    nr = 0
+    for j in range(nq):
+        nr += counts[j]
+    offsets = np.zeros(nq + 1, np.int64)
+    for j in range(nq):
+        offsets[j + 1] = offsets[j] + counts[j]
+    row_ds = np.empty(nr, np.int64)
+    row_dl = np.empty(nr, np.int64)
+    row_g = np.empty(nr, np.int8)
+    t_off = _table_offsets(counts)
+    t_h = np.zeros(t_off[nq], np.uint64)
+    t_r = np.full(t_off[nq], -1, np.int32)
+    err = (_OK, np.int64(0), np.int64(0), np.int64(0))
+    line = 0
+    r = 0
+    safe = last_line_end(buf, 0, len(buf))  # lines before this end in "\n": the fast path may read them
+    for j in range(nq):
+        i, end = seg[j], seg[j + 1]
+        while i < end:
+            fast, _, s2, e2, h, g, nxt = False, i, i, i, FNV_OFFSET, 0, i
+            if i < safe:
+                fast, _, s2, e2, h, g, nxt = fast_qrels_line(buf, i)
+            if not fast:  # anything but single spaces: field by field
+                code, _, _, s2, e2, g, nxt, a, b = _qrels_line(buf, i, end)
+                if code == _SKIP:
+                    i = nxt
+                    line += 1
+                    continue
+                if code != _OK:
+                    err = (code, np.int64(line), np.int64(a), np.int64(b))
+                    break
+                h = fnv(buf, s2, e2)
+            if r == offsets[j + 1]:  # more lines than the index counted: the file changed
+                err = (_E_CHANGED, np.int64(line), np.int64(0), np.int64(0))
+                break
+            row_ds[r], row_dl[r], row_g[r] = s2, e2 - s2, g
+            o = _insert(buf, s2, e2, h, g, r, t_off[j], t_off[j + 1] - t_off[j], t_h, t_r, row_ds, row_dl)
+            if o >= 0:
+                err = (_E_DUP, np.int64(line), np.int64(r), o)
+                break
+            r += 1
+            i = nxt
+            line += 1
+        if err[0] != _OK:
+            break
+        if r != offsets[j + 1]:
+            err = (_E_CHANGED, np.int64(line), np.int64(0), np.int64(0))
+            break
+    grades_desc = row_g.copy()
+    if err[0] == _OK:
+        for j in range(nq):
+            _sort_desc(grades_desc, offsets[j], offsets[j + 1])
+    return row_ds, row_dl, row_g, t_off, t_h, t_r, grades_desc, offsets, err
+
+
+class QrelsChanged(Exception):
+    """The qrels file no longer matches its index (changed between the two reads)."""
+
+
+def parse_window(index: QrelsIndex, lo: int, hi: int, data, source: str = "<qrels>") -> Judgements:
+    """Parse the judgements of slots ``lo..hi`` from ``data`` (bytes or a uint8 array), the file's bytes
+    ``segment[lo]:segment[hi+1]``.
+
+    >>> data = b"a 0 d1 1\\nb 0 d1 0\\nb 0 d2 3\\n"
+    >>> ix = index_qrels(data)
+    >>> w = parse_window(ix, 1, 1, data[ix.segment[1]:])
+    >>> w.grades_desc.tolist(), w.offsets.tolist()
+    ([3, 0], [0, 2])
+    """
+    buf = np.frombuffer(data, np.uint8)
+    seg = index.segment[lo:hi + 2] - index.segment[lo]
+    counts = np.diff(index.segment_row[lo:hi + 2])
+    *arrays, (code, line, a, b) = _parse_window(buf, seg, counts)
+    if code == _E_CHANGED:
+        raise QrelsChanged(source)
+    if code != _OK:
+        lineno = int(index.segment_line[lo]) + int(line) + 1
+        if code == _E_DUP:
+            slot = lo + int(np.searchsorted(arrays[7], a, side="right")) - 1
+            ds, dl = arrays[0], arrays[1]
+            fail(source, lineno, f"duplicate judgement for query {index.qid(slot)!r} "
+                 f"document {_text(buf, ds[a], ds[a] + dl[a])!r}")
+        _raise_line_error(buf, code, a, b, source, lineno)
+    return Judgements(buf, *arrays)
+
+
+# --------------------------------------------------------------------------- reading (the only I/O)
+
+
+class _BlockReader:
+    """``readinto`` over an iterable of byte blocks."""
 
     def __init__(self, blocks):
         self._it = iter(blocks)
-        self._buf = bytearray()
-        self._pos = 0  # file offset of _buf[0]
+        self._pending = memoryview(b"")
 
-    def read(self, s: int, e: int | None) -> bytes:
-        if s < self._pos or (e is not None and e < s):
-            raise ValueError(f"segment {s}:{e} is behind the reader (at {self._pos})")
-        while e is None or self._pos + len(self._buf) < e:
-            block = next(self._it, None)
-            if block is None:
+    def readinto(self, out: memoryview) -> int:
+        n = 0
+        while n < len(out):
+            if not len(self._pending):
+                block = next(self._it, None)
+                if block is None:
+                    break
+                self._pending = memoryview(block).cast("B")
+                continue
+            k = min(len(self._pending), len(out) - n)
+            out[n:n + k] = self._pending[:k]
+            self._pending = self._pending[k:]
+            n += k
+        return n
+
+    def close(self) -> None:
+        pass
+
+
+class ByteStream:
+    """A file read front to back as whole lines, in bounded memory.
+
+    ``source``: a file's ``mmap.mmap``, bytes, or a callable returning an
+    iterable of byte blocks.  A map is read in place: nothing is copied, and
+    the pages behind the reader are handed back (``MADV_DONTNEED``), so
+    resident memory stays about one ``size`` whatever the file's size.
+    Anything else is read into one reusable buffer of ``size`` bytes
+    (doubled when one record is longer).
+
+    ``buf[start:end]`` are the bytes not yet consumed (file offset of
+    ``buf[0]``: ``offset``; read-only, as the compiled kernels take them);
+    ``fill()`` brings in more after ``consume(n)`` and answers whether
+    anything is left; ``eof``: ``end`` is the end of the file.
+
+    >>> with ByteStream(lambda: [b"ab\\nc", b"d\\ne"], 4) as s:
+    ...     while s.fill():
+    ...         n = s.whole_lines(); print(s.offset + s.start, bytes(s.buf[s.start:n])); s.consume(n)
+    0 b'ab\\n'
+    3 b'cd\\n'
+    6 b'e'
+    """
+
+    def __init__(self, source, size: int = 1 << 23):
+        self._size = max(int(size), 1)
+        self._map = None
+        self._reader = None
+        if isinstance(source, mmap.mmap):
+            self._map = source
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            self._reader = _BlockReader([source])
+        elif callable(source):
+            self._reader = _BlockReader(source())
+        else:
+            raise TypeError("expected a memory map, bytes, or a callable returning byte blocks")
+        if self._map is not None:
+            self.buf = np.frombuffer(self._map, np.uint8)
+            self._store = None
+        else:
+            self._store = np.empty(self._size, np.uint8)
+            self.buf = _readonly(self._store)
+        self.offset = 0  # file offset of buf[0]
+        self.start = 0  # buf[:start] is consumed
+        self.end = 0
+        self.eof = False
+        self._released = 0  # mapped: pages before this offset are handed back
+
+    def __enter__(self) -> "ByteStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+    def consume(self, n: int) -> None:
+        """Mark ``buf[:n]`` as done with."""
+        self.start = n
+
+    @property
+    def mapped(self) -> bool:
+        """Whether ``buf`` is the file mapped (it never moves) rather than a buffer refilled in place."""
+        return self._map is not None
+
+    def release(self, upto: int | None = None) -> None:
+        """Mapped: hand back the pages before ``upto`` (default ``start``), no longer looked at.
+
+        In steps of at least 16 MB (each call makes every core running this
+        process drop the mappings) unless at the end of the file.  Pages
+        touched again are read back from the page cache: correct, only slower.
+        """
+        upto = self.start if upto is None else min(upto, self.start)
+        cut = upto - upto % mmap.PAGESIZE
+        if cut - self._released < _RELEASE_STEP and not (self.eof and self.start == self.end):
+            return
+        if self._map is not None and cut > self._released:
+            self._map.madvise(mmap.MADV_DONTNEED, self._released, cut - self._released)
+            self._released = cut
+
+    def fill(self) -> bool:
+        """Keep what is not consumed, bring in more; False when nothing is left."""
+        if self._map is not None:
+            self.end = min(len(self._map), max(self.end, self.start) + self._size)
+            self.eof = self.end == len(self._map)
+            return self.start < self.end
+        keep = self.start
+        if keep == 0 and self.end == len(self._store) and not self.eof:
+            grown = np.empty(2 * len(self._store), np.uint8)
+            grown[:self.end] = self._store[:self.end]
+            self._store = grown
+            self.buf = _readonly(grown)
+        elif keep:
+            self._store[:self.end - keep] = self._store[keep:self.end]
+            self.offset += keep
+            self.end -= keep
+            self.start = 0
+        view = memoryview(self._store)
+        while not self.eof and self.end < len(self._store):
+            k = self._reader.readinto(view[self.end:])
+            if not k:
+                self.eof = True
+            self.end += k
+        return self.start < self.end
+
+    def whole_lines(self) -> int:
+        """End of the last whole line in ``buf[start:end]`` (all of it at the end of the file)."""
+        if self.eof:
+            return self.end
+        hi = self.end
+        while hi > self.start:  # lines are short: the last newline is nearly always in the last 64 KB
+            lo = max(self.start, hi - (1 << 16))
+            nl = np.flatnonzero(self.buf[lo:hi] == 10)
+            if len(nl):
+                return lo + int(nl[-1]) + 1
+            hi = lo
+        return self.start
+
+    def read(self, s: int, e: int):
+        """The file's bytes ``s:e`` (``s`` not before ``offset + start``), consumed: bytes, or a view of the map."""
+        if s < self.offset + self.start:
+            raise ValueError(f"segment {s}:{e} is behind the reader (at {self.offset + self.start})")
+        while True:
+            self.start = min(s - self.offset, self.end)
+            if self.offset + self.end >= e or self.eof:
                 break
-            self._buf += block
-        skip = min(s - self._pos, len(self._buf))
-        del self._buf[:skip]
-        self._pos += skip
-        k = len(self._buf) if e is None else min(e - s, len(self._buf))
-        with memoryview(self._buf) as mv:
-            out = bytes(mv[:k])
-        del self._buf[:k]
-        self._pos += k
+            if self._map is not None:  # no pages are handed back here: windows read earlier may still be in use
+                self.end = min(len(self._map), e)
+                self.eof = self.end == len(self._map)
+            else:
+                self.fill()
+        a, b = s - self.offset, min(e - self.offset, self.end)
+        out = self.buf[a:b] if self._map is not None else self.buf[a:b].tobytes()
+        self.start = b
         return out
 
 
-def lines_before(blocks, offset: int) -> int:
-    """Newlines in the first ``offset`` bytes of a file given as blocks (for error messages)."""
-    count = 0
-    for block in blocks:
-        if offset <= 0:
-            break
-        count += block.count(b"\n", 0, offset)
-        offset -= len(block)
-    return count
+_RELEASE_STEP = 1 << 24
 
 
-# --------------------------------------------------------------------------- run
+def _readonly(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
-@njit
-def _last_newline(buf, end):
-    i = end - 1
-    while i >= 0 and buf[i] != 10:
-        i -= 1
-    return i + 1
+class SegmentReader:
+    """Reads byte ranges of a file front to back (:class:`ByteStream` ``source``), holding only what is asked for.
 
-
-@njit
-def _scan_run(buf, start, end, final, qbuf, q_s, q_l, q_h, qtab, dbuf, lo, hi, row_ds, row_dl, row_g,
-              t_off, t_h, t_r, pow10, out_q, out_s, out_code, out_ds, out_dl, out_h, out_line,
-              slow_row, slow_s, slow_e, slow_line):
-    """Scan run lines from ``start``; query ids resolve through (qbuf, q_s, q_l, q_h, qtab) to slots.
-
-    Documents are looked up in the per-query tables of slots ``lo..hi`` (table
-    index ``slot - lo``, docno bytes in ``dbuf``).  A line that starts the
-    ranking of a known query outside ``lo..hi`` stops the scan before it:
-    the last value returned is that slot (-1 when the scan did not stop).
-    When the output arrays are full the scan stops where the current query
-    started, returning :data:`FULL` (-2).
-    """
-    cap = len(out_q)
-    lim = end if final else _last_newline(buf, end)
-    lim = max(lim, start)
-    i = start
-    line = 0
-    nout = 0
-    nslow = 0
-    prev_s, prev_l, prev_q = -1, 0, -1
-    seg_byte, seg_line, seg_out, seg_slow = -1, 0, 0, 0
-    content = 0
-    err = (_OK, 0, 0)
-    while i < lim:
-        ls = i
-        s0, e0 = _token(buf, i, lim)
-        if s0 == e0 or buf[s0] == 35:  # blank line or comment
-            i = _line_end(buf, e0, lim) + 1
-            line += 1
-            continue
-        s1, e1 = _token(buf, e0, lim)  # Q0: skipped
-        s2, e2 = _token(buf, e1, lim)  # docno
-        s3, e3 = _token(buf, e2, lim)  # rank: skipped
-        s4, e4 = _token(buf, e3, lim)  # score
-        s5, e5 = _token(buf, e4, lim)  # run tag: skipped
-        if s5 == e5:
-            err = (_E_FIELDS, line, _count_tokens(buf, s0, lim))
-            break
-        if prev_s < 0 or not _same(buf, s0, e0 - s0, buf, prev_s, prev_l):
-            q, _ = _find_qid(buf, s0, e0, _fnv(buf, s0, e0), qbuf, q_s, q_l, q_h, qtab)
-            if q >= 0 and (q < lo or q > hi):
-                return nout, nslow, ls, line, content, err, q
-            seg_byte, seg_line, seg_out, seg_slow = ls, line, nout, nslow
-            prev_s, prev_l, prev_q = s0, e0 - s0, q
-        if nout == cap or nslow == cap:  # no room for this line: stop before its query
-            return seg_out, seg_slow, seg_byte, seg_line, content, err, np.int64(FULL)
-        i = _line_end(buf, e5, lim) + 1
-        content += 1
-        q = prev_q
-        v, ok = _parse_score(buf, s4, e4, pow10)
-        if not ok:
-            slow_row[nslow] = nout if q >= 0 else -1
-            slow_s[nslow] = s4
-            slow_e[nslow] = e4
-            slow_line[nslow] = line
-            nslow += 1
-        if q >= 0:
-            h = _fnv(buf, s2, e2)
-            base = t_off[q - lo]
-            mask = np.uint64(t_off[q - lo + 1] - base - 1)
-            slot = _slot0(h, mask)
-            code = NONPOOL
-            while t_r[base + slot] >= 0:
-                r = t_r[base + slot]
-                if t_h[base + slot] == h and _same(buf, s2, e2 - s2, dbuf, row_ds[r], row_dl[r]):
-                    code = row_g[r] if row_g[r] >= 0 else UNJUDGED
-                    break
-                slot = (slot + np.uint64(1)) & mask
-            out_q[nout] = q
-            out_s[nout] = v
-            out_code[nout] = code
-            out_ds[nout] = s2
-            out_dl[nout] = e2 - s2
-            out_h[nout] = h
-            out_line[nout] = line
-            nout += 1
-        line += 1
-    if final or seg_byte < 0 or err[0] != _OK:
-        return nout, nslow, lim, line, content, err, np.int64(-1)
-    # hold back the last query's lines: they may continue in the next block
-    return seg_out, seg_slow, seg_byte, seg_line, content, err, np.int64(-1)
-
-
-@dataclass
-class RunBlock:
-    """Run lines of one block, already joined with the qrels (lines of unknown queries dropped).
-
-    ``query`` slot, ``score``, grade ``code`` (grade >= 0, :data:`NONPOOL`,
-    :data:`UNJUDGED`), docno ``buf[doc_start:+doc_len]`` and its ``doc_hash``,
-    ``lineno`` (1-based, in the file).  ``consumed``: the scan ended at this
-    byte of the block (absolute, whatever ``start`` was); ``lines`` newlines
-    lie between ``start`` and there; ``content`` result lines were read (of
-    any query, held-back ones included).  ``stop``: the slot of a known query
-    outside the tables' window whose first line ended the scan (-1: none;
-    :data:`FULL`: ``capacity`` rows were reached, the scan ended where the
-    last query began).
+    >>> r = SegmentReader(lambda: [b"ab\\nc", b"d\\nef"], 2)
+    >>> bytes(r.read(1, 4)), bytes(r.read(5, 8))
+    (b'b\\nc', b'\\nef')
     """
 
-    buf: np.ndarray
-    query: np.ndarray
-    score: np.ndarray
-    code: np.ndarray
-    doc_start: np.ndarray
-    doc_len: np.ndarray
-    doc_hash: np.ndarray
-    lineno: np.ndarray
-    consumed: int
-    lines: int
-    content: int = 0
-    stop: int = -1
+    def __init__(self, source, size: int = 1 << 23):
+        self._stream = ByteStream(source, size)
 
-    def __len__(self) -> int:
-        return len(self.query)
+    def read(self, s: int, e: int):
+        return self._stream.read(s, e)
 
-    def doc(self, i: int) -> str:
-        s = int(self.doc_start[i])
-        return self.buf[s:s + int(self.doc_len[i])].tobytes().decode("utf-8", "replace")
+    def release(self, upto: int | None = None) -> None:
+        """Hand back what was read before file offset ``upto`` (default: all; see :meth:`ByteStream.release`)."""
+        self._stream.release(upto)
 
+    def close(self) -> None:
+        self._stream.__exit__()
 
-class _Scratch:
-    """Output arrays of the run scanner, reused from block to block."""
-
-    def __init__(self):
-        self.cap = -1
-
-    def ensure(self, cap: int):
-        if cap > self.cap:
-            self.cap = cap
-            self.arrays = (np.empty(cap, np.int32), np.empty(cap, np.float64), np.empty(cap, np.int8),
-                           np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.uint64),
-                           np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64),
-                           np.empty(cap, np.int64), np.empty(cap, np.int64))
-        return self.arrays
-
-
-def scan_run_block(data: bytes, qrels: Qrels, final: bool = True, source: str = "<run>",
-                   line_offset: int = 0, scratch: _Scratch | None = None,
-                   capacity: int | None = None, start: int = 0, index=None, lo: int = 0) -> RunBlock:
-    """Scan run lines from ``data[start:]`` and join them with ``qrels``.
-
-    With ``final=False`` only whole lines are read and the last query's lines
-    are held back (``consumed`` stops where they start): the caller prepends
-    ``data[consumed:]`` to the next block.
-
-    ``index`` (a :class:`QrelsIndex` of the whole qrels) resolves query ids to
-    its slots; ``qrels`` then holds only the judgements of slots
-    ``lo .. lo + qrels.n_queries - 1`` (a window of the file), and the scan
-    stops at the first line of a known query outside the window
-    (``RunBlock.stop``).  Without ``index`` the slots are ``qrels``' own.
-    ``capacity`` (default: enough for any line count the bytes can hold)
-    bounds the rows returned; a scan that reaches it stops early with
-    ``stop ==`` :data:`FULL`.
-
-    >>> q = parse_qrels(b"1 0 d1 2\\n")
-    >>> r = scan_run_block(b"1 Q0 d1 1 2.5 x\\n1 Q0 d2 2 -1e3 x\\n2 Q0 d1 1 0 x\\n", q)
-    >>> r.score.tolist(), r.code.tolist()
-    ([2.5, -1000.0], [2, -1])
-    """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    scratch = scratch or _Scratch()
-    # a run line has at least 12 bytes; callers with long blocks may count lines instead
-    out = scratch.ensure(capacity if capacity is not None else (len(data) - start) // 12 + 2)
-    oq, os_, oc, ods, odl, oh, oline, slow_row, slow_s, slow_e, slow_line = out
-    ix = qrels if index is None else index
-    hi = lo + qrels.n_queries - 1
-    nout, nslow, consumed, lines, content, err, stop = _scan_run(
-        buf, start, len(buf), final, ix.buf, ix.qid_start, ix.qid_len, ix.qid_hash, ix.qid_table,
-        qrels.buf, lo, hi, qrels.row_doc_start, qrels.row_doc_len, qrels.row_grade,
-        qrels.table_offsets, qrels.table_hash, qrels.table_row, _POW10, oq, os_, oc, ods, odl, oh, oline,
-        slow_row, slow_s, slow_e, slow_line)
-    code, line, found = err
-    if code == _E_FIELDS:
-        _fail(source, line_offset + line + 1,
-              f"expected at least 6 whitespace-separated fields, found {found}")
-    score = os_[:nout]
-    for k in range(nslow):  # off the fast path: validate, then Python's float
-        text = data[slow_s[k]:slow_e[k]]
-        lineno = line_offset + int(slow_line[k]) + 1
-        shown = text.decode(errors="replace")
-        if not _FLOAT_RE.fullmatch(text):
-            if text.lower().lstrip(b"+-") in (b"nan", b"inf", b"infinity"):
-                _fail(source, lineno, f"score {shown!r} is not finite")
-            _fail(source, lineno, f"score {shown!r} is not a number")
-        v = float(text)
-        if not np.isfinite(v):
-            _fail(source, lineno, f"score {shown!r} is not finite")
-        if slow_row[k] >= 0:
-            score[slow_row[k]] = v
-    return RunBlock(buf, oq[:nout], score, oc[:nout], ods[:nout], odl[:nout], oh[:nout],
-                    oline[:nout] + (line_offset + 1), int(consumed), int(lines), int(content), int(stop))
-
-
-def iter_line_blocks(blocks) -> Iterator[tuple[bytes, int]]:
-    """Re-cut arbitrary byte blocks at line boundaries.
-
-    Yields ``(block, line_offset)`` where ``line_offset`` counts the newlines
-    before the block, so parse errors can name the file line.
-
-    >>> list(iter_line_blocks([b"a\\nb", b"c\\nd"]))
-    [(b'a\\n', 0), (b'bc\\n', 1), (b'd', 2)]
-    """
-    carry = b""
-    lines = 0
-    for block in blocks:
-        if not block:
-            continue
-        cut = block.rfind(b"\n")
-        if cut < 0:
-            carry += block
-            continue
-        out = carry + block[: cut + 1] if carry else block[: cut + 1]
-        carry = block[cut + 1:]
-        yield out, lines
-        lines += out.count(b"\n")
-    if carry:
-        yield carry, lines
-
-
-# --------------------------------------------------------------------------- file I/O (the only I/O)
-
-
-def read_blocks(path: str | os.PathLike, block_size: int = 1 << 23) -> Iterator[bytes]:
-    """Yield the file at ``path`` in blocks of ``block_size`` bytes."""
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(block_size)
-            if not block:
-                return
-            yield block
-
-
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """Whole file as bytes (qrels are small next to runs)."""
-    with open(path, "rb") as fh:
-        return fh.read()

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["by_rank", "per_query", "cutoff"]
+__all__ = ["by_rank", "per_query", "cutoff", "as_codes", "as_counts"]
 
 
 def by_rank(x, name: str, integer: bool = False) -> np.ndarray:
@@ -53,3 +53,17 @@ def cutoff(k, allow_none: bool = False):
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"cutoff k must be a positive integer, got {k!r}")
     return int(k)
+
+
+def as_codes(x: np.ndarray) -> np.ndarray:
+    """A checked by-rank matrix as the compiled kernels read it: C-ordered int8 grade codes (bool: 0/1)."""
+    if x.dtype == bool:
+        return np.ascontiguousarray(x).view(np.int8)
+    if x.size and (x.min() < -128 or x.max() > 127):
+        raise ValueError("grades must lie in -128..127")
+    return np.ascontiguousarray(x, dtype=np.int8)
+
+
+def as_counts(v: np.ndarray) -> np.ndarray:
+    """A checked per-query count (R, the number of relevant documents) as int64."""
+    return np.asarray(v).astype(np.int64)

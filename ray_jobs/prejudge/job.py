@@ -35,6 +35,7 @@ import numpy as np
 from evaluators import features as F
 from evaluators.automation import automation_by_locale, calibration_sample, route, sample_size
 from evaluators.calibration import PRIOR_CONFIDENCE_CAP, predict_preference
+from evaluators.lineage import digest
 from evaluators.relevance_model import LEARNERS, LearnedCalibration, fit_learned
 from ray_jobs.prejudge import models, signals
 from ray_jobs.prejudge.calibrate import calibrate, gather_labels
@@ -297,6 +298,9 @@ def run(
         pair = np.asarray(labels.q, np.int64) * (len(items.texts) + 1) + np.asarray(labels.d, np.int64)
         learned = fit_learned(X_lab, np.asarray(labels.grade, dtype=int), lab_loc, np.asarray(labels.random, bool),
                               min_locale=cfg.min_locale_labels, learner=cfg.learner, seed=cfg.seed, groups=pair)
+    # label lineage: which fit turned scores into labels (the cosine calibration and the learned model)
+    calibration_id = digest({"cosine": cal.describe(), "learned": learned.report if learned else None,
+                             "learner": cfg.learner if learned else None, "features": list(names)})
     pw_loc = np.asarray(items.pw_locale, dtype=object)
     proba_pw = _proba(cal, learned, covered, X_pw, s_pw, pw_loc)
     pw_grade = proba_pw.argmax(axis=1)
@@ -343,7 +347,8 @@ def run(
     def update(i: int) -> tuple[str, dict[str, Any]]:
         pj: dict[str, Any] = {"model": model_id, "model_version": model_version, "auto": bool(routing.auto[i]),
                               "confidence": round(float(conf[i]), 6), "time": stamp,
-                              "calibration": source[str(all_loc[i])]}
+                              "calibration": source[str(all_loc[i])],
+                              "calibration_id": calibration_id}
         fields: dict[str, Any] = {"needs_humans": bool(routing.needs_humans[i]), "audit": bool(routing.audit[i]),
                                   "prejudgement": pj}
         if routing.auto[i] and not identical[i]:
@@ -393,7 +398,7 @@ def run(
         "audit_share": cfg.audit_share, "seed": cfg.seed, "items": total,
         "auto_judged": summary.auto_judged, "audit": summary.audit, "for_humans": summary.for_humans,
         "automation_rate": float((routing.auto & ~routing.audit).sum() / total) if total else 0.0,
-        "locales": locales, "labels": labels.source,
+        "locales": locales, "labels": labels.source, "calibration_id": calibration_id,
         "calibration": {
             "source": EARLIER if covered else PRIOR, "labels": int(len(labels)) if covered else 0,
             "heldout": (learned.report if learned else {}), "learner": cfg.learner, "features": list(names),
@@ -414,7 +419,7 @@ def run(
     evaluations.update_counts(es, prefix, ev_id, counts)
     doc = evaluations.transition(es, prefix, ev_id, [FROM_STATE], TO_STATE,
                                  reason=f"pre-judged by {model_id}: {summary.auto_judged} of {total} auto-judged",
-                                 fields={"automation": automation})
+                                 fields={"automation": automation, "grading_start_time": clock.now_iso()})
     summary.state = doc["state"]
     summary.seconds["total"] = time.perf_counter() - t0
     log(f"done: {total} items, {summary.auto_judged} auto-judged ({summary.audit} audited), "

@@ -16,6 +16,8 @@ COMMANDS = (
     "web",
     "eval",
     "prejudge",
+    "report",
+    "export",
     "es",
     "fixtures",
     "trec_eval",

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
+import json
 import sys
 import warnings
 
 import numpy as np
 
 from services.cli import CommandError
+from services.cli.output import add_json_flag
 
 METHODS = ("majority", "dawid-skene", "one-coin", "ordinal-ds")
 GRADED = ("ordinal-ds",)
@@ -40,6 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help="majority: break ties at random with this seed (default: the median "
                         "tied grade for integer labels, else the lowest label)")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="write here instead of stdout")
+    add_json_flag(p, '{"method", "converged", "guard", "labels": [{"item", "label", "confidence"}]} instead of CSV')
     p.set_defaults(func=run)
 
 
@@ -158,11 +162,20 @@ def run(args: argparse.Namespace) -> int:
         # The majority-vote guard (a likely degenerate fit): say so, the output is still written.
         if issubclass(w.category, AggregationWarning):
             print(f"qrelay aggregate: warning: {w.message}", file=sys.stderr)
+    rows = zip(model.items_.tolist(), model.labels_.tolist(), model.confidence_.tolist())
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(("item", "label", "confidence"))
-    for item, label, conf in zip(model.items_.tolist(), model.labels_.tolist(), model.confidence_.tolist()):
-        writer.writerow((item, label, f"{conf:.6f}"))
+    if args.json:
+        guard = getattr(model, "guard_", None)
+        json.dump({"method": args.method, "converged": getattr(model, "converged_", None),
+                   "guard": dataclasses.asdict(guard) if guard is not None else None,
+                   "labels": [{"item": i, "label": lab, "confidence": round(c, 6)} for i, lab, c in rows]},
+                  buf, default=str)
+        buf.write("\n")
+    else:
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(("item", "label", "confidence"))
+        for item, label, conf in rows:
+            writer.writerow((item, label, f"{conf:.6f}"))
     if args.output:
         try:
             with open(args.output, "w", newline="", encoding="utf-8") as fh:

@@ -1,10 +1,8 @@
-"""``qrelay web``: the graders' web app, a thin HTTP front over a running gRPC server."""
+"""``qrelay web``: the graders' app and the dashboards, a thin HTTP front over a running gRPC server."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from services.cli import CommandError
 
@@ -12,10 +10,13 @@ from services.cli import CommandError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "web",
-        help="serve the graders' web app",
-        description="Serve the graders' web app over HTTP. Graders sign in with the credential "
-        "OperationsService.CreateGrader issued; every action is a GradingService call to the gRPC "
-        "server given by --grpc, made with the grader's own credential.",
+        help="serve the graders' web app and the dashboards",
+        description="Serve the graders' web app and the dashboards over HTTP. Graders sign in at / with "
+        "the credential OperationsService.CreateGrader issued; engineers and ops leads sign in with "
+        "their token to the report pages (/evaluations), trends (/trends) and scorecards (/workforce). "
+        "Every action is a call to the gRPC server given by --grpc, made with the user's own "
+        "credential; that server decides who may see what. SIGTERM or Ctrl-C finishes requests in "
+        "flight, then stops.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080; 0 picks a free one)")
@@ -24,20 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.web.app import serve
+    from services.web.app import WebServer
 
     try:
-        httpd = serve(args.port, args.grpc, args.host)
+        server = WebServer(args.port, args.grpc, args.host)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    host, port = httpd.server_address[:2]
+    host, port = server.address
     print(f"qrelay web on http://{host}:{port}/ (gRPC {args.grpc})", file=sys.stderr, flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    stop.wait()
-    httpd.shutdown()
-    httpd.server_close()
+    server.run()
     return 0

@@ -32,6 +32,9 @@ class QueryResults:
     lists: dict[str, list[Doc]] = field(default_factory=dict)  # ranker id -> docs in rank order
     # the values of the stratify-by fields: the same text in two locales is two queries
     group: tuple[str, ...] = ()
+    # the query's events in the log window: reports weight a query by it within its stratum
+    # when queries were drawn uniformly (unique-query sampling)
+    traffic: int = 0
 
 
 def _public(doc: Doc, position: int) -> dict[str, Any]:
@@ -87,7 +90,8 @@ def side_by_side_items(evaluation_id: str, q: QueryResults, rankers: Sequence[st
 
 
 def _query_fields(q: QueryResults) -> dict[str, Any]:
-    return {"query": q.query, "query_norm": q.query_norm, "locale": q.locale, "stratum": q.stratum}
+    return {"query": q.query, "query_norm": q.query_norm, "locale": q.locale, "stratum": q.stratum,
+            "query_traffic": q.traffic}
 
 
 def gold_items(evaluation_id: str, gold: Iterable[Mapping[str, Any]], common: Mapping[str, Any]) -> list[dict]:

@@ -308,7 +308,7 @@ class Producer:
         """Each unit's lists per ranker (logged bucket or live template), cut to depth k."""
         m = self.mapping
         out = [QueryResults(u.query_norm, u.query_norm, u.group[locale_in_group] if locale_in_group is not None else "",
-                            stratum, group=u.group) for u, stratum in zip(chunk, strata)]
+                            stratum, group=u.group, traffic=u.count) for u, stratum in zip(chunk, strata)]
         by_group: dict[tuple[str, ...], list[int]] = {}
         for i, u in enumerate(chunk):
             by_group.setdefault(u.group, []).append(i)

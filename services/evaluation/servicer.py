@@ -16,6 +16,7 @@ from services.auth import current_principal
 from services.core.errors import FieldViolation, InvalidArgument, NotFound
 from services.evaluation import checks
 from services.evaluation.production import Producer
+from services.evaluation.recurrence import Scheduler
 from services.evaluation.spec import from_proto, proto_from_json, to_json
 from services.reporting.worker import ReportingWorker
 from services.store import evaluations
@@ -43,7 +44,9 @@ def to_proto(doc: dict) -> evaluation_pb2.Evaluation:
         e.grading.CopyFrom(stored_message(evaluation_pb2.GradingProgress, doc["grading"]))
     if doc.get("completion"):
         e.completion.CopyFrom(stored_message(evaluation_pb2.Completion, doc["completion"]))
-    for attr in ("create_time", "update_time"):
+    if doc.get("series"):
+        e.series = f"evaluations/{doc['series']}"
+    for attr in ("create_time", "update_time", "next_run_time"):
         ts = timestamp(doc.get(attr))
         if ts:
             getattr(e, attr).CopyFrom(ts)
@@ -62,6 +65,13 @@ def ev_with_defaults(evaluation: evaluation_pb2.Evaluation, spec) -> evaluation_
         e.spec.sample_plan.allocation = evaluation_pb2.FIXED if spec.plan.fixed_counts is not None else evaluation_pb2.PROPORTIONAL
     if spec.plan.band_mode:
         e.spec.sample_plan.bands.names[:] = spec.plan.band_names
+    if spec.recurrence:
+        e.spec.recurrence.window.FromTimedelta(dt.timedelta(seconds=spec.recurrence.window_s))
+    if spec.alerting:
+        a = e.spec.alerting
+        a.measures[:] = spec.alerting.measures
+        a.baseline_snapshots, a.alpha, a.webhook_url = (spec.alerting.baseline_snapshots, spec.alerting.alpha,
+                                                        spec.alerting.webhook_url)
     return e
 
 
@@ -75,10 +85,14 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         self.reporting = ReportingWorker(ctx.es, ctx.prefix, ctx.config.reporting)
         ctx.closers.append(self.reporting.stop)
         self.reporting.start()
+        self.scheduler = Scheduler(ctx.es, ctx.prefix, self.producer.submit, ctx.config.trends.scheduler_seconds)
+        ctx.closers.append(self.scheduler.stop)
+        self.scheduler.start()
 
     def CreateEvaluation(self, request, context):
         principal = current_principal.get()
-        spec = from_proto(request.evaluation.display_name, request.evaluation.spec)
+        spec = from_proto(request.evaluation.display_name, request.evaluation.spec,
+                          min_recurrence_s=self.ctx.config.trends.min_recurrence_seconds)
         if request.request_id:
             # the same caller retrying the same request gets the same evaluation
             digest = hashlib.sha256(f"{principal.subject}\x00{request.request_id}".encode()).hexdigest()
@@ -108,6 +122,10 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             "create_time": now,
             "update_time": now,
         }
+        if spec.recurrence:
+            # the first evaluation names the series; the scheduler re-creates it from `next_run_time`
+            doc.update(series=evaluation_id, run_index=0, next_run_time=clock.iso(
+                clock.parse_time(now) + dt.timedelta(seconds=spec.recurrence.every_s)))
         stored, _created = evaluations.create(self.ctx.es, self.ctx.prefix, evaluation_id, doc)
         if stored["state"] == "PENDING":
             self.producer.submit(evaluation_id)
@@ -129,6 +147,13 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     def CancelEvaluation(self, request, context):
         evaluation_id = id_of(request.name, "evaluations")
         reason = request.reason.strip() or f"cancelled by {current_principal.get().subject}"
+        doc = evaluations.get(self.ctx.es, self.ctx.prefix, evaluation_id)
+        if doc.get("next_run_time"):
+            # the first evaluation of a recurring series: cancelling it ends the series, also
+            # once it has finished itself (it is the series' only handle)
+            doc = evaluations.stop_series(self.ctx.es, self.ctx.prefix, evaluation_id)
+            if doc["state"] in evaluations.TERMINAL_STATES:
+                return to_proto(doc)
         doc = evaluations.transition(self.ctx.es, self.ctx.prefix, evaluation_id, ACTIVE, "CANCELLED", reason[:500])
         return to_proto(doc)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from google.protobuf import json_format
 
+from evaluators.metrics.registry import parse_measure
 from services._proto.qrelay.v1 import common_pb2, evaluation_pb2
 from services.core.errors import Violations
 
@@ -20,6 +22,12 @@ DEFAULT_DEPTH = 10
 MAX_SAMPLE = 100_000
 DEFAULT_BANDS = ("head", "torso", "tail")
 P = "evaluation.spec"
+MAX_RECURRENCE_S = 366 * 86400
+DEFAULT_ALERT_MEASURES = ("ndcg_cut_10",)
+DEFAULT_BASELINE_SNAPSHOTS = 4
+MAX_BASELINE_SNAPSHOTS = 52
+DEFAULT_ALERT_ALPHA = 0.05
+MAX_URL = 2048
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,25 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Recurrence:
+    """Re-create every ``every_s`` seconds over the ``window_s`` seconds of logs ending at each run."""
+
+    every_s: float
+    window_s: float
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """Watch ``measures`` against the last ``baseline_snapshots`` snapshots of the series."""
+
+    measures: tuple[str, ...]
+    baseline_snapshots: int
+    min_drop: float
+    webhook_url: str
+    alpha: float
+
+
+@dataclass(frozen=True)
 class Spec:
     display_name: str
     index_pattern: str
@@ -69,6 +96,8 @@ class Spec:
     priority: int
     deadline: dt.datetime | None
     owner_team: str
+    recurrence: Recurrence | None = None
+    alerting: Alerting | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -84,8 +113,11 @@ def proto_from_json(stored: dict) -> evaluation_pb2.EvaluationSpec:
     return json_format.ParseDict(stored, evaluation_pb2.EvaluationSpec(), ignore_unknown_fields=True)
 
 
-def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec) -> Spec:
-    """Validate and translate; raises ``InvalidArgument`` listing every bad field at once."""
+def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurrence_s: float = 0.0) -> Spec:
+    """Validate and translate; raises ``InvalidArgument`` listing every bad field at once.
+
+    ``min_recurrence_s``: the shortest ``recurrence.every`` accepted (CreateEvaluation passes the
+    configured hour; re-reading a stored spec passes nothing)."""
     v = Violations()
     src = s.log_source
     v.check(bool(src.index_pattern.strip()), f"{P}.log_source.index_pattern", "required (an index name or pattern)")
@@ -136,6 +168,8 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec) -> Spec:
     v.check(0 <= s.priority <= 100, f"{P}.priority", "must be in 0..100")
 
     plan = _plan(s.sample_plan, v)
+    recurrence = _recurrence(s.recurrence, v, min_recurrence_s) if s.HasField("recurrence") else None
+    alerting = _alerting(s.alerting, v) if s.HasField("alerting") else None
     v.raise_if_any()
     return Spec(
         display_name=display_name, index_pattern=src.index_pattern.strip(), start=start, end=end,
@@ -144,8 +178,77 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec) -> Spec:
         depth=depth, overlap=overlap, gold_share=s.gold_share, plan=plan,
         priority=s.priority or 50,
         deadline=s.deadline.ToDatetime(dt.timezone.utc) if s.HasField("deadline") else None,
-        owner_team=s.owner_team,
+        owner_team=s.owner_team, recurrence=recurrence, alerting=alerting,
     )
+
+
+def _seconds(d) -> float:
+    return d.seconds + d.nanos / 1e9
+
+
+def _recurrence(r: evaluation_pb2.Recurrence, v: Violations, min_every_s: float) -> Recurrence:
+    path = f"{P}.recurrence"
+    every = _seconds(r.every)
+    window = _seconds(r.window) if r.HasField("window") else every
+    floor = max(min_every_s, 1.0)
+    v.check(floor <= every <= MAX_RECURRENCE_S, f"{path}.every",
+            f"must be between {_duration(floor)} and 366 days, got {every:g} s")
+    v.check(0 < window <= MAX_RECURRENCE_S, f"{path}.window", f"must be positive and at most 366 days, got {window:g} s")
+    return Recurrence(every, window)
+
+
+def _duration(s: float) -> str:
+    """A duration as a person writes it.
+
+    >>> _duration(3600), _duration(90), _duration(2)
+    ('1 h', '90 s', '2 s')
+    """
+    return f"{s / 3600:g} h" if s >= 3600 and s % 3600 == 0 else f"{s:g} s"
+
+
+def _alerting(a: evaluation_pb2.Alerting, v: Violations) -> Alerting:
+    path = f"{P}.alerting"
+    measures = []
+    for i, name in enumerate(a.measures or DEFAULT_ALERT_MEASURES):
+        try:
+            parsed = parse_measure(name)
+        except ValueError as exc:
+            v.add(f"{path}.measures[{i}]", str(exc))
+            continue
+        if v.check(len(parsed) == 1, f"{path}.measures[{i}]", f"{name!r} names {len(parsed)} measures; give one cutoff, "
+                   f"e.g. {parsed[0]}"):
+            measures.append(str(parsed[0]))
+    n = a.baseline_snapshots or DEFAULT_BASELINE_SNAPSHOTS
+    v.check(1 <= n <= MAX_BASELINE_SNAPSHOTS, f"{path}.baseline_snapshots", f"must be in 1..{MAX_BASELINE_SNAPSHOTS}")
+    v.check(math.isfinite(a.min_drop) and a.min_drop >= 0, f"{path}.min_drop", "must be a non-negative number")
+    alpha = a.alpha or DEFAULT_ALERT_ALPHA
+    v.check(0 < alpha < 0.5, f"{path}.alpha", "must lie strictly between 0 and 0.5")
+    url = a.webhook_url.strip()
+    why = webhook_url_problem(url) if url else None
+    v.check(why is None, f"{path}.webhook_url", why or "")
+    return Alerting(tuple(dict.fromkeys(measures)), n, a.min_drop, url, alpha)
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook (None when it can): an absolute http(s) URL with a host.
+
+    >>> webhook_url_problem("https://hooks.example.com/qrelay?team=mx") is None
+    True
+    >>> webhook_url_problem("hooks.example.com/x")
+    "is not an absolute http(s) URL: 'hooks.example.com/x'"
+    """
+    if len(url) > MAX_URL:
+        return f"at most {MAX_URL} characters"
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        return f"is not a valid URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"is not an absolute http(s) URL: {url!r}"
+    return None
 
 
 def _plan(p: evaluation_pb2.SamplePlan, v: Violations) -> Plan | None:

@@ -16,7 +16,8 @@ Side by side: the grader rates the sides as shown (negative: left better); the s
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from elasticsearch import Elasticsearch
@@ -41,6 +42,7 @@ class Rating:
     value: int
     comment: str = ""
     flagged: bool = False
+    guidelines: Mapping[str, str] = field(default_factory=dict)  # kind -> version of the text the grader was shown
 
 
 def canonical_preference(shown: int, flipped: bool) -> int:
@@ -107,6 +109,8 @@ def _judgement(doc: dict[str, Any], rating: Rating, at) -> dict[str, Any]:
         "flagged": rating.flagged, "comment": rating.comment, "submit_time": clock.iso(at),
         "lease_start": doc["lease_start"], "time_on_task_ms": max(0, int((at - start).total_seconds() * 1000)),
     }
+    if rating.guidelines.get(doc["kind"]):
+        j["guideline_version"] = rating.guidelines[doc["kind"]]  # label lineage
     if doc["kind"] == "pointwise":
         j["grade"] = rating.value
         if doc.get("gold") and doc.get("gold_label") is not None:

@@ -8,8 +8,11 @@ guideline text a grader reads for it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from evaluators.lineage import digest
 
 MAX_COMMENT = 2000
 
@@ -37,14 +40,28 @@ SIDE_BY_SIDE = Scale("side_by_side", "preference", -3, 3, {
 BY_KIND = {s.kind: s for s in (POINTWISE, SIDE_BY_SIDE)}
 
 
+def guideline_version(kind: str, text: str) -> str:
+    """What a judgement records of the guideline text its grader was shown: the version the text
+    states on a line "Guideline version N." and a digest of the text, so an edit without a new
+    number still shows.
+
+    >>> guideline_version("pointwise", "# Rating" + chr(10) + "Guideline version 2." + chr(10))[:12]
+    'pointwise 2 '
+    """
+    stated = re.search(r"^Guideline version (\S+?)\.?\s*$", text, re.MULTILINE | re.IGNORECASE)
+    return f"{kind} {stated.group(1) if stated else 'unnumbered'} ({digest(text)})"
+
+
 class Guidelines:
-    """Markdown guideline texts by item kind, read once from ``directory/{kind}.md``."""
+    """Markdown guideline texts by item kind, read once from ``directory/{kind}.md``, and their
+    versions (what each judgement stores)."""
 
     def __init__(self, directory: Path):
         self.texts = {}
         for kind in BY_KIND:
             path = Path(directory) / f"{kind}.md"
             self.texts[kind] = path.read_text(encoding="utf-8") if path.exists() else ""
+        self.versions = {kind: guideline_version(kind, text) for kind, text in self.texts.items() if text}
 
     def for_kind(self, kind: str) -> str:
         return self.texts.get(kind, "")

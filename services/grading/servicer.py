@@ -75,7 +75,8 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
     def SubmitJudgement(self, request, context):
         aid = aip.id_of(request.name, "assignments")
         field = request.WhichOneof("rating")
-        rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged)
+        rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged,
+                                self.guidelines.versions)
         return judgement_to_proto(judging.submit(self.es, self.prefix, _me(), aid, rating,
                                                  known=self.dispatch.leases.take(aid), count=self.dispatch.counter.add))
 

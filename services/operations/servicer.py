@@ -25,7 +25,8 @@ def _status_name(value: int) -> str:
 
 def partner_to_proto(d: dict[str, Any]) -> operations_pb2.Partner:
     p = operations_pb2.Partner(name=f"partners/{d['partner_id']}", display_name=d.get("display_name", ""),
-                               status=_STATUS.get(d.get("status", ""), 0))
+                               status=_STATUS.get(d.get("status", ""), 0),
+                               price_per_judgement=d.get("price_per_judgement") or 0.0, currency=d.get("currency") or "")
     if ts := timestamp(d.get("create_time")):
         p.create_time.CopyFrom(ts)
     return p
@@ -65,7 +66,8 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
     def CreatePartner(self, request, context):
         p = request.partner
         return partner_to_proto(partner_ops.create_partner(self.es, self.prefix, p.display_name,
-                                                           _status_name(p.status), request.request_id))
+                                                           _status_name(p.status), request.request_id,
+                                                           p.price_per_judgement, p.currency))
 
     def GetPartner(self, request, context):
         return partner_to_proto(partners.get(self.es, self.prefix, id_of(request.name, "partners", "name")))
@@ -77,7 +79,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServiceServicer):
 
     def UpdatePartner(self, request, context):
         pid = id_of(request.partner.name, "partners", "partner.name")
-        fields = {"display_name": request.partner.display_name, "status": _status_name(request.partner.status)}
+        p = request.partner
+        fields = {"display_name": p.display_name, "status": _status_name(p.status),
+                  "price_per_judgement": p.price_per_judgement, "currency": p.currency}
         return partner_to_proto(partner_ops.update_partner(self.es, self.prefix, pid, fields,
                                                            request.update_mask.paths))
 

@@ -31,6 +31,7 @@ import numpy as np
 from elasticsearch import Elasticsearch
 
 from evaluators import consensus as pure
+from evaluators.lineage import digest
 from services.core import clock
 from services.reporting.config import ReportingConfig
 from services.store import consensus as store
@@ -43,6 +44,13 @@ POINTWISE, SXS = "pointwise", "side_by_side"
 #: The ``method`` of a human label, per kind.
 METHODS = {POINTWISE: "dawid-skene", SXS: "reliability-weighted-mean"}
 CLASSES = {POINTWISE: pure.POINTWISE_CLASSES, SXS: pure.SIGN_CLASSES}
+#: The aggregation's parameters per kind, stored with each fit (label lineage).
+PARAMETERS = {
+    POINTWISE: {"classes": "0,1,2,3", "gold": "clamped", "n_iter": "100",
+                "unseen_grader": "judgement-weighted mean confusion matrix"},
+    SXS: {"classes": "-1,0,1 (sign)", "weight": "log-odds of the grader's sign accuracy", "n_iter": "100",
+          "unseen_grader": "judgement-weighted mean confusion matrix"},
+}
 # Stored probabilities and preferences are rounded: equal inputs store equal documents, and a
 # refit whose model moved a little rewrites only the items whose rounded values moved.
 DIGITS = 3
@@ -52,7 +60,8 @@ ITEM_FIELDS = ["item_id", "evaluation_id", "kind", "query_norm", "locale", "stra
                "ranks", "ranker_a", "ranker_b", "gold", "gold_label", "needs_humans", "audit", "overlap",
                "identical", "prejudgement", "audit_probability", "calibration_sample"]
 # What recomputing an item needs of its stored document, besides the fields it compares.
-LABEL_FIELDS = ["label", "preference", "source", "judgements", "confidence", "posterior", "method", "human_done"]
+LABEL_FIELDS = ["label", "preference", "source", "judgements", "confidence", "posterior", "method", "human_done",
+                "votes", "human_time"]
 CONTEXT_FIELDS = ["kind", "gold", "overlap", "needs_humans", "audit"]
 
 
@@ -93,6 +102,8 @@ def seed_doc(item: Mapping[str, Any], now: str) -> dict[str, Any]:
     if model_value is not None:
         doc["model_label"] = float(model_value)
         doc["model_version"] = pj.get("model_version") or pj.get("model") or ""
+        if pj.get("calibration_id"):
+            doc["calibration_id"] = pj["calibration_id"]
     if doc["gold"] and item.get("gold_label") is not None:
         doc.update(source="gold", label=int(item["gold_label"]), confidence=1.0, method="gold")
     elif kind == SXS and item.get("identical"):
@@ -140,6 +151,8 @@ class State:
     last_pass: dict[str, Any] = field(default_factory=dict)  # what the last such pass did, and how long it took
     # kind -> evaluators.consensus.Reliability.to_dict(), or None before that kind's first judgement
     reliability: dict[str, Any] = field(default_factory=dict)
+    # kind -> the fit's lineage: fit_id (digest of the model), method, parameters, judgements, time
+    fits: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any] | None) -> "State":
@@ -225,6 +238,7 @@ def update(es: Elasticsearch, prefix: str, evaluation_id: str, state: State, cfg
         t = time.perf_counter()
         state.reliability = fit(rows, _gold_labels(es, prefix, rows))
         state.fitted_on, state.fit_time, state.refits = len(rows), clock.now_iso(), state.refits + 1
+        state.fits = fits(state.reliability, rows, state.fit_time)
         out.refit = True
         out.seconds["fit"] = time.perf_counter() - t
     if rows:
@@ -233,7 +247,10 @@ def update(es: Elasticsearch, prefix: str, evaluation_id: str, state: State, cfg
         out.seconds["read_stored"] = time.perf_counter() - t
         t = time.perf_counter()
         labels = recompute(state.models(), rows, stored)
-        changes = changed(labels, stored)
+        # a doc written now names the fit it was computed with; one a refit leaves as it was keeps its own
+        ids = {k: f.get("fit_id") for k, f in (state.fits or {}).items()}
+        changes = {i: {**d, **({"fit_id": ids[stored[i].get("kind")]} if ids.get(stored[i].get("kind")) else {})}
+                   for i, d in changed(labels, stored).items()}
         out.seconds["compute"] = time.perf_counter() - t
         t = time.perf_counter()
         now = clock.now_iso()
@@ -304,6 +321,17 @@ def fit(rows: list[dict[str, Any]], gold: Mapping[str, int]) -> dict[str, Any]:
     return out
 
 
+def fits(reliability: Mapping[str, Any], rows: list[dict[str, Any]], time: str) -> dict[str, Any]:
+    """The lineage of each kind's fitted reliability model (what a report names its labels by)."""
+    out = {}
+    for kind, model in reliability.items():
+        if model:
+            out[kind] = {"fit_id": digest(model), "method": model.get("method") or METHODS[kind],
+                         "parameters": PARAMETERS[kind], "judgements": sum(_kind(r) == kind for r in rows),
+                         "time": time}
+    return out
+
+
 def recompute(models: Mapping[str, pure.Reliability], rows: list[dict[str, Any]],
               stored: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """``item_id -> label fields`` of every item with judgements in ``rows`` (all of each item's
@@ -322,6 +350,8 @@ def recompute(models: Mapping[str, pure.Reliability], rows: list[dict[str, Any]]
         else:
             c = pure.side_by_side(model, item, grader, label)
             values = [{"preference": round(float(v), DIGITS)} for v in c.preference]
+        votes = vote_counts(item, label)
+        first = first_times(rows, kind)
         post = np.round(c.posterior, DIGITS).tolist()
         conf = np.round(c.confidence, DIGITS).tolist()
         for k, item_id in enumerate(c.items.tolist()):
@@ -330,7 +360,41 @@ def recompute(models: Mapping[str, pure.Reliability], rows: list[dict[str, Any]]
             gold = bool(doc.get("gold")) and doc.get("label") is not None
             out[item_id] = {**values[k], "confidence": conf[k], "posterior": post[k], "judgements": n,
                             "source": "gold" if gold else "human", "method": "gold" if gold else METHODS[kind],
+                            "votes": votes[item_id], **({"human_time": first[item_id]} if item_id in first else {}),
                             "human_done": bool(doc.get("needs_humans")) and n >= int(doc.get("overlap") or 1)}
+    return out
+
+
+def first_times(rows: Iterable[Mapping[str, Any]], kind: str) -> dict[str, str]:
+    """``item_id -> the earliest submit_time`` of its judgements of ``kind`` (in the stored format).
+
+    >>> first_times([{"item_id": "a", "grade": 1, "submit_time": "2024-06-02T00:00:00.000+00:00"},
+    ...              {"item_id": "a", "grade": 2, "submit_time": "2024-06-01T00:00:00.000+00:00"}], POINTWISE)
+    {'a': '2024-06-01T00:00:00.000+00:00'}
+    """
+    value = "grade" if kind == POINTWISE else "preference"
+    out: dict[str, tuple] = {}
+    for r in rows:
+        if _kind(r) != kind or r.get(value) is None or not r.get("submit_time"):
+            continue
+        t = clock.parse_time(r["submit_time"])
+        if r["item_id"] not in out or t < out[r["item_id"]][0]:
+            out[r["item_id"]] = (t, clock.iso(t))
+    return {i: s for i, (_, s) in out.items()}
+
+
+def vote_counts(item: np.ndarray, label: np.ndarray) -> dict[str, dict[str, int]]:
+    """``item_id -> {value: judgements}`` (values as integer strings): what inter-rater agreement
+    needs of an item, so reports never read the judgements.
+
+    >>> vote_counts(np.array(["a", "a", "b"], dtype=object), np.array([2.0, 2.0, -1.0]))
+    {'a': {'2': 2}, 'b': {'-1': 1}}
+    """
+    out: dict[str, dict[str, int]] = {}
+    for i, v in zip(item.tolist(), label.tolist()):
+        key = str(int(v))
+        counts = out.setdefault(i, {})
+        counts[key] = counts.get(key, 0) + 1
     return out
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
+from services.reporting import trends
+
 
 def on_complete(es: Elasticsearch, prefix: str, evaluation_id: str) -> None:
-    """Run the completion hooks of one evaluation (none yet)."""
+    """Run the completion hooks of one evaluation: its metric snapshots, then the regression
+    check against its series (idempotent: snapshot and alert ids derive from the evaluation)."""
+    trends.on_complete(es, prefix, evaluation_id)

@@ -39,6 +39,7 @@ from elasticsearch import Elasticsearch
 
 from evaluators.automation import audit_draw, automation_by_locale, Routing
 from evaluators.calibration import predict_preference
+from evaluators.lineage import digest
 from evaluators.relevance_model import fit_learned
 from services.core import clock
 from services.reporting.config import ReportingConfig
@@ -124,6 +125,9 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
                  extra={"evaluation": evaluation_id, "labels": n})
         return out
 
+    # label lineage: this fit's name, carried by every label it makes
+    calibration_id = digest({"within": evaluation_id, "fit": state["fits"], "learner": cal.get("learner") or "gbm",
+                             "features": names, "heldout": model.report})
     threshold = float(automation.get("threshold") or 0.8)
     audit_share = float(automation.get("audit_share") or 0.0)
     seed = int(automation.get("seed") or 0)
@@ -146,7 +150,8 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     routed = []
     for item_id, d in decisions.items():
         audit = d["auto"] and audit_draw(seed, item_id) < audit_share
-        pj = {"confidence": round(d["confidence"], 6), "auto": d["auto"], "time": stamp, "calibration": WITHIN}
+        pj = {"confidence": round(d["confidence"], 6), "auto": d["auto"], "time": stamp, "calibration": WITHIN,
+              "calibration_id": calibration_id}
         label: dict[str, Any]
         if d["kind"] == "pointwise":
             pj["grade"] = d["grade"]
@@ -161,7 +166,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
         if d["auto"]:
             fields.update(needs_humans=bool(audit), audit=bool(audit), audit_probability=audit_share)
             cons.update(needs_humans=bool(audit), audit=bool(audit), audit_probability=audit_share, source="model",
-                        method="model", confidence=round(d["confidence"], 3), **label)
+                        method="model", calibration_id=calibration_id, confidence=round(d["confidence"], 3), **label)
             routed.append(item_id)
         item_changes.append((item_id, fields))
         cons_changes.append((item_id, cons))

@@ -5,6 +5,8 @@ from typing import Any, Iterable
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from services.core.clock import parse_time
+from services.store.scan import scan
 from services.store.family import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
 FAMILY = IndexFamily(
@@ -129,3 +131,23 @@ def live_of(es: Elasticsearch, prefix: str, grader: str, size: int = 1000) -> li
     r = es.search(index=index(prefix), size=size, seq_no_primary_term=True, query={"bool": {"filter": [
         {"term": {"grader": grader}}, {"term": {"state": "LEASED"}}]}})
     return [Slot(h["_id"], h["_source"], h["_seq_no"], h["_primary_term"]) for h in r["hits"]["hits"]]
+
+
+def skips_in_window(es: Elasticsearch, prefix: str, start: str, end: str,
+                    evaluation_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every skip in ``[start, end)``: ``{grader, evaluation_id, time}``. A skip is on its
+    slot while the slot stays SKIPPED, and moves into the slot's ``previous`` history when the item
+    is leased again (then ``time`` is that re-lease, shortly after the skip); a slot skipped in
+    the window was updated in it or later, so only those slots are read."""
+    f: list[dict] = [{"range": {"update_time": {"gte": start}}}]
+    if evaluation_ids is not None:
+        f.append({"terms": {"evaluation_id": evaluation_ids}})
+    t0, t1 = parse_time(start), parse_time(end)
+    out = []
+    for doc in scan(es, index(prefix), {"bool": {"filter": f}}, ["grader", "evaluation_id", "state", "update_time",
+                                                                 "previous"]):
+        held = [{"grader": doc["grader"], "state": doc["state"], "time": doc.get("update_time")},
+                *(doc.get("previous") or ())]
+        out += [{"grader": h["grader"], "evaluation_id": doc["evaluation_id"], "time": h["time"]}
+                for h in held if h.get("state") == "SKIPPED" and h.get("time") and t0 <= parse_time(h["time"]) < t1]
+    return out

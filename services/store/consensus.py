@@ -21,7 +21,7 @@ SOURCES = ("human", "model", "tie", "gold", "none")
 
 FAMILY = IndexFamily(
     name="consensus",
-    version=3,
+    version=5,
     doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
     properties={
         "item_id": KEYWORD,
@@ -47,11 +47,19 @@ FAMILY = IndexFamily(
         "preference": FLOAT,  # SxS preference in -3..+3; absent while unlabelled
         "source": KEYWORD,  # one of SOURCES
         "judgements": INT,  # human judgements behind the label
+        # the human judgements by value ({"2": 2, "3": 1}; SxS {"-1": 1, "2": 2}): inter-rater agreement
+        # (Krippendorff's alpha) needs only these, so a report never reads the judgements themselves
+        "votes": OPAQUE,
         "confidence": FLOAT,  # posterior probability of the label (human) or calibrated confidence (model)
         "posterior": OPAQUE,  # human: pointwise P(grade 0..3); SxS P(sign -1, 0, +1) of the preference
         "model_label": FLOAT,  # the model's grade / preference, kept beside the human one for audits
         "model_version": KEYWORD,
+        "calibration_id": KEYWORD,  # the calibration fit the model's score became a label with (lineage)
         "method": KEYWORD,  # aggregation method, e.g. dawid-skene
+        "fit_id": KEYWORD,  # the reliability model fit the human label was last computed with (lineage)
+        # the first human judgement's submit time: when the item became complete for a report
+        # (queries complete in the order of their items' latest human_time)
+        "human_time": DATE,
         "update_time": DATE,
     },
 )
@@ -143,3 +151,21 @@ def labelled_counts(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[
     a = r["aggregations"]
     return {"labelled": int(a["labelled"]["doc_count"]), "sample": int(a["sample"]["doc_count"]),
             "sample_labelled": int(a["sample"]["labelled"]["doc_count"])}
+
+
+def state(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """What changes whenever any label of the evaluation changes, in one cheap request: documents,
+    the latest ``update_time``, and the sums of labels, preferences and judgements. Reports key
+    their cache on it."""
+    r = es.search(index=index(prefix), size=0, track_total_hits=True,
+                  query={"term": {"evaluation_id": evaluation_id}}, aggs={
+                      "update_time": {"max": {"field": "update_time"}},
+                      "labels": {"sum": {"field": "label"}},
+                      "preferences": {"sum": {"field": "preference"}},
+                      "judgements": {"sum": {"field": "judgements"}},
+                      "labelled": {"filter": {"bool": {"must_not": {"term": {"source": "none"}}}}},
+                  })
+    a = r["aggregations"]
+    return {"items": r["hits"]["total"]["value"], "labelled": a["labelled"]["doc_count"],
+            "update_time": a["update_time"].get("value_as_string"), "labels": a["labels"]["value"],
+            "preferences": a["preferences"]["value"], "judgements": a["judgements"]["value"]}

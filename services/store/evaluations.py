@@ -10,7 +10,7 @@ from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, 
 
 FAMILY = IndexFamily(
     name="evaluations",
-    version=2,
+    version=3,
     doc="Evaluations: the engineer's spec (opaque), state, counts, strata and weights.",
     properties={
         "evaluation_id": KEYWORD,
@@ -38,8 +38,10 @@ FAMILY = IndexFamily(
         "grading": OPAQUE,  # human grading progress: items done, judgements, rate, ETA
         "completion": OPAQUE,  # how it completed: reason, coverage, message
         "complete_time": DATE,
+        "grading_start_time": DATE,  # when it entered GRADING (scorecards' SLA clock starts here)
         "consensus": OPAQUE,  # the reporting worker's state: seeded, watermark, fitted reliability
         "series": KEYWORD,  # id of the first evaluation of a recurring series
+        "run_index": INT,  # position in the series: 0 for the first evaluation, k for its k-th re-creation
         "next_run_time": DATE,  # recurring: when the next evaluation of the series is due
         "producer": KEYWORD,  # the server process producing items (claim)
         "heartbeat": DATE,  # last sign of life of the producer; stale claims are resumed
@@ -199,3 +201,40 @@ def completed_since(es: Elasticsearch, prefix: str, since: str, limit: int = 100
                   query={"bool": {"filter": [{"term": {"state": "COMPLETE"}},
                                              {"range": {"complete_time": {"gte": since}}}]}})
     return [h["_source"] for h in r["hits"]["hits"]]
+
+
+def due_recurrences(es: Elasticsearch, prefix: str, now: str, limit: int = 100) -> list[dict[str, Any]]:
+    """First evaluations of recurring series whose next run is due at ``now`` (with
+    ``_seq_no``/``_primary_term`` for :func:`update_if_unchanged`), earliest due first."""
+    es.indices.refresh(index=index(prefix))
+    r = es.search(index=index(prefix), size=limit, seq_no_primary_term=True,
+                  query={"range": {"next_run_time": {"lte": now}}}, sort=[{"next_run_time": "asc"}])
+    return [{**h["_source"], "_seq_no": h["_seq_no"], "_primary_term": h["_primary_term"]} for h in r["hits"]["hits"]]
+
+
+def update_if_unchanged(es: Elasticsearch, prefix: str, doc: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Set ``fields`` on the version of ``doc`` that was read (its ``_seq_no``/``_primary_term``);
+    False when another writer changed it first."""
+    try:
+        es.update(index=index(prefix), id=doc["evaluation_id"], doc=fields, if_seq_no=doc["_seq_no"],
+                  if_primary_term=doc["_primary_term"], refresh="wait_for")
+    except ConflictError:
+        return False
+    return True
+
+
+def stop_series(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """End a recurring series: its first evaluation gets no ``next_run_time``. Returns the document."""
+    es.update(index=index(prefix), id=evaluation_id, doc={"next_run_time": None, "update_time": now_iso()},
+              retry_on_conflict=5, refresh="wait_for")
+    return get(es, prefix, evaluation_id)
+
+
+def get_many(es: Elasticsearch, prefix: str, evaluation_ids: Iterable[str],
+             fields: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``evaluation_id -> document`` for those that exist (realtime multi-get)."""
+    ids = sorted(set(evaluation_ids))
+    if not ids:
+        return {}
+    r = es.mget(index=index(prefix), ids=ids, realtime=True, **({"_source": fields} if fields is not None else {}))
+    return {d["_id"]: d["_source"] for d in r["docs"] if d.get("found")}

@@ -4,6 +4,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.store import resources
+from services.store.scan import scan
 from services.store.family import DATE, KEYWORD, TEXT, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -62,3 +63,10 @@ def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None
     return resources.page(es, index(prefix), page_size, [{"grader_id": "asc"}], after, filters,
                           source={"excludes": ["credential_sha256"]})
 
+
+
+def every(es: Elasticsearch, prefix: str, partner: str = "") -> list[dict[str, Any]]:
+    """Every grader (of ``partner``, if given), without credential hashes."""
+    f = [{"term": {"partner": partner}}] if partner else []
+    return list(scan(es, index(prefix), {"bool": {"filter": f}},
+                     ["grader_id", "display_name", "partner", "programmes", "locales", "status"]))

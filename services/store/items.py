@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from elasticsearch import Elasticsearch, helpers
 
-from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
+from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, LONG, OPAQUE, TEXT, IndexFamily
 from services.store.scan import scan
 
 _DOC = {"type": "object", "dynamic": "strict", "properties": {
@@ -17,7 +17,7 @@ _DOC = {"type": "object", "dynamic": "strict", "properties": {
 
 FAMILY = IndexFamily(
     name="items",
-    version=2,
+    version=4,
     doc="Judgement items: pointwise pairs and SxS pairs, gold items, pre-judgements and routing.",
     properties={
         "item_id": KEYWORD,
@@ -27,6 +27,7 @@ FAMILY = IndexFamily(
         "query_norm": KEYWORD,
         "locale": KEYWORD,
         "stratum": KEYWORD,
+        "query_traffic": LONG,  # the query's events in the log window (weights within a stratum)
         "doc": _DOC,
         "left": OPAQUE,
         "right": OPAQUE,
@@ -58,6 +59,7 @@ FAMILY = IndexFamily(
             "calibration": KEYWORD,
             # the signals the learned model reads (evaluators.features), so the server can re-score
             "features": OPAQUE,
+            "calibration_id": KEYWORD,  # the calibration fit the score became a label with (lineage)
         }},
         "create_time": DATE,
     },

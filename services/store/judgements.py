@@ -9,7 +9,7 @@ from services.store.scan import scan
 
 FAMILY = IndexFamily(
     name="judgements",
-    version=1,
+    version=2,
     doc="Human judgements, un-randomised to (ranker_a, ranker_b) for SxS; append-only.",
     properties={
         "judgement_id": KEYWORD,
@@ -31,6 +31,7 @@ FAMILY = IndexFamily(
         "submit_time": DATE,
         "time_on_task_ms": LONG,
         "lease_start": DATE,
+        "guideline_version": KEYWORD,  # the guideline text the grader was shown (label lineage)
     },
 )
 
@@ -130,3 +131,70 @@ def first_submit_time(es: Elasticsearch, prefix: str, evaluation_id: str) -> str
     r = es.search(index=index(prefix), size=0, query=_of_evaluation(evaluation_id),
                   aggs={"first": {"min": {"field": "submit_time", "format": "strict_date_optional_time"}}})
     return r["aggregations"]["first"].get("value_as_string")
+
+
+# What a scorecard reads of a judgement.
+SCORECARD_FIELDS = ["grader", "partner", "evaluation_id", "item_id", "kind", "locale", "grade", "preference", "gold",
+                    "gold_correct", "submit_time", "time_on_task_ms"]
+
+
+def _window(start: str, end: str) -> dict:
+    return {"range": {"submit_time": {"gte": start, "lt": end}}}
+
+
+def in_window(es: Elasticsearch, prefix: str, start: str, end: str, evaluation_ids: list[str] | None = None
+              ) -> Iterator[dict[str, Any]]:
+    """Stream the judgements submitted in ``[start, end)`` (of these evaluations, if given), with
+    the fields a scorecard needs."""
+    f: list[dict] = [_window(start, end)]
+    if evaluation_ids is not None:
+        f.append({"terms": {"evaluation_id": evaluation_ids}})
+    return scan(es, index(prefix), {"bool": {"filter": f}}, SCORECARD_FIELDS)
+
+
+def evaluations_in_window(es: Elasticsearch, prefix: str, start: str, end: str, **terms: str) -> list[str]:
+    """Evaluations with judgements in ``[start, end)`` by e.g. ``grader=`` or ``partner=``."""
+    f = [_window(start, end)] + [{"term": {k: v}} for k, v in terms.items()]
+    r = es.search(index=index(prefix), size=0, query={"bool": {"filter": f}},
+                  aggs={"e": {"terms": {"field": "evaluation_id", "size": 10_000}}})
+    return [b["key"] for b in r["aggregations"]["e"]["buckets"]]
+
+
+def guideline_versions(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[tuple[str, str], int]:
+    """``(kind, guideline version) -> judgements`` of an evaluation in one aggregation ("" where the
+    judgement predates stored versions)."""
+    r = es.search(index=index(prefix), size=0, query={"term": {"evaluation_id": evaluation_id}}, aggs={
+        "kinds": {"terms": {"field": "kind", "size": 10, "missing": ""}, "aggs": {
+            "versions": {"terms": {"field": "guideline_version", "size": 100, "missing": ""}}}}})
+    return {(k["key"], v["key"]): v["doc_count"] for k in r["aggregations"]["kinds"]["buckets"]
+            for v in k["versions"]["buckets"]}
+
+
+def summary(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:
+    """The human work behind an evaluation in one aggregation: judgements, distinct graders,
+    time on task (sum, median), first and last submit, gold judged and correct, judgements per
+    partner."""
+    r = es.search(index=index(prefix), size=0, track_total_hits=True,
+                  query={"term": {"evaluation_id": evaluation_id}}, aggs={
+                      "graders": {"cardinality": {"field": "grader", "precision_threshold": 40000}},
+                      "time": {"sum": {"field": "time_on_task_ms"}},
+                      "median": {"percentiles": {"field": "time_on_task_ms", "percents": [50]}},
+                      "first": {"min": {"field": "submit_time"}},
+                      "last": {"max": {"field": "submit_time"}},
+                      "gold": {"filter": {"term": {"gold": True}},
+                               "aggs": {"correct": {"filter": {"term": {"gold_correct": True}}}}},
+                      "partners": {"terms": {"field": "partner", "size": 1000, "missing": ""}},
+                  })
+    a = r["aggregations"]
+    median = (a["median"]["values"] or {}).get("50.0")
+    return {
+        "judgements": r["hits"]["total"]["value"],
+        "graders": int(a["graders"]["value"]),
+        "time_on_task_ms": float(a["time"]["value"] or 0.0),
+        "median_time_on_task_ms": float(median) if median is not None else 0.0,
+        "first": a["first"].get("value_as_string"),
+        "last": a["last"].get("value_as_string"),
+        "gold": a["gold"]["doc_count"],
+        "gold_correct": a["gold"]["correct"]["doc_count"],
+        "by_partner": {b["key"]: b["doc_count"] for b in a["partners"]["buckets"]},
+    }

@@ -4,17 +4,20 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.store import resources
-from services.store.family import DATE, KEYWORD, TEXT_KW, IndexFamily
+from services.store.scan import scan
+from services.store.family import DATE, DOUBLE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
     name="partners",
-    version=1,
-    doc="Partners.",
+    version=2,
+    doc="Partners and the price they charge per judgement.",
     properties={
         "partner_id": KEYWORD,
         "request_id": KEYWORD,
         "display_name": TEXT_KW,
         "status": KEYWORD,
+        "price_per_judgement": DOUBLE,  # 0 or absent: the programme's price applies
+        "currency": KEYWORD,
         "create_time": DATE,
         "update_time": DATE,
     },
@@ -47,3 +50,17 @@ def update(es: Elasticsearch, prefix: str, partner_id: str, fields: dict[str, An
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None
               ) -> tuple[list[dict[str, Any]], list | None]:
     return resources.page(es, index(prefix), page_size, [{"partner_id": "asc"}], after)
+
+
+def every(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
+    """Every partner."""
+    return list(scan(es, index(prefix), {"match_all": {}}))
+
+
+def get_many(es: Elasticsearch, prefix: str, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``partner_id -> document`` for those that exist (realtime)."""
+    ids = [i for i in partner_ids if i]
+    if not ids:
+        return {}
+    r = es.mget(index=index(prefix), ids=ids, realtime=True)
+    return {d["_id"]: d["_source"] for d in r["docs"] if d.get("found")}

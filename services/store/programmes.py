@@ -4,6 +4,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.store import resources
+from services.store.scan import scan
 from services.store.family import DATE, DOUBLE, KEYWORD, TEXT_KW, IndexFamily
 
 FAMILY = IndexFamily(
@@ -49,3 +50,17 @@ def get_many(es: Elasticsearch, prefix: str, programme_ids: list[str]) -> list[d
 def list_page(es: Elasticsearch, prefix: str, page_size: int, after: list | None = None
               ) -> tuple[list[dict[str, Any]], list | None]:
     return resources.page(es, index(prefix), page_size, [{"programme_id": "asc"}], after)
+
+
+def every(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
+    """Every programme (a deployment has a handful)."""
+    return list(scan(es, index(prefix), {"match_all": {}}))
+
+
+def of_team(es: Elasticsearch, prefix: str, team: str) -> list[dict[str, Any]]:
+    """Programmes that ``team`` owns (oldest id first)."""
+    if not team:
+        return []
+    r = es.search(index=index(prefix), query={"term": {"owner_teams": team}}, size=100,
+                  sort=[{"programme_id": "asc"}])
+    return [h["_source"] for h in r["hits"]["hits"]]

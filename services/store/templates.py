@@ -10,7 +10,7 @@ from __future__ import annotations
 from elasticsearch import Elasticsearch
 
 from services.store import (
-    assignments, consensus, embeddings, evaluations, gold, graders, items, judgements, lexical, metrics, partners,
+    alerts, assignments, consensus, embeddings, evaluations, gold, graders, items, judgements, lexical, metrics, partners,
     programmes,
 )
 from services.store.family import IndexFamily
@@ -19,7 +19,7 @@ from services.store.family import IndexFamily
 def families() -> list[IndexFamily]:
     """Every family, in install order."""
     return [m.FAMILY for m in (evaluations, items, assignments, judgements, consensus, gold, graders, partners, programmes, metrics,
-                                 embeddings, lexical)]
+                                 alerts, embeddings, lexical)]
 
 
 def install(es: Elasticsearch, prefix: str) -> list[str]:

@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from evaluators.consensus import Reliability
-from services._proto.qrelay.v1 import evaluation_pb2 as ev, evaluation_pb2_grpc
+from services._proto.qrelay.v1 import common_pb2, evaluation_pb2 as ev, evaluation_pb2_grpc
 from services.reporting.consensus import recompute_all
 from services.store import consensus, evaluations, judgements
 from tests.integration import test_grading_support as w
@@ -93,12 +93,12 @@ def grade_of(a) -> dict:
     return {"preference": canonical if side == "a" else -canonical}  # as shown: ranker_a may be on the right
 
 
-def judge(grader, n=None, answer=grade_of) -> list:
-    """Lease and submit up to ``n`` tasks (all there are when None)."""
+def judge(grader, n=None, answer=grade_of, kind=common_pb2.JUDGEMENT_KIND_UNSPECIFIED) -> list:
+    """Lease and submit up to ``n`` tasks (all there are when None), of one kind if given."""
     done = []
     while n is None or len(done) < n:
         try:
-            a = grader.next()
+            a = grader.next(kind)
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.NOT_FOUND, e
             break
@@ -132,7 +132,9 @@ def test_judgements_over_grpc_update_consensus_incrementally_until_complete(es, 
     assert (e.grading.items_for_humans, e.grading.judgements_wanted, e.grading.items_labelled) == (24, 44, 4)  # gold
 
     careful, other, spammer = g.grader(0), g.grader(1), g.grader(0)
-    judge(careful, 8)
+    # both kinds in the first batch, so both reliability models exist before the second one
+    judge(careful, 6, kind=common_pb2.POINTWISE)
+    judge(careful, 2, kind=common_pb2.SIDE_BY_SIDE)
     g.wait("first batch applied", lambda e: e.grading.judgements == 8)
     before, state1 = g.docs(), g.state()
     first_items = {i for i, d in before.items() if d["judgements"]}

@@ -72,6 +72,24 @@ def test_partners_create_get_list_update_idempotently(ops):
                                           metadata=auth("ops"))
 
 
+def test_a_partners_price_per_judgement_is_set_and_checked_with_its_currency(ops):
+    stub, _ = ops
+    p = stub.CreatePartner(ops_pb2.CreatePartnerRequest(partner=ops_pb2.Partner(display_name="Priced")),
+                           metadata=auth("ops"))
+    assert (p.price_per_judgement, p.currency) == (0, "")
+    mask = field_mask_pb2.FieldMask(paths=["price_per_judgement", "currency"])
+    u = stub.UpdatePartner(ops_pb2.UpdatePartnerRequest(partner=ops_pb2.Partner(
+        name=p.name, price_per_judgement=0.08, currency="EUR"), update_mask=mask), metadata=auth("ops"))
+    assert (u.price_per_judgement, u.currency) == (pytest.approx(0.08), "EUR")
+    assert stub.GetPartner(ops_pb2.GetPartnerRequest(name=p.name), metadata=auth("ops")) == u
+    # the currency cannot go while a price remains; a negative price is refused
+    assert invalid_fields(stub.UpdatePartner, ops_pb2.UpdatePartnerRequest(partner=ops_pb2.Partner(name=p.name),
+                          update_mask=field_mask_pb2.FieldMask(paths=["currency"])), metadata=auth("ops")) == [
+        "partner.currency"]
+    assert "partner.price_per_judgement" in invalid_fields(stub.CreatePartner, ops_pb2.CreatePartnerRequest(
+        partner=ops_pb2.Partner(display_name="x", price_per_judgement=-1, currency="EUR")), metadata=auth("ops"))
+
+
 def test_grader_lifecycle_and_one_time_credential(ops, server, es):
     stub, ch = ops
     partner = stub.CreatePartner(ops_pb2.CreatePartnerRequest(partner=ops_pb2.Partner(display_name="Vendor")),

@@ -39,6 +39,12 @@ function notice(text) { $("notice").textContent = text; $("notice").hidden = !te
 async function signIn(credential) {
   state.token = credential.trim();
   const r = await api("GetMyStats");
+  if (r.status === 403) {
+    // not a grader's credential: engineers and ops leads work on the dashboards
+    sessionStorage.setItem("qrelay.credential", state.token);
+    location.assign("/evaluations");
+    return;
+  }
   if (!r.ok) {
     state.token = "";
     $("signin-error").textContent = r.status === 401 ? "That credential was not recognised. Check it and try again."

@@ -39,3 +39,10 @@ def test_same_text_in_two_groups_is_two_queries():
     a.group, b.group = ("en-US",), ("es-MX",)
     ids = {i["item_id"] for q in (a, b) for i in side_by_side_items("ev1", q, ["A", "B"], {}) + pointwise_items("ev1", q, ["A", "B"], {})}
     assert len(ids) == 6
+
+
+def test_items_carry_their_querys_traffic():
+    q = _q([1, 2], [2, 3])
+    q.traffic = 412
+    items = pointwise_items("ev1", q, ["A", "B"], {}) + side_by_side_items("ev1", q, ["A", "B"], {})
+    assert {i["query_traffic"] for i in items} == {412}

@@ -123,3 +123,15 @@ def test_aggregate_reports_the_guard(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "warning" in captured.err and "majority vote" in captured.err
     assert len(_rows(captured.out)) == 501
+
+
+def test_aggregate_json_gives_the_same_labels_as_csv(tmp_path, capsys):
+    import json
+
+    path = _write(tmp_path / "labels.csv", LABELS)
+    assert main(["aggregate", path]) == 0
+    csv_rows = {r[0]: (r[1], r[2]) for r in _rows(capsys.readouterr().out)[1:]}
+    assert main(["aggregate", "--json", path]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["method"] == "dawid-skene" and isinstance(doc["converged"], bool) and "tripped" in doc["guard"]
+    assert {r["item"]: (str(r["label"]), f"{r['confidence']:.6f}") for r in doc["labels"]} == csv_rows

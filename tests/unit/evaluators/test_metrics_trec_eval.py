@@ -1,8 +1,14 @@
-"""Every measure pinned against pytrec_eval (trec_eval 9.x) on generated data."""
+"""Every measure pinned against pytrec_eval (trec_eval 9.x) on generated data.
+
+Comparisons go both ways: every measure requested is in the output and every
+output was requested, for the same queries.
+"""
 from __future__ import annotations
 
 import contextlib
 import io
+import mmap
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +16,10 @@ import pytest
 pytrec_eval = pytest.importorskip("pytrec_eval")
 
 from evaluators.metrics import Options, evaluate, parse_qrels  # noqa: E402
+from services.cli import main as qrelay  # noqa: E402
+from services.cli.trec_eval import evaluate_paths  # noqa: E402
+
+EV = sys.modules["evaluators.metrics.evaluate"]  # the package re-exports a function of that name
 
 TREC_MEASURES = ["map", "Rprec", "recip_rank", "P.1,5,10", "recall.5,10", "ndcg", "ndcg_cut.3,10"]
 
@@ -40,15 +50,25 @@ def _gen(seed, n_q=40, tie_rate=0.3, unjudged=0.4, neg=False):
     return qrels, run, ("\n".join(qlines) + "\n").encode(), ("\n".join(rlines) + "\n").encode()
 
 
+def _trec_order(docs: dict) -> list:
+    """trec_eval's ranking of {docno: score}: score descending, then docno descending in strcmp order."""
+    return [d for d, _ in sorted(docs.items(), key=lambda kv: (kv[1], kv[0].encode()), reverse=True)]
+
+
+def _assert_matches(ev, ref):
+    """Same queries, same measures (both ways), same values."""
+    assert sorted(ev.qids) == sorted(ref)
+    want_names = set().union(*(v.keys() for v in ref.values()))
+    assert set(ev.per_query) == want_names, "measures missing or extra"
+    assert set(ev.mean) == want_names
+    for m, vals in ev.per_query.items():
+        np.testing.assert_allclose(vals, [ref[q][m] for q in ev.qids], rtol=0, atol=1e-9, err_msg=m)
+
+
 def _compare(qrels, run, qb, rb, level=1, measures=TREC_MEASURES, **kw):
     ev = evaluate(parse_qrels(qb), rb, measures, Options(relevance_level=level, **kw))
-    names = {m.split(".")[0] for m in measures}
     ref = pytrec_eval.RelevanceEvaluator(qrels, set(measures), relevance_level=level).evaluate(run)
-    assert sorted(ev.qids) == sorted(ref)
-    for m, vals in ev.per_query.items():
-        assert m.split("_")[0] in {n.split("_")[0] for n in names}
-        want = np.array([ref[q][m] for q in ev.qids])
-        np.testing.assert_allclose(vals, want, rtol=0, atol=1e-9, err_msg=m)
+    _assert_matches(ev, ref)
     return ev
 
 
@@ -70,24 +90,37 @@ def test_all_ties():
     _compare(*_gen(21, tie_rate=1.0))
 
 
+def test_reference_order_is_strcmp_descending():
+    # d1 is a prefix of d10: strcmp puts d1 < d10 < d2, so trec_eval ranks ties d2, d10, d1
+    assert _trec_order({"d1": 1.0, "d10": 1.0, "d2": 1.0, "d3": 2.0}) == ["d3", "d2", "d10", "d1"]
+
+
+def test_ties_between_prefix_docnos():
+    qrels = {"q": {"d1": 1, "d10": 0, "d2": 0}}
+    run = {"q": {"d1": 1.0, "d10": 1.0, "d2": 1.0}}
+    qb = b"q 0 d1 1\nq 0 d10 0\nq 0 d2 0\n"
+    for rb in (b"q Q0 d1 1 1 r\nq Q0 d10 2 1 r\nq Q0 d2 3 1 r\n", b"q Q0 d2 1 1 r\nq Q0 d10 2 1 r\nq Q0 d1 3 1 r\n"):
+        ev = _compare(qrels, run, qb, rb, measures=["recip_rank", "P.1,2,3"])
+        assert ev.mean["recip_rank"] == pytest.approx(1 / 3)  # d1, the relevant one, ranks last
+    ev = evaluate(parse_qrels(qb), b"q Q0 d1 1 1 r\nq Q0 d10 2 1 r\nq Q0 d2 3 1 r\n", ["recip_rank"],
+                  Options(max_depth=2))
+    assert ev.mean["recip_rank"] == 0.0  # -M 2 keeps d2 and d10
+
+
 @pytest.mark.parametrize("depth", [1, 3, 10])
 def test_max_depth_matches_truncated_run(depth):
     qrels, run, qb, rb = _gen(30)
     ev = evaluate(parse_qrels(qb), rb, TREC_MEASURES, Options(max_depth=depth))
     # trec_eval -M D equals evaluating the top D of trec_eval's own order
-    cut = {q: dict(sorted(d.items(), key=lambda kv: (-kv[1], tuple(-b for b in kv[0].encode())))[:depth])
-           for q, d in run.items()}
-    ref = pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES)).evaluate(cut)
-    for m, vals in ev.per_query.items():
-        np.testing.assert_allclose(vals, [ref[q][m] for q in ev.qids], atol=1e-9, err_msg=m)
+    cut = {q: {d: docs[d] for d in _trec_order(docs)[:depth]} for q, docs in run.items()}
+    _assert_matches(ev, pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES)).evaluate(cut))
 
 
 def test_judged_only_condensed_lists():
     qrels, run, qb, rb = _gen(31)
     ev = evaluate(parse_qrels(qb), rb, TREC_MEASURES, Options(judged_only=True))
-    ref = pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES), judged_docs_only_flag=True).evaluate(run)
-    for m, vals in ev.per_query.items():
-        np.testing.assert_allclose(vals, [ref[q][m] for q in ev.qids], atol=1e-9, err_msg=m)
+    _assert_matches(ev, pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES),
+                                                        judged_docs_only_flag=True).evaluate(run))
 
 
 def test_streaming_blocks_equal_whole():
@@ -107,50 +140,39 @@ def test_complete_flag_divides_by_qrels_queries():
     assert ev.mean["map"] == pytest.approx(ev.per_query["map"].sum() / len(qrels))
 
 
-def test_cli_matches_pytrec_eval(tmp_path, monkeypatch):
-    qrels, run, qb, rb = _gen(40, n_q=12)
+@pytest.mark.parametrize("flags,opts", [([], {}), (["-c"], {"complete": True}), (["-J"], {"judged_only": True}),
+                                         (["-l", "2"], {"relevance_level": 2}), (["-M", "4"], {"max_depth": 4})])
+def test_cli_matches_pytrec_eval(tmp_path, flags, opts):
+    qrels, run, qb, rb = _gen(40, n_q=12, neg=True)
     (tmp_path / "q").write_bytes(qb)
     (tmp_path / "r").write_bytes(rb)
     out = io.StringIO()
-    argv = ["trec-eval", "-q", "-m", "ndcg_cut.10", "-m", "P_5", "-m", "map", str(tmp_path / "q"),
+    argv = ["trec-eval", "-q", *flags, "-m", "ndcg_cut.10", "-m", "P_5", "-m", "map", str(tmp_path / "q"),
             str(tmp_path / "r")]
     with contextlib.redirect_stdout(out):
-        rc = _cli_main(argv)
-    assert rc == 0
-    ref = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "P.5", "map"}).evaluate(run)
-    lines = out.getvalue().splitlines()
+        assert qrelay(argv) == 0
+    if "max_depth" in opts:
+        run = {q: {d: docs[d] for d in _trec_order(docs)[:opts["max_depth"]]} for q, docs in run.items()}
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "P.5", "map"},
+                                         relevance_level=opts.get("relevance_level", 1),
+                                         judged_docs_only_flag=opts.get("judged_only", False)).evaluate(run)
     got = {}
-    for line in lines:
+    for line in out.getvalue().splitlines():
         name, qid, val = line.split("\t")
         assert len(name) >= 22 and name.strip() == name.rstrip()
         got[(name.strip(), qid)] = val
-    for q, ms in ref.items():
-        for m, v in ms.items():
-            assert got[(m, q)] == "%6.4f" % v
-    assert got[("map", "all")] == "%6.4f" % np.mean([ref[q]["map"] for q in sorted(ref)])
+    want = {(m, q): "%6.4f" % v for q, ms in ref.items() for m, v in ms.items()}
+    n = len(qrels) if opts.get("complete") else len(ref)
+    for m in ("ndcg_cut_10", "P_5", "map"):
+        want[(m, "all")] = "%6.4f" % (sum(ref[q][m] for q in sorted(ref)) / n)
+    assert got == want  # both ways: nothing missing, nothing extra
 
 
-def _cli_main(argv):
-    """services.cli.main, or just our subcommand while sibling commands are not written yet."""
-    import argparse
-
-    from services.cli import CommandError
-
-    try:
-        from services.cli import main
-        from services.cli import build_parser
-        build_parser()
-        return main(argv)
-    except ImportError:
-        from services.cli import trec_eval
-        parser = argparse.ArgumentParser(prog="qrelay")
-        trec_eval.register(parser.add_subparsers(dest="command"))
-        args = parser.parse_args(argv)
-        try:
-            return args.func(args)
-        except CommandError as exc:
-            print(exc)
-            return exc.exit_code
+def test_cli_reports_bad_input_with_file_and_line(tmp_path, capsys):
+    (tmp_path / "q").write_bytes(b"1 0 d1 1\n")
+    (tmp_path / "r").write_bytes(b"1 Q0 d1 1 1 r\n1 Q0 d2 2 x r\n")
+    assert qrelay(["trec-eval", str(tmp_path / "q"), str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err == f"qrelay trec-eval: {tmp_path / 'r'}:2: score 'x' is not a number\n"
 
 
 # --------------------------------------------------------------------------- qrels streamed beside the run
@@ -164,17 +186,14 @@ def _blocks97(data, size=97):
 
 def _whole_path_calls(monkeypatch):
     """Count evaluations that fell back to the whole-qrels path."""
-    import sys
-
-    ev_mod = sys.modules["evaluators.metrics.evaluate"]  # the package re-exports a function of that name
     calls = []
-    real = ev_mod._evaluate_streaming
+    real = EV._whole_qrels
 
     def spy(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(ev_mod, "_evaluate_streaming", spy)
+    monkeypatch.setattr(EV, "_whole_qrels", spy)
     return calls
 
 
@@ -299,12 +318,66 @@ def test_streamed_qrels_bad_line_across_blocks(measures):
 
 
 @pytest.mark.parametrize("streamed_qrels", [False, True])
-def test_scanner_arrays_smaller_than_a_query(monkeypatch, streamed_qrels):
-    import sys
-
+@pytest.mark.parametrize("threads", [1, 3])
+def test_buffers_spans_and_scratch_smaller_than_a_query(monkeypatch, streamed_qrels, threads):
     qrels, run, qb, rb = _gen(39, n_q=20)
-    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES)
-    monkeypatch.setattr(sys.modules["evaluators.metrics.evaluate"], "_ROWS", 2)  # queries have up to 40 lines
+    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES, threads=1)
+    monkeypatch.setattr(EV, "_ROWS", 2)  # queries have up to 40 lines: the scratch grows
+    monkeypatch.setattr(EV, "_BUFFER", 64)  # shorter than one query: the buffer grows
+    monkeypatch.setattr(EV, "_SPAN", 100)  # a task per query or two
     part = evaluate(_blocks97(qb) if streamed_qrels else parse_qrels(qb), _blocks97(rb, 500), ALL_MEASURES,
-                    window_bytes=300)
+                    window_bytes=300, threads=threads)
     _assert_same(part, whole)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_scores_off_the_fast_path(monkeypatch, threads):
+    # 17 significant digits (Python's repr) are parsed by Python's float, exactly; in batches
+    qrels, run, qb, _ = _gen(41, n_q=30, tie_rate=0.0)
+    rng = np.random.default_rng(0)
+    run = {q: {d: float(rng.normal()) for d in docs} for q, docs in run.items()}
+    rb = "".join(f"{q} Q0 {d} 0 {s!r} r\n" for q, docs in run.items() for d, s in docs.items()).encode()
+    monkeypatch.setattr(EV, "_ROWS", 4)  # room for 4 slow scores at a time
+    for qrels_in in (parse_qrels(qb), qb):
+        ev = evaluate(qrels_in, rb, TREC_MEASURES, threads=threads)
+        _assert_matches(ev, pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES)).evaluate(run))
+
+
+def test_files_without_a_final_newline():
+    qb, rb = b"q 0 a 1\nq 0 b 0", b"q Q0 b 1 2 r\nq Q0 a 2 1 r"
+    for q in (parse_qrels(qb), qb):
+        assert evaluate(q, rb, ["recip_rank"]).mean == {"recip_rank": 0.5}
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_files_are_mapped_and_read_in_pieces(tmp_path, monkeypatch, threads):
+    qrels, run, qb, rb = _gen(42, n_q=40, neg=True)
+    (tmp_path / "q").write_bytes(qb)
+    (tmp_path / "r").write_bytes(rb)
+    whole = evaluate(parse_qrels(qb), rb, ALL_MEASURES, threads=1)
+    monkeypatch.setattr(EV, "_BUFFER", 256)  # the mapped run is brought in 256 bytes at a time
+    monkeypatch.setattr(EV, "_SPAN", 64)
+    with open(tmp_path / "q", "rb") as q, open(tmp_path / "r", "rb") as r:
+        maps = [mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) for f in (q, r)]
+    ev = evaluate(*maps, ALL_MEASURES, window_bytes=128, threads=threads)
+    _assert_same(ev, whole)
+
+
+def test_an_empty_run_file_is_read_not_mapped(tmp_path):
+    (tmp_path / "q").write_bytes(b"q 0 a 1\n")
+    (tmp_path / "r").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"r: run has no result lines"):
+        evaluate_paths(tmp_path / "q", tmp_path / "r", ["map"])
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_first_error_in_the_file_is_reported_with_its_line(monkeypatch, threads):
+    monkeypatch.setattr(EV, "_SPAN", 40)  # a task per query or two: errors in many tasks at once
+    qb = "".join(f"q{i} 0 d{i} 1\n" for i in range(60)).encode()
+    lines = [f"q{i} Q0 d{j} {j} {j}.5 r" for i in range(60) for j in range(3)]
+    for bad in (7, 100, 150):
+        lines[bad] = lines[bad].replace(".5 r", ".5")  # five fields
+    rb = ("\n".join(lines) + "\n").encode()
+    for qrels_in in (qb, parse_qrels(qb)):
+        with pytest.raises(Exception, match=r"^run:8: expected at least 6 whitespace-separated fields, found 5"):
+            evaluate(qrels_in, rb, ["map"], source="run", threads=threads)

@@ -41,3 +41,15 @@ def test_from_env_reads_qrelay_variables(tmp_path):
 def test_from_env_errors_name_the_setting(env, needle):
     with pytest.raises(ConfigError, match=needle):
         from_env(env)
+
+
+def test_trend_and_quality_settings_are_typed_and_checked():
+    cfg = from_env({"QRELAY_RECURRENCE_MIN_SECONDS": "2", "QRELAY_WEBHOOK_ATTEMPTS": "3",
+                    "QRELAY_QUALITY_GOLD_ACCURACY": "0.8"})
+    assert cfg.trends.min_recurrence_seconds == 2.0 and cfg.trends.webhook_attempts == 3
+    assert isinstance(cfg.trends.webhook_attempts, int) and cfg.quality.gold_accuracy == 0.8
+    assert from_env({}).trends.min_recurrence_seconds == 3600.0
+    with pytest.raises(ConfigError, match="QRELAY_QUALITY_SKIP_RATE='1.5' must lie strictly between 0 and 1"):
+        from_env({"QRELAY_QUALITY_SKIP_RATE": "1.5"})
+    with pytest.raises(ConfigError, match="QRELAY_WEBHOOK_ATTEMPTS='2.5' is not an integer"):
+        from_env({"QRELAY_WEBHOOK_ATTEMPTS": "2.5"})

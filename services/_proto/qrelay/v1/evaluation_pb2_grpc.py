@@ -95,7 +95,9 @@ class EvaluationServiceServicer:
 
     def CancelEvaluation(self, request, context):
         """Cancels an evaluation that has not finished. Production stops promptly; items already
-        written stay consistent. FAILED_PRECONDITION if it is already COMPLETE, FAILED or CANCELLED.
+        written stay consistent. FAILED_PRECONDITION if it is already COMPLETE, FAILED or CANCELLED,
+        except for the first evaluation of a recurring series: cancelling it ends the series (no
+        more runs are created) in any state, and cancels it too if it has not finished.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -44,7 +44,7 @@ GRADERS: ScorecardSubject
 PARTNERS: ScorecardSubject
 
 class MetricValue(_message.Message):
-    __slots__ = ("measure", "mean", "interval", "queries", "judged_share", "std_error", "unweighted_mean")
+    __slots__ = ("measure", "mean", "interval", "queries", "judged_share", "std_error", "unweighted_mean", "estimates", "lead", "lead_reason")
     MEASURE_FIELD_NUMBER: _ClassVar[int]
     MEAN_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,9 @@ class MetricValue(_message.Message):
     JUDGED_SHARE_FIELD_NUMBER: _ClassVar[int]
     STD_ERROR_FIELD_NUMBER: _ClassVar[int]
     UNWEIGHTED_MEAN_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATES_FIELD_NUMBER: _ClassVar[int]
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    LEAD_REASON_FIELD_NUMBER: _ClassVar[int]
     measure: str
     mean: float
     interval: _common_pb2.Interval
@@ -59,7 +62,34 @@ class MetricValue(_message.Message):
     judged_share: float
     std_error: float
     unweighted_mean: float
-    def __init__(self, measure: _Optional[str] = ..., mean: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., queries: _Optional[int] = ..., judged_share: _Optional[float] = ..., std_error: _Optional[float] = ..., unweighted_mean: _Optional[float] = ...) -> None: ...
+    estimates: _containers.RepeatedCompositeFieldContainer[Estimate]
+    lead: str
+    lead_reason: str
+    def __init__(self, measure: _Optional[str] = ..., mean: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., queries: _Optional[int] = ..., judged_share: _Optional[float] = ..., std_error: _Optional[float] = ..., unweighted_mean: _Optional[float] = ..., estimates: _Optional[_Iterable[_Union[Estimate, _Mapping]]] = ..., lead: _Optional[str] = ..., lead_reason: _Optional[str] = ...) -> None: ...
+
+class Estimate(_message.Message):
+    __slots__ = ("kind", "value", "interval", "std_error", "units", "human_checks", "lam", "available", "note", "p_value")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    STD_ERROR_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    HUMAN_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    LAM_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    value: float
+    interval: _common_pb2.Interval
+    std_error: float
+    units: int
+    human_checks: int
+    lam: float
+    available: bool
+    note: str
+    p_value: float
+    def __init__(self, kind: _Optional[str] = ..., value: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., std_error: _Optional[float] = ..., units: _Optional[int] = ..., human_checks: _Optional[int] = ..., lam: _Optional[float] = ..., available: _Optional[bool] = ..., note: _Optional[str] = ..., p_value: _Optional[float] = ...) -> None: ...
 
 class RankerMetrics(_message.Message):
     __slots__ = ("ranker", "metrics")
@@ -165,28 +195,93 @@ class GradingSummary(_message.Message):
     def __init__(self, judgements: _Optional[int] = ..., graders: _Optional[int] = ..., seconds_on_task: _Optional[float] = ..., median_seconds_on_task: _Optional[float] = ..., first_judgement_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_judgement_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cost: _Optional[float] = ..., currency: _Optional[str] = ..., gold_judgements: _Optional[int] = ..., gold_correct: _Optional[int] = ...) -> None: ...
 
 class LabelSet(_message.Message):
-    __slots__ = ("method", "model", "update_time", "version")
+    __slots__ = ("method", "model", "update_time", "version", "source", "relabelled_items", "unmatched_items", "consensus", "models", "guidelines")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RELABELLED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CONSENSUS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    GUIDELINES_FIELD_NUMBER: _ClassVar[int]
     method: str
     model: str
     update_time: _timestamp_pb2.Timestamp
     version: str
-    def __init__(self, method: _Optional[str] = ..., model: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[str] = ...) -> None: ...
+    source: str
+    relabelled_items: int
+    unmatched_items: int
+    consensus: _containers.RepeatedCompositeFieldContainer[ConsensusLineage]
+    models: _containers.RepeatedCompositeFieldContainer[ModelLineage]
+    guidelines: _containers.RepeatedCompositeFieldContainer[GuidelineLineage]
+    def __init__(self, method: _Optional[str] = ..., model: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[str] = ..., source: _Optional[str] = ..., relabelled_items: _Optional[int] = ..., unmatched_items: _Optional[int] = ..., consensus: _Optional[_Iterable[_Union[ConsensusLineage, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ModelLineage, _Mapping]]] = ..., guidelines: _Optional[_Iterable[_Union[GuidelineLineage, _Mapping]]] = ...) -> None: ...
+
+class ConsensusLineage(_message.Message):
+    __slots__ = ("kind", "method", "parameters", "fit_id", "fitted_on", "fit_time", "labels")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    FIT_ID_FIELD_NUMBER: _ClassVar[int]
+    FITTED_ON_FIELD_NUMBER: _ClassVar[int]
+    FIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    method: str
+    parameters: _containers.ScalarMap[str, str]
+    fit_id: str
+    fitted_on: int
+    fit_time: _timestamp_pb2.Timestamp
+    labels: int
+    def __init__(self, kind: _Optional[str] = ..., method: _Optional[str] = ..., parameters: _Optional[_Mapping[str, str]] = ..., fit_id: _Optional[str] = ..., fitted_on: _Optional[int] = ..., fit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[int] = ...) -> None: ...
+
+class ModelLineage(_message.Message):
+    __slots__ = ("model", "calibration_id", "items", "threshold", "audit_share")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    calibration_id: str
+    items: int
+    threshold: float
+    audit_share: float
+    def __init__(self, model: _Optional[str] = ..., calibration_id: _Optional[str] = ..., items: _Optional[int] = ..., threshold: _Optional[float] = ..., audit_share: _Optional[float] = ...) -> None: ...
+
+class GuidelineLineage(_message.Message):
+    __slots__ = ("kind", "version", "judgements")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    JUDGEMENTS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    version: str
+    judgements: int
+    def __init__(self, kind: _Optional[str] = ..., version: _Optional[str] = ..., judgements: _Optional[int] = ...) -> None: ...
 
 class GetEvaluationReportRequest(_message.Message):
-    __slots__ = ("name", "measures", "segment_by", "confidence")
+    __slots__ = ("name", "measures", "segment_by", "confidence", "segments", "relabel_with")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MEASURES_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_BY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    RELABEL_WITH_FIELD_NUMBER: _ClassVar[int]
     name: str
     measures: _containers.RepeatedScalarFieldContainer[str]
     segment_by: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
-    def __init__(self, name: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    relabel_with: str
+    def __init__(self, name: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ..., relabel_with: _Optional[str] = ...) -> None: ...
 
 class EvaluationReport(_message.Message):
     __slots__ = ("name", "segments", "krippendorff_alpha", "report_time", "partial", "partial_reason", "state", "estimator", "confidence", "coverage", "automation", "agreement", "grading", "label_set", "rankers")
@@ -223,23 +318,29 @@ class EvaluationReport(_message.Message):
     def __init__(self, name: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., krippendorff_alpha: _Optional[float] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ..., state: _Optional[_Union[_evaluation_pb2.EvaluationState, str]] = ..., estimator: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[_Union[Coverage, _Mapping]] = ..., automation: _Optional[_Union[AutomationSummary, _Mapping]] = ..., agreement: _Optional[_Union[RaterAgreement, _Mapping]] = ..., grading: _Optional[_Union[GradingSummary, _Mapping]] = ..., label_set: _Optional[_Union[LabelSet, _Mapping]] = ..., rankers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CompareRankersRequest(_message.Message):
-    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence")
+    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence", "segments", "relabel_with", "min_effect")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BASELINE_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_FIELD_NUMBER: _ClassVar[int]
     MEASURES_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_BY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    RELABEL_WITH_FIELD_NUMBER: _ClassVar[int]
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
     name: str
     baseline: str
     candidate: str
     measures: _containers.RepeatedScalarFieldContainer[str]
     segment_by: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
-    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    relabel_with: str
+    min_effect: float
+    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ..., relabel_with: _Optional[str] = ..., min_effect: _Optional[float] = ...) -> None: ...
 
 class MetricDifference(_message.Message):
-    __slots__ = ("measure", "segment", "difference", "interval", "p_value_t", "p_value_permutation", "p_value_holm", "queries", "baseline_mean", "candidate_mean", "unweighted_difference", "significant")
+    __slots__ = ("measure", "segment", "difference", "interval", "p_value_t", "p_value_permutation", "p_value_holm", "queries", "baseline_mean", "candidate_mean", "unweighted_difference", "significant", "estimates", "lead", "lead_reason")
     MEASURE_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
@@ -252,6 +353,9 @@ class MetricDifference(_message.Message):
     CANDIDATE_MEAN_FIELD_NUMBER: _ClassVar[int]
     UNWEIGHTED_DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
     SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATES_FIELD_NUMBER: _ClassVar[int]
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    LEAD_REASON_FIELD_NUMBER: _ClassVar[int]
     measure: str
     segment: str
     difference: float
@@ -264,10 +368,13 @@ class MetricDifference(_message.Message):
     candidate_mean: float
     unweighted_difference: float
     significant: bool
-    def __init__(self, measure: _Optional[str] = ..., segment: _Optional[str] = ..., difference: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value_t: _Optional[float] = ..., p_value_permutation: _Optional[float] = ..., p_value_holm: _Optional[float] = ..., queries: _Optional[int] = ..., baseline_mean: _Optional[float] = ..., candidate_mean: _Optional[float] = ..., unweighted_difference: _Optional[float] = ..., significant: _Optional[bool] = ...) -> None: ...
+    estimates: _containers.RepeatedCompositeFieldContainer[Estimate]
+    lead: str
+    lead_reason: str
+    def __init__(self, measure: _Optional[str] = ..., segment: _Optional[str] = ..., difference: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value_t: _Optional[float] = ..., p_value_permutation: _Optional[float] = ..., p_value_holm: _Optional[float] = ..., queries: _Optional[int] = ..., baseline_mean: _Optional[float] = ..., candidate_mean: _Optional[float] = ..., unweighted_difference: _Optional[float] = ..., significant: _Optional[bool] = ..., estimates: _Optional[_Iterable[_Union[Estimate, _Mapping]]] = ..., lead: _Optional[str] = ..., lead_reason: _Optional[str] = ...) -> None: ...
 
 class SideBySideVerdict(_message.Message):
-    __slots__ = ("segment", "wins", "ties", "losses", "mean_preference", "interval", "p_value_sign", "p_value_wilcoxon", "items", "items_human")
+    __slots__ = ("segment", "wins", "ties", "losses", "mean_preference", "interval", "p_value_sign", "p_value_wilcoxon", "items", "items_human", "estimates", "lead", "lead_reason")
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     WINS_FIELD_NUMBER: _ClassVar[int]
     TIES_FIELD_NUMBER: _ClassVar[int]
@@ -278,6 +385,9 @@ class SideBySideVerdict(_message.Message):
     P_VALUE_WILCOXON_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_HUMAN_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATES_FIELD_NUMBER: _ClassVar[int]
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    LEAD_REASON_FIELD_NUMBER: _ClassVar[int]
     segment: str
     wins: int
     ties: int
@@ -288,10 +398,41 @@ class SideBySideVerdict(_message.Message):
     p_value_wilcoxon: float
     items: int
     items_human: int
-    def __init__(self, segment: _Optional[str] = ..., wins: _Optional[int] = ..., ties: _Optional[int] = ..., losses: _Optional[int] = ..., mean_preference: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value_sign: _Optional[float] = ..., p_value_wilcoxon: _Optional[float] = ..., items: _Optional[int] = ..., items_human: _Optional[int] = ...) -> None: ...
+    estimates: _containers.RepeatedCompositeFieldContainer[Estimate]
+    lead: str
+    lead_reason: str
+    def __init__(self, segment: _Optional[str] = ..., wins: _Optional[int] = ..., ties: _Optional[int] = ..., losses: _Optional[int] = ..., mean_preference: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value_sign: _Optional[float] = ..., p_value_wilcoxon: _Optional[float] = ..., items: _Optional[int] = ..., items_human: _Optional[int] = ..., estimates: _Optional[_Iterable[_Union[Estimate, _Mapping]]] = ..., lead: _Optional[str] = ..., lead_reason: _Optional[str] = ...) -> None: ...
+
+class SequentialDecision(_message.Message):
+    __slots__ = ("measure", "decision", "verdict", "estimate", "interval", "looks", "eligible", "decided_at_look", "decided_interval", "min_effect", "values", "method")
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    LOOKS_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_LOOK_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    measure: str
+    decision: str
+    verdict: str
+    estimate: float
+    interval: _common_pb2.Interval
+    looks: int
+    eligible: int
+    decided_at_look: int
+    decided_interval: _common_pb2.Interval
+    min_effect: float
+    values: str
+    method: str
+    def __init__(self, measure: _Optional[str] = ..., decision: _Optional[str] = ..., verdict: _Optional[str] = ..., estimate: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., looks: _Optional[int] = ..., eligible: _Optional[int] = ..., decided_at_look: _Optional[int] = ..., decided_interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., min_effect: _Optional[float] = ..., values: _Optional[str] = ..., method: _Optional[str] = ...) -> None: ...
 
 class RankerComparison(_message.Message):
-    __slots__ = ("name", "differences", "verdicts", "baseline", "candidate", "summary", "partial", "partial_reason", "estimator", "confidence", "label_set", "report_time")
+    __slots__ = ("name", "differences", "verdicts", "baseline", "candidate", "summary", "partial", "partial_reason", "estimator", "confidence", "label_set", "report_time", "sequential")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
     VERDICTS_FIELD_NUMBER: _ClassVar[int]
@@ -304,6 +445,7 @@ class RankerComparison(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     LABEL_SET_FIELD_NUMBER: _ClassVar[int]
     REPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    SEQUENTIAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     differences: _containers.RepeatedCompositeFieldContainer[MetricDifference]
     verdicts: _containers.RepeatedCompositeFieldContainer[SideBySideVerdict]
@@ -316,7 +458,8 @@ class RankerComparison(_message.Message):
     confidence: float
     label_set: LabelSet
     report_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., differences: _Optional[_Iterable[_Union[MetricDifference, _Mapping]]] = ..., verdicts: _Optional[_Iterable[_Union[SideBySideVerdict, _Mapping]]] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., summary: _Optional[str] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ..., estimator: _Optional[str] = ..., confidence: _Optional[float] = ..., label_set: _Optional[_Union[LabelSet, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sequential: SequentialDecision
+    def __init__(self, name: _Optional[str] = ..., differences: _Optional[_Iterable[_Union[MetricDifference, _Mapping]]] = ..., verdicts: _Optional[_Iterable[_Union[SideBySideVerdict, _Mapping]]] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., summary: _Optional[str] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ..., estimator: _Optional[str] = ..., confidence: _Optional[float] = ..., label_set: _Optional[_Union[LabelSet, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sequential: _Optional[_Union[SequentialDecision, _Mapping]] = ...) -> None: ...
 
 class ExportEvaluationRequest(_message.Message):
     __slots__ = ("name", "content", "format", "ranker")
@@ -363,7 +506,7 @@ class ListMetricSnapshotsRequest(_message.Message):
     def __init__(self, measure: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., window: _Optional[_Union[_common_pb2.TimeWindow, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner_team: _Optional[str] = ..., series: _Optional[str] = ..., all_segments: _Optional[bool] = ...) -> None: ...
 
 class MetricSnapshot(_message.Message):
-    __slots__ = ("snapshot_time", "evaluation", "ranker", "segment", "value", "series", "window_end")
+    __slots__ = ("snapshot_time", "evaluation", "ranker", "segment", "value", "series", "window_end", "window_start", "run_index", "traffic_share", "partial")
     SNAPSHOT_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
     RANKER_FIELD_NUMBER: _ClassVar[int]
@@ -371,6 +514,10 @@ class MetricSnapshot(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    RUN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_SHARE_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
     snapshot_time: _timestamp_pb2.Timestamp
     evaluation: str
     ranker: str
@@ -378,7 +525,11 @@ class MetricSnapshot(_message.Message):
     value: MetricValue
     series: str
     window_end: _timestamp_pb2.Timestamp
-    def __init__(self, snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ..., series: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    window_start: _timestamp_pb2.Timestamp
+    run_index: int
+    traffic_share: float
+    partial: bool
+    def __init__(self, snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ..., series: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_index: _Optional[int] = ..., traffic_share: _Optional[float] = ..., partial: _Optional[bool] = ...) -> None: ...
 
 class ListMetricSnapshotsResponse(_message.Message):
     __slots__ = ("snapshots", "next_page_token")
@@ -389,7 +540,7 @@ class ListMetricSnapshotsResponse(_message.Message):
     def __init__(self, snapshots: _Optional[_Iterable[_Union[MetricSnapshot, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("name", "create_time", "evaluation", "series", "ranker", "segment", "measure", "value", "baseline", "drop", "interval", "p_value", "baseline_snapshots", "message", "delivery")
+    __slots__ = ("name", "create_time", "evaluation", "series", "ranker", "segment", "measure", "value", "baseline", "drop", "interval", "p_value", "baseline_snapshots", "message", "delivery", "p_value_holm", "baseline_evaluations", "delivery_attempts", "delivery_error", "delivered_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
@@ -405,6 +556,11 @@ class Alert(_message.Message):
     BASELINE_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_HOLM_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     create_time: _timestamp_pb2.Timestamp
     evaluation: str
@@ -420,7 +576,12 @@ class Alert(_message.Message):
     baseline_snapshots: int
     message: str
     delivery: str
-    def __init__(self, name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., series: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., measure: _Optional[str] = ..., value: _Optional[float] = ..., baseline: _Optional[float] = ..., drop: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value: _Optional[float] = ..., baseline_snapshots: _Optional[int] = ..., message: _Optional[str] = ..., delivery: _Optional[str] = ...) -> None: ...
+    p_value_holm: float
+    baseline_evaluations: _containers.RepeatedScalarFieldContainer[str]
+    delivery_attempts: int
+    delivery_error: str
+    delivered_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation: _Optional[str] = ..., series: _Optional[str] = ..., ranker: _Optional[str] = ..., segment: _Optional[str] = ..., measure: _Optional[str] = ..., value: _Optional[float] = ..., baseline: _Optional[float] = ..., drop: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value: _Optional[float] = ..., baseline_snapshots: _Optional[int] = ..., message: _Optional[str] = ..., delivery: _Optional[str] = ..., p_value_holm: _Optional[float] = ..., baseline_evaluations: _Optional[_Iterable[str]] = ..., delivery_attempts: _Optional[int] = ..., delivery_error: _Optional[str] = ..., delivered_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
     __slots__ = ("window", "series", "page_size", "page_token", "owner_team")

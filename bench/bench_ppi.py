@@ -1,0 +1,201 @@
+"""Prediction-powered report numbers: interval widths human-only vs prediction-powered, the human
+judgements each needs for ±0.01 on NDCG@10, coverage of the per-query estimator, and what the
+estimates cost a cold report.
+
+    python bench/bench_ppi.py [--queries 1000] [--reps 1000] [--skip-es]
+
+1. **Widths** — labelled fixture evaluations (fixtures/evaluations/labelled.py: the fixture's
+   query universe and rankers, three simulated judgements per item humans see, each off by one
+   grade 15% of the time, the model's label on every item, off by one as often as a single
+   human unless the scenario says "good" (3%) or "biased" (+1 grade on 40% of items)) written to Elasticsearch (QRELAY_ES_URL, else a throw-away local node) and
+   reported in process (services.reporting.report/compare). Per routing scenario: NDCG@10 of the
+   candidate and the candidate − baseline difference — the label set's interval (model labels
+   taken as truth), human-only, prediction-powered (λ, audits) and the lead; the anytime-valid
+   decision. Then the human judgements behind each and, scaled by (half-width / 0.01)², the
+   judgements each would need for ±0.01 on the candidate's NDCG@10.
+2. **Coverage** (no Elasticsearch) — queries drawn from a population with known human NDCG@5,
+   a model that over-grades, routing that settles 60% of items and audits 25% of those, one
+   audit draw per repetition: how often each 95% interval covers the population mean, and its
+   mean width.
+3. **Cost** — per-query values of a cold report with and without the prediction-powered ones
+   (the per-item expansion is a second and third pass of the trec_eval kernels).
+
+Prints the load average beside the timings: on a shared machine they compare only within one run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCENARIOS = [  # name, labelled.build keywords
+    ("all human", dict(auto_share=0.0)),
+    ("settle 15%, audit 70%", dict(auto_share=0.15, audit_share=0.7)),
+    ("settle 60%, audit 25%", dict(auto_share=0.6, audit_share=0.25)),
+    ("settle 60%, audit 25%, biased model", dict(auto_share=0.6, audit_share=0.25, model_bias=0.4)),
+    ("settle 60%, audit 25%, good model", dict(auto_share=0.6, audit_share=0.25, model_noise=0.03)),
+    ("settle 80%, audit 10%", dict(auto_share=0.8, audit_share=0.1)),
+]
+
+
+def _es():
+    from fixtures.elasticsearch.testing import running_elasticsearch
+    from services.core.settings import es_from_env
+    from services.store.client import connect
+
+    stack = ExitStack()
+    url = os.environ.get("QRELAY_ES_URL")
+    if not url:
+        url = stack.enter_context(running_elasticsearch(Path(stack.enter_context(
+            __import__("tempfile").TemporaryDirectory()))))
+    return stack, connect(es_from_env(os.environ), url.rstrip("/"))
+
+
+def _fmt(e, digits=4) -> str:
+    if not e or not e.get("available", True) or "interval" not in e:
+        return "n/a"
+    return f"±{(e['interval']['high'] - e['interval']['low']) / 2:.{digits}f}"
+
+
+def widths(queries: int) -> None:
+    from fixtures.evaluations import labelled
+    from services.reporting import compare, report
+    from services.reporting.cache import LabelCache
+
+    stack, es = _es()
+    prefix = f"qb-ppi-{uuid.uuid4().hex[:6]}-"
+    rows, needs = [], []
+    try:
+        for i, (name, kw) in enumerate(SCENARIOS):
+            lab = labelled.build(f"ppi{i}", queries, **kw)
+            labelled.write(es, prefix, lab)
+            cache = LabelCache(es, prefix)
+            r = report.build(es, prefix, cache, f"ppi{i}", ["ndcg_cut_10"])
+            m = next(x for x in r["segments"][0]["rankers"] if x["ranker"] == "treatment")["metrics"][0]
+            c = compare.build(es, prefix, cache, f"ppi{i}", "control", "treatment")
+            d = c["differences"][0]
+            e, de = ({x["kind"]: x for x in y["estimates"]} for y in (m, d))
+            seq = c["sequential"]
+            look = f"{seq['decided_at_look']}/{seq['eligible']}" if seq["decision"] == "decided" else "keep grading"
+            rows.append([name, f"{m['mean']:.4f}", f"±{(m['interval']['high'] - m['interval']['low']) / 2:.4f}",
+                         _fmt(e["human"]), _fmt(e["ppi"]), f"{e['ppi'].get('lam', float('nan')):.2f}",
+                         f"{e['ppi']['human_checks']:,}", m["lead"], _fmt(de["human"]), _fmt(de["ppi"]), d["lead"], look])
+            judged = len(lab.judgements)  # human judgements behind the evaluation (overlap 3)
+            half = {k: (v["interval"]["high"] - v["interval"]["low"]) / 2 for k, v in e.items() if "interval" in v}
+            need = {k: judged * (h / 0.01) ** 2 for k, h in half.items()}
+            needs.append([name, f"{judged:,}", f"{need['human']:,.0f}" if "human" in need else "n/a",
+                          f"{need['ppi']:,.0f}" if "ppi" in need else "n/a"])
+    finally:
+        for n in es.indices.get(index=prefix + "*"):
+            es.indices.delete(index=n)
+        stack.close()
+    print(f"\n1. NDCG@10 of the candidate and the difference, {queries:,} queries (labelled fixture, 12 strata)")
+    _table(["routing", "label set", "±", "human-only", "ppi", "λ", "audits", "lead", "diff human", "diff ppi",
+            "diff lead", "anytime-valid"], rows)
+    print("\n   human judgements behind it, and for ±0.01 on the candidate's NDCG@10 (scaled by (half-width/0.01)²)")
+    _table(["routing", "judgements", "human-only ±0.01", "ppi ±0.01"], needs)
+
+
+def coverage(reps: int) -> None:
+    from evaluators.reporting import per_query_values, ppi_estimate, query_values, stratified
+
+    rng = np.random.default_rng(2024)
+    pop, per, nq = 5000, 8, 200
+    truth = rng.integers(0, 4, (pop, per))
+    model = np.clip(truth + rng.choice([-1, 0, 0, 0, 1], truth.shape) + (rng.random(truth.shape) < 0.3), 0, 3)
+    settled = rng.random(truth.shape) < 0.6
+    ranks = np.tile(np.arange(1, per + 1), nq)[None, :]
+    query = np.repeat(np.arange(nq), per)
+    m = "ndcg_cut_5"
+    target = per_query_values(np.repeat(np.arange(pop), per), truth.ravel(), np.tile(np.arange(1, per + 1), pop)[None, :],
+                              pop, [m], max_grade=3).values[m][0].mean()
+    s = np.zeros(nq, dtype=np.int64)
+    hits = {k: 0 for k in ("ppi", "label set", "model only")}
+    width = {k: [] for k in hits}
+    t = time.perf_counter()
+    for _ in range(reps):
+        drawn = rng.choice(pop, nq, replace=False)
+        tr, mo, st = truth[drawn].ravel(), model[drawn].ravel(), settled[drawn].ravel()
+        routed = ~st | (rng.random(st.size) < 0.25)
+        v = query_values(query, mo, np.where(routed, tr, -1), routed, np.where(st, 0.25, 1.0), ranks, nq, [m],
+                         max_grade=3)
+        hybrid = per_query_values(query, np.where(routed, tr, mo), ranks, nq, [m], max_grade=3).values[m][0]
+        ests = {"ppi": ppi_estimate(v.ppi[m][0], v.human[m][0], v.inclusion, v.labelled, s, [1.0]).ppi,
+                "label set": stratified(hybrid, s, [1.0]), "model only": stratified(v.model[m][0], s, [1.0])}
+        for k, e in ests.items():
+            hits[k] += e.low <= target <= e.high
+            width[k].append(e.high - e.low)
+    secs = time.perf_counter() - t
+    print(f"\n2. Coverage of 95% intervals for the population's human NDCG@5 ({target:.4f}): {reps:,} evaluations of "
+          f"{nq} queries × {per} items, 60% settled by a model that over-grades, 25% of those audited "
+          f"({secs:.1f} s, load {os.getloadavg()[0]:.1f})")
+    _table(["interval", "coverage", "mean width"],
+           [[k, f"{hits[k] / reps:.1%}", f"{np.mean(width[k]):.4f}"] for k in hits])
+    se = np.sqrt(0.95 * 0.05 / reps)
+    print(f"   (binomial SE of a 95% coverage over {reps:,} repetitions: {se:.1%})")
+
+
+def cost(queries: int) -> None:
+    from evaluators.reporting import per_query_values
+    from fixtures.evaluations import labelled
+    from services.reporting import estimates, labels
+
+    lab = labelled.build("cost", queries, auto_share=0.6, audit_share=0.25)
+    pw = [d for d in lab.consensus if d["kind"] == "pointwise"]
+    qids = sorted({d["query_id"] for d in pw})
+    qix = {q: i for i, q in enumerate(qids)}
+    items = labels.Items(item_id=[d["item_id"] for d in pw], doc_id=[d["doc_id"] for d in pw])
+    items.query = np.array([qix[d["query_id"]] for d in pw])
+    items.locale = np.zeros(len(pw), dtype=np.int64)
+    items.source = np.array([labels.SOURCE[d["source"]] for d in pw])
+    items.audit = np.array([d["audit"] for d in pw])
+    items.needs_humans = np.array([d["needs_humans"] for d in pw])
+    items.model_label = np.array([d.get("model_label", np.nan) for d in pw], dtype=float)
+    items.label = np.array([d["label"] for d in pw])
+    items.ranks = np.array([[d["ranks"].get(r, 0) for d in pw] for r in ("control", "treatment")])
+    ls = labels.LabelSet("cost", ["control", "treatment"], qids, [""] * len(qids), np.zeros(len(qids), np.int64),
+                         np.ones(len(qids)), [""], items, labels.empty(2), 0, (), {}, {}, None, 0, audit_share=0.25)
+    measures = ["ndcg_cut_10", "P_10", "recip_rank", "map"]
+    t = time.perf_counter()
+    pm = per_query_values(items.query, items.label, items.ranks, len(qids), measures)
+    plain = time.perf_counter() - t
+    t = time.perf_counter()
+    estimates.pointwise_values(ls, measures, pm.max_grade)
+    ppi = time.perf_counter() - t
+    print(f"\n3. Per-query values of a cold report, {queries:,} queries, {len(pw):,} pointwise items, 4 measures "
+          f"(load {os.getloadavg()[0]:.1f})")
+    _table(["", "seconds"], [["label set (trec_eval kernels)", f"{plain:.2f}"],
+                             ["+ model-only, human-only, prediction-powered", f"{ppi:.2f}"]])
+
+
+def _table(header, rows) -> None:
+    widths_ = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    for row in [header] + rows:
+        print("   " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths_))))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--reps", type=int, default=1000)
+    p.add_argument("--skip-es", action="store_true", help="only the coverage and cost sections")
+    args = p.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
+    if not args.skip_es:
+        widths(args.queries)
+    coverage(args.reps)
+    cost(max(args.queries, 5000))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

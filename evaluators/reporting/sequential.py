@@ -1,0 +1,70 @@
+"""The headline difference watched while grading goes on: an anytime-valid confidence sequence
+over the queries in the order they became complete, and the stop decision.
+
+Each sampled query ``q`` carries a per-query difference ``d_q`` (candidate − baseline) once it
+is complete; re-weighted to traffic it enters as ``x_q = n · c_q · d_q`` with ``c_q`` the
+stratified coefficients of *all* ``n`` eligible queries (:func:`.strata.coefficients`, known
+before any label: strata weights and, for unique-query sampling, each query's traffic), so the
+mean of ``x`` over every eligible query is the stratified difference. If queries complete in a
+random order, the running mean of the ``x`` that arrived estimates it at every look, and the
+asymptotic confidence sequence of :func:`evaluators.stats.confidence_sequence` (valid over
+every look at once; unbounded values, so asymptotic) covers it; the first look at which the
+sequence excludes 0 — or, with a declared minimum effect, lies inside ``(−min, +min)`` — is a
+valid stopping time (:func:`evaluators.stats.stop_when`). The sequence is tightest at
+``t_opt = n`` looks, fixed before the first look.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> d = rng.normal(0.05, 0.1, 400)
+>>> s = headline_sequence(d, np.zeros(400, dtype=np.int64), [1.0], order=np.arange(400))
+>>> s.decision.stop, s.decision.verdict, s.looks
+(True, 'candidate better', 400)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluators.stats import StopDecision, confidence_sequence, stop_when
+from evaluators.stats.confidence_sequence import BURN_IN
+
+from .strata import coefficients
+
+__all__ = ["Sequence", "headline_sequence"]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    eligible: int  # queries that can ever enter (both rankers listed something)
+    looks: int  # of those, complete so far (one look per query, in completion order)
+    estimate: float  # running mean at the last look
+    low: float  # the sequence at the last look (-inf/inf before the burn-in)
+    high: float
+    level: float
+    decision: StopDecision
+    method: str
+    burn_in: int
+
+
+def headline_sequence(differences, stratum, weights, traffic=None, *, order, level: float = 0.95,
+                      min_effect: float = 0.0) -> Sequence:
+    """The sequence and decision (see the module notes). ``differences``: per eligible query, NaN
+    while incomplete; ``order``: the complete queries' indices in the order they completed."""
+    d = np.asarray(differences, dtype=np.float64)
+    s = np.asarray(stratum, dtype=np.int64)
+    idx = np.asarray(order, dtype=np.int64)
+    if d.ndim != 1 or s.shape != d.shape:
+        raise ValueError("differences and stratum need one entry per eligible query")
+    if idx.size and (np.isnan(d[idx]).any() or np.unique(idx).size != idx.size):
+        raise ValueError("order must list distinct complete queries")
+    n = d.size
+    nan = float("nan")
+    if idx.size == 0:
+        return Sequence(n, 0, nan, -np.inf, np.inf, level, StopDecision(False, "continue", None, -np.inf, np.inf),
+                        "asymptotic", BURN_IN)
+    x = n * coefficients(s, weights, traffic)[idx] * d[idx]
+    cs = confidence_sequence(x, method="asymptotic", bounds=None, level=level, t_opt=float(n))
+    decision = stop_when(cs.low, cs.high, min_effect=min_effect, rule="zero")
+    return Sequence(n, int(idx.size), float(cs.estimate[-1]), float(cs.low[-1]), float(cs.high[-1]), level,
+                    decision, cs.method, BURN_IN)
