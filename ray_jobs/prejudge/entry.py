@@ -8,6 +8,7 @@ import os
 import sys
 
 from ray_jobs.prejudge.models import DEFAULT_MODEL
+from services.core.logmapping import LogFieldMapping
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,7 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cross-encoder", help="also score (query, doc) pairs with this cross-encoder (directory or cached name)")
     p.add_argument("--threshold", type=float, default=0.8, help="confidence at or above which the model's label stands (default 0.8)")
     p.add_argument("--audit-share", type=float, default=0.05, help="share of auto-judged items still sent to humans (default 0.05)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the audit draw and the calibration hold-out (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the audit draw, the calibration sample and the calibration folds (default 0)")
+    p.add_argument("--learner", choices=("gbm", "logistic"), default="gbm",
+                   help="the pre-judgement model over the signals (default gbm: gradient-boosted trees)")
+    p.add_argument("--features", choices=("all", "no_clicks", "cosine"), default="all",
+                   help="signals the model reads (default all; no_clicks leaves the click model out)")
     p.add_argument("--actors", type=int, help="encoder actors, one model copy each (default: one per CPU, or per GPU)")
     p.add_argument("--cpus-per-actor", type=float, default=1.0, help="CPUs reserved by each actor (default 1)")
     p.add_argument("--batch-size", type=int, default=64, help="texts per encode batch (default 64)")
@@ -37,8 +43,19 @@ def config_from_args(evaluation_id: str, args: argparse.Namespace):
     return PrejudgeConfig(
         evaluation_id=evaluation_id, model=args.model, cross_encoder=args.cross_encoder, threshold=args.threshold,
         audit_share=args.audit_share, seed=args.seed, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
-        batch_size=args.batch_size, device=args.device, dtype=args.dtype,
+        batch_size=args.batch_size, device=args.device, dtype=args.dtype, learner=args.learner, features=args.features,
+        log_mapping=log_mapping(os.environ),
     )
+
+
+def log_mapping(env) -> LogFieldMapping:
+    """Where the log fields live (``QRELAY_LOG_MAPPING``, as the server reads it): the click
+    model reads the evaluation's logs."""
+    path = env.get("QRELAY_LOG_MAPPING")
+    try:
+        return LogFieldMapping.from_file(path) if path else LogFieldMapping()
+    except ValueError as exc:
+        raise UserError(f"QRELAY_LOG_MAPPING: {exc}") from None
 
 
 class UserError(Exception):

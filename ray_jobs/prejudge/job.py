@@ -10,9 +10,18 @@ Phases, each safe to repeat (so a killed run is finished by running it again):
 2. read: the items by sliced PIT readers, every text interned once; the human labels too;
 3. encode: cache lookup by (model, text hash); the misses go in length buckets to the actor pool,
    and each actor writes its vectors to the cache at once (a rerun recomputes nothing cached);
-4. score + calibrate: cosine (or the cross-encoder's score), the calibration fitted on the labels;
-5. route + write: bulk partial updates by item id (rewrites, never duplicates), progress counts
-   after each chunk; then the evaluation moves PREJUDGING → GRADING with the automation report.
+4. signals + calibrate: cosine (or the cross-encoder's score), interaction components, BM25 from
+   Elasticsearch, a click model fitted on the evaluation's logs, the rankers' ranks
+   (:mod:`ray_jobs.prejudge.signals`); a learned model of the grade on them, fitted on the
+   programme's human labels (:func:`evaluators.relevance_model.fit_learned`) for every locale
+   with enough of them, the cosine-only prior (which never auto-judges) for the others;
+5. route + write: confident items are auto-judged (an audit share still goes to humans); in
+   locales nobody has labelled yet, a stratified random *calibration sample* goes to graders
+   first (raised priority), so that the reporting worker can fit the model within the
+   evaluation and route the rest (:mod:`services.reporting.routing`); every pointwise item
+   keeps its signals with its pre-judgement, so the server re-scores it without Ray. Bulk
+   partial updates by item id (rewrites, never duplicates), progress counts after each chunk;
+   then the evaluation moves PREJUDGING → GRADING with the automation report.
 """
 from __future__ import annotations
 
@@ -23,19 +32,25 @@ from typing import Any, Callable
 
 import numpy as np
 
+from evaluators import features as F
+from evaluators.automation import automation_by_locale, calibration_sample, route, sample_size
 from evaluators.calibration import PRIOR_CONFIDENCE_CAP, predict_preference
 from evaluators.lineage import digest
-from ray_jobs.prejudge import models
+from evaluators.relevance_model import LEARNERS, LearnedCalibration, fit_learned
+from ray_jobs.prejudge import models, signals
 from ray_jobs.prejudge.calibrate import calibrate, gather_labels
 from ray_jobs.prejudge.encode import EncoderPool, PoolSpec, pair_text, run_cached
 from ray_jobs.prejudge.read import read_items
-from ray_jobs.prejudge.route import automation_by_locale, route
 from services.core import clock
 from services.core.errors import FailedPrecondition, Unavailable
+from services.core.logmapping import LogFieldMapping
 from services.store import evaluations
 from services.store import prejudgements as store
 
 FROM_STATE, TO_STATE = "PREJUDGING", "GRADING"
+# Where a locale's calibration came from (Evaluation.automation.calibration.source).
+PRIOR, EARLIER, WITHIN = "prior", "earlier_evaluations", "within_evaluation"
+DEFAULT_PRIORITY = 50  # EvaluationSpec.priority when unset
 
 
 class RayUnavailable(Unavailable):
@@ -65,11 +80,22 @@ class PrejudgeConfig:
     batch_size: int = 64
     device: str = "auto"  # auto | cpu | cuda
     dtype: str = "auto"  # auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | fp16 | bf16
-    min_locale_labels: int = 200
-    min_pooled_labels: int = 30
+    min_locale_labels: int = 200  # a locale's own model (cosine calibration and learned model) from this many labels
+    min_pooled_labels: int = 30  # a pooled model from this many labels of the programme
+    min_covered_labels: int = 30  # ... and it serves a locale with at least this many of them
     label_limit: int = 20_000
     read_slices: int = 2
     write_chunk: int = 1000
+    features: str = "all"  # a key of evaluators.features.FEATURE_SETS
+    learner: str = "gbm"  # a key of evaluators.relevance_model.LEARNERS
+    log_mapping: LogFieldMapping | None = None  # None: the fixture layout
+    # The calibration sample of locales nobody labelled yet: this share of their items, at least
+    # sample_min and at most sample_max, gold items counted in; its items' priority is raised
+    # by sample_priority_boost so graders get them first.
+    sample_share: float = 0.15
+    sample_min: int = 60
+    sample_max: int = 400
+    sample_priority_boost: int = 1
 
     def check(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -80,6 +106,12 @@ class PrejudgeConfig:
             raise FailedPrecondition("actors must be at least 1")
         if self.batch_size < 1:
             raise FailedPrecondition("batch size must be at least 1")
+        if self.features not in F.FEATURE_SETS:
+            raise FailedPrecondition(f"feature set {self.features!r} is not one of {', '.join(F.FEATURE_SETS)}")
+        if self.learner not in LEARNERS:
+            raise FailedPrecondition(f"learner {self.learner!r} is not one of {', '.join(LEARNERS)}")
+        if not 0.0 <= self.sample_share <= 1.0:
+            raise FailedPrecondition(f"calibration sample share {self.sample_share} is not in [0, 1]")
 
 
 @dataclass
@@ -97,6 +129,7 @@ class Summary:
     auto_judged: int = 0
     audit: int = 0
     for_humans: int = 0
+    calibration_sample: int = 0
     written: int = 0
     write_errors: int = 0
     texts_per_node: dict = field(default_factory=dict)
@@ -183,7 +216,8 @@ def run(
         shown = ", ".join(items.empty[:3]) + (" …" if len(items.empty) > 3 else "")
         raise EmptyTexts(f"{len(items.empty)} item(s) of evaluations/{ev_id} have an empty query or document "
                          f"text ({shown}); fix or drop them, the evaluation stays {FROM_STATE}")
-    labels = gather_labels(es, prefix, items, cfg.label_limit)
+    ev = evaluations.get(es, prefix, ev_id)
+    labels = gather_labels(es, prefix, items, cfg.label_limit, ev.get("owner_team"), ev_id)
     summary.items, summary.pointwise, summary.side_by_side = items.n, len(items.pw_id), len(items.sx_id)
     summary.unique_texts, summary.labels = len(items.texts), len(labels)
     summary.seconds["read"] = time.perf_counter() - t
@@ -245,28 +279,48 @@ def run(
     summary.seconds["encode"] = time.perf_counter() - t
     log(f"encoded {summary.encoded} texts, {summary.cache_hits} from the cache")
 
-    # 4. calibrate + predict
+    # 4. signals + calibrate + predict
     t = time.perf_counter()
     n_pw, n_sr = len(q_pw), len(q_sr)
     s_pw, s_sr, s_lab = scores[:n_pw], scores[n_pw : n_pw + n_sr], scores[n_pw + n_sr :]
+    sig = signals.compute(es, prefix, ev, items, labels, vecs, cfg.log_mapping or LogFieldMapping(), log)
+    if cross is not None:  # the cross-encoder's score stands where the bi-encoder's cosine was
+        sig.pw["cosine"], sig.sr["cosine"], sig.lab["cosine"] = s_pw, s_sr, s_lab
+    names = F.FEATURE_SETS[cfg.features]
+    X_pw, X_sr, X_lab = sig.matrix("pw", names), sig.matrix("sr", names), sig.matrix("lab", names)
+    gold_row = np.asarray(labels.pw_row, dtype=np.int64)
+    X_lab[gold_row >= 0] = X_pw[gold_row[gold_row >= 0]]  # gold labels: the signals of the item itself
     cal = calibrate(s_lab, labels, cfg.min_locale_labels, cfg.min_pooled_labels, cfg.seed)
-    calibration_id = digest(cal.describe())  # label lineage: which calibration turned scores into labels
+    lab_loc = np.asarray(labels.locale, dtype=object)
+    covered = _covered(lab_loc, cfg)
+    learned = None
+    if covered:
+        pair = np.asarray(labels.q, np.int64) * (len(items.texts) + 1) + np.asarray(labels.d, np.int64)
+        learned = fit_learned(X_lab, np.asarray(labels.grade, dtype=int), lab_loc, np.asarray(labels.random, bool),
+                              min_locale=cfg.min_locale_labels, learner=cfg.learner, seed=cfg.seed, groups=pair)
+    # label lineage: which fit turned scores into labels (the cosine calibration and the learned model)
+    calibration_id = digest({"cosine": cal.describe(), "learned": learned.report if learned else None,
+                             "learner": cfg.learner if learned else None, "features": list(names)})
     pw_loc = np.asarray(items.pw_locale, dtype=object)
-    pw_grade, pw_conf, _ = cal.predict(s_pw, pw_loc)
+    proba_pw = _proba(cal, learned, covered, X_pw, s_pw, pw_loc)
+    pw_grade = proba_pw.argmax(axis=1)
+    pw_conf = proba_pw[np.arange(n_pw), pw_grade]
+    pw_conf = np.where(np.isin(pw_loc, list(covered)), pw_conf, np.minimum(pw_conf, PRIOR_CONFIDENCE_CAP))
     n_sx = len(items.sx_id)
     sx_loc = np.asarray(items.sx_locale, dtype=object)
     if n_sx:
-        pr = cal.predict_proba(s_sr, sx_loc[sr_item]) if n_sr else np.zeros((0, 4))
+        pr = _proba(cal, learned, covered, X_sr, s_sr, sx_loc[sr_item]) if n_sr else np.zeros((0, 4))
         sx_pref, sx_conf, sx_delta = predict_preference(sr_item, items.arrays("sr_side"), items.arrays("sr_rank"),
                                                         items.arrays("sr_doc"), pr, n_sx)
-        if not cal.pooled.n_:
-            sx_conf = np.minimum(sx_conf, PRIOR_CONFIDENCE_CAP)
+        sx_conf = np.where(np.isin(sx_loc, list(covered)), sx_conf, np.minimum(sx_conf, PRIOR_CONFIDENCE_CAP))
         ident = items.arrays("sx_identical").astype(bool)
         sx_pref, sx_conf, sx_delta = np.where(ident, 0.0, sx_pref), np.where(ident, 1.0, sx_conf), np.where(ident, 0.0, sx_delta)
     else:
         sx_pref = sx_conf = sx_delta = np.zeros(0)
         ident = np.zeros(0, bool)
     summary.seconds["calibrate"] = time.perf_counter() - t
+    log(f"calibration: {len(labels)} human labels of the programme; learned model for "
+        f"{', '.join(sorted(covered)) or 'no locale'}, the prior elsewhere")
 
     # 5. route + write
     t = time.perf_counter()
@@ -278,21 +332,38 @@ def run(
     gold = np.concatenate([items.arrays("pw_gold").astype(bool), items.arrays("sx_gold").astype(bool)])
     identical = np.concatenate([np.zeros(n_pw, bool), ident])
     routing = route(conf, all_ids, cfg.threshold, cfg.audit_share, cfg.seed, gold=gold, identical=identical)
+    sample, sample_p = _calibration_sample(items, covered, cfg)
+    summary.calibration_sample = int(sample.sum())
     model_id = bi.model_id + (f"+cross:{cross.model_id}" if cross else "")
     model_version = bi.version + (f"+{cross.version}" if cross else "")
     stamp = clock.now_iso()
     doc_ids = items.pw_id + items.sx_id
+    all_loc = np.concatenate([pw_loc, sx_loc])
+    source = {str(loc): (EARLIER if loc in covered else PRIOR) for loc in set(all_loc.tolist())}
+    feats = F.assemble(sig.pw, F.ALL)[0]
+    # from the spec, not the item, so that a re-run raises it by the boost once
+    base_priority = int((ev.get("spec") or {}).get("priority") or DEFAULT_PRIORITY)
 
     def update(i: int) -> tuple[str, dict[str, Any]]:
         pj: dict[str, Any] = {"model": model_id, "model_version": model_version, "auto": bool(routing.auto[i]),
-                              "confidence": round(float(conf[i]), 6), "time": stamp, "calibration_id": calibration_id}
+                              "confidence": round(float(conf[i]), 6), "time": stamp,
+                              "calibration": source[str(all_loc[i])],
+                              "calibration_id": calibration_id}
+        fields: dict[str, Any] = {"needs_humans": bool(routing.needs_humans[i]), "audit": bool(routing.audit[i]),
+                                  "prejudgement": pj}
+        if routing.auto[i] and not identical[i]:
+            fields["audit_probability"] = cfg.audit_share
         if i < n_pw:
-            pj.update(score=round(float(s_pw[i]), 6), grade=int(pw_grade[i]), preference=None)
+            pj.update(score=round(float(s_pw[i]), 6), grade=int(pw_grade[i]), preference=None,
+                      features={k: (None if np.isnan(v) else round(float(v), 6)) for k, v in zip(F.ALL, feats[i])})
+            if not np.isnan(sample_p[i]):
+                fields.update(calibration_sample=bool(sample[i]), sample_probability=round(float(sample_p[i]), 6))
+            if sample[i]:
+                fields["priority"] = base_priority + cfg.sample_priority_boost
         else:
             k = i - n_pw
             pj.update(score=round(float(sx_delta[k]), 6), grade=None, preference=float(sx_pref[k]))
-        return doc_ids[i], {"prejudgement": pj, "needs_humans": bool(routing.needs_humans[i]),
-                            "audit": bool(routing.audit[i])}
+        return doc_ids[i], fields
 
     total = len(doc_ids)
     for start in range(0, total, cfg.write_chunk):
@@ -315,17 +386,31 @@ def run(
     summary.audit = int(routing.audit.sum())
     summary.for_humans = routing.for_humans
     locales = automation_by_locale(list(pw_loc) + list(sx_loc), routing)
-    heldout = cal.report.get("locales", {})
+    heldout = ((learned.report if learned else cal.report) or {}).get("locales", {})
+    n_lab = {str(loc): int((lab_loc == loc).sum()) for loc in set(lab_loc.tolist())}
     for loc, row in locales.items():
-        row["calibration_source"] = cal.source(loc)
-        row["calibration"] = heldout.get(loc)
-        row["agreement"] = None  # kept current by services.evaluation.automation while the audit share is judged
+        row["calibration_source"] = source.get(loc, PRIOR)
+        row["calibration_labels"] = n_lab.get(loc, 0) if loc in covered else 0
+        row["calibration"] = heldout.get(loc) if loc in covered else None
+        row["agreement"] = None  # kept current by the reporting worker while the audit share is judged
     automation = {
         "model": model_id, "model_version": model_version, "threshold": cfg.threshold,
         "audit_share": cfg.audit_share, "seed": cfg.seed, "items": total,
         "auto_judged": summary.auto_judged, "audit": summary.audit, "for_humans": summary.for_humans,
         "automation_rate": float((routing.auto & ~routing.audit).sum() / total) if total else 0.0,
-        "locales": locales, "calibration": cal.describe(), "calibration_id": calibration_id, "labels": labels.source,
+        "locales": locales, "labels": labels.source, "calibration_id": calibration_id,
+        "calibration": {
+            "source": EARLIER if covered else PRIOR, "labels": int(len(labels)) if covered else 0,
+            "heldout": (learned.report if learned else {}), "learner": cfg.learner, "features": list(names),
+            "fit_time": stamp, "fits": 1 if learned else 0,
+            "locales": {loc: {"source": source.get(loc, PRIOR), "labels": n_lab.get(loc, 0)} for loc in sorted(source)},
+            "cosine": cal.describe(),
+        },
+        "calibration_sample": {"items": summary.calibration_sample, "labelled": 0,
+                               "complete": summary.calibration_sample == 0,
+                               "locales": sorted(loc for loc, src in source.items() if src == PRIOR)},
+        "features": list(F.ALL), "feature_set": cfg.features, "clicks": sig.clicks,
+        "routing": {"fitted_on": 0, "fits": 0, "routed": 0},
         "audit_agreement": {}, "progress": {"phase": "done", "done": total, "total": total},
         "run": {"unique_texts": summary.unique_texts, "cache_hits": summary.cache_hits, "encoded": summary.encoded,
                 "texts_per_node": summary.texts_per_node, "time": stamp},
@@ -338,8 +423,43 @@ def run(
     summary.state = doc["state"]
     summary.seconds["total"] = time.perf_counter() - t0
     log(f"done: {total} items, {summary.auto_judged} auto-judged ({summary.audit} audited), "
-        f"{summary.for_humans} for humans; evaluation is {summary.state}")
+        f"{summary.for_humans} for humans ({summary.calibration_sample} of them the calibration sample); "
+        f"evaluation is {summary.state}")
     return summary
+
+
+def _covered(label_locales: np.ndarray, cfg: PrejudgeConfig) -> set[str]:
+    """Locales a model learned from the programme's labels may serve: enough labels in all, and
+    enough of that locale's."""
+    if len(label_locales) < cfg.min_pooled_labels:
+        return set()
+    names, counts = np.unique(label_locales.astype(str), return_counts=True) if len(label_locales) else ([], [])
+    return {str(n) for n, c in zip(names, counts) if c >= cfg.min_covered_labels}
+
+
+def _proba(cal, learned: LearnedCalibration | None, covered: set[str], X: np.ndarray, cosine: np.ndarray,
+           locales: np.ndarray) -> np.ndarray:
+    """Grade probabilities: the learned model where it covers the locale, else the cosine
+    calibration (whose confidence the caller caps: the prior never auto-judges)."""
+    proba = cal.predict_proba(cosine, locales)
+    m = np.isin(locales, list(covered))
+    if learned is not None and m.any():
+        proba[m] = learned.predict_proba(X[m], locales[m])
+    return proba
+
+
+def _calibration_sample(items, covered: set[str], cfg: PrejudgeConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The calibration sample of the pointwise items in locales no learned model covers:
+    stratified by the evaluation's strata, gold items counted in (they are labelled already)."""
+    loc = np.asarray(items.pw_locale, dtype=object)
+    gold = items.arrays("pw_gold").astype(bool)
+    open_ = ~np.isin(loc, list(covered)) if len(loc) else np.zeros(0, bool)
+    eligible = open_ & ~gold
+    if not eligible.any():
+        return np.zeros(len(loc), bool), np.full(len(loc), np.nan)
+    size = sample_size(int(open_.sum()), cfg.sample_share, cfg.sample_min, cfg.sample_max) - int((open_ & gold).sum())
+    strata = [st or lo for st, lo in zip(items.pw_stratum, items.pw_locale)]
+    return calibration_sample(items.pw_item, strata, eligible, max(size, 0), cfg.seed)
 
 
 def _cross_scores(es, prefix, pool, cross, texts, q_all, d_all, cfg, progress):

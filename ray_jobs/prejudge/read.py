@@ -61,17 +61,23 @@ class Items:
     pw_d: list[int] = field(default_factory=list)
     pw_gold: list[bool] = field(default_factory=list)
     pw_gold_label: list[int] = field(default_factory=list)  # -1: none
+    pw_query_norm: list[str] = field(default_factory=list)
+    pw_doc_id: list[str] = field(default_factory=list)
+    pw_stratum: list[str] = field(default_factory=list)
+    pw_ranks: list[dict] = field(default_factory=list)  # ranker -> 1-based rank
     sx_id: list[str] = field(default_factory=list)
     sx_item: list[str] = field(default_factory=list)
     sx_locale: list[str] = field(default_factory=list)
     sx_q: list[int] = field(default_factory=list)
     sx_gold: list[bool] = field(default_factory=list)
     sx_identical: list[bool] = field(default_factory=list)
+    sx_query_norm: list[str] = field(default_factory=list)
     sr_item: list[int] = field(default_factory=list)
     sr_side: list[int] = field(default_factory=list)
     sr_rank: list[int] = field(default_factory=list)
     sr_doc: list[int] = field(default_factory=list)  # doc key within the item
     sr_d: list[int] = field(default_factory=list)
+    sr_doc_id: list[str] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)  # item ids with an empty query or document text
 
     def add(self, src: dict[str, Any]) -> None:
@@ -89,6 +95,7 @@ class Items:
             self.sx_id.append(src["_id"]); self.sx_item.append(item_id); self.sx_locale.append(locale)
             self.sx_q.append(self.texts.add(query)); self.sx_gold.append(bool(src.get("gold")))
             self.sx_identical.append(identical)
+            self.sx_query_norm.append(src.get("query_norm") or query)
             keys: dict[str, int] = {}
             for side, (lst, txt) in enumerate(zip(lists, texts)):
                 for rank, (d, t) in enumerate(zip(lst, txt)):
@@ -97,6 +104,7 @@ class Items:
                     self.sr_rank.append(int(d["position"]) - 1 if d.get("position") else rank)
                     self.sr_doc.append(keys.setdefault(key, len(keys)))
                     self.sr_d.append(self.texts.add(t))
+                    self.sr_doc_id.append(str(d.get("doc_id") or ""))
             return
         text = doc_text(src.get("doc"))
         if not query or not text:
@@ -107,6 +115,10 @@ class Items:
         self.pw_gold.append(bool(src.get("gold")))
         gl = src.get("gold_label")
         self.pw_gold_label.append(int(gl) if gl is not None else -1)
+        self.pw_query_norm.append(src.get("query_norm") or query)
+        self.pw_doc_id.append(str((src.get("doc") or {}).get("doc_id") or ""))
+        self.pw_stratum.append(src.get("stratum") or "")
+        self.pw_ranks.append(dict(src.get("ranks") or {}))
 
     @property
     def n(self) -> int:

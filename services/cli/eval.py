@@ -316,6 +316,15 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
     if a.model:
         print(f"  automation {a.automation_rate:.0%} by {a.model_version or a.model} (threshold {a.threshold:.2f}), "
               f"audit {a.audit}")
+        if a.HasField("calibration"):
+            cal = a.calibration
+            held = (f"; held-out agreement {cal.heldout_agreement:.0%} on {cal.heldout_labels}"
+                    if cal.HasField("heldout_agreement") else "")
+            print(f"  calibrated on {ev.CalibrationSource.Name(cal.source).lower().replace('_', ' ')}: "
+                  f"{cal.labels} labels{held}")
+        if a.HasField("calibration_sample"):
+            cs = a.calibration_sample
+            print(f"  calibration sample: {cs.labelled} of {cs.items} labelled" + (" (complete)" if cs.complete else ""))
         for la in a.locales:
             agree = f"{la.agreement:.0%} of {la.audit_judged} judged" if la.HasField("agreement") else "not judged yet"
             print(f"    {la.locale:8} automation {la.automation_rate:5.0%}  audit {la.audit:>5}  agreement {agree}")

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str))
     else:
         print(f"evaluations/{evaluation_id}: {summary['items']} items pre-judged, {summary['auto_judged']} auto-judged "
-              f"({summary['audit']} of them audited), {summary['for_humans']} for graders; "
+              f"({summary['audit']} of them audited), {summary['for_humans']} for graders "
+              f"({summary['calibration_sample']} of them the calibration sample, served first); "
               f"{summary['encoded']} texts encoded, {summary['cache_hits']} from the cache; state {summary['state']}")
     return 0

@@ -10,7 +10,6 @@ from elasticsearch import Elasticsearch
 from services.core.logmapping import LogFieldMapping
 from services.core.errors import FailedPrecondition, Violations
 from services.evaluation.mustache import TemplateError, render_json
-from services.evaluation.production import key_field
 from services.evaluation.spec import P, Spec
 from services.store import documents, logs
 
@@ -28,7 +27,7 @@ def validate(es: Elasticsearch, mapping: LogFieldMapping, spec: Spec) -> None:
         missing.append("results")
     for name in missing:
         v.add(f"{src}.index_pattern", f"the log index has no field {mapping.path(name)!r} (logical field {name!r} of the log mapping)")
-    kfield = key_field(mapping, types)
+    kfield = logs.query_key_field(mapping, types)
     if kfield is None and not missing:
         v.add(f"{src}.index_pattern", f"the query field {mapping.query!r} has no keyword to group by (map query_norm)")
     filters = []

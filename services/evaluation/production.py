@@ -60,17 +60,6 @@ class Sample:
     dropped: dict[str, int]
 
 
-def key_field(mapping: LogFieldMapping, types: dict[str, str]) -> str | None:
-    """The aggregatable field that groups queries: the normalised keyword, else the raw query's keyword."""
-    for name in ("query_norm", "query"):
-        if name == "query_norm" and mapping.query_norm is None:
-            continue
-        path = logs.resolve_field(name, mapping, types)
-        if path:
-            return path
-    return None
-
-
 def sample(es: Elasticsearch, source: logs.LogSource, spec: Spec, kfield: str, group_paths: list[str],
            bucket_path: str | None) -> Sample:
     """Frequencies from a composite aggregation → hygiene → coverage → floor → bands → stratified draw.
@@ -268,7 +257,7 @@ class Producer:
         doc = self._claim(evaluation_id)
         spec = from_proto(doc.get("display_name", ""), proto_from_json(doc["spec"]))
         types = logs.field_types(self.es, spec.index_pattern)
-        kfield = key_field(self.mapping, types)
+        kfield = logs.query_key_field(self.mapping, types)
         group_paths = [logs.resolve_field(f, self.mapping, types) for f in spec.plan.stratify_by]
         filters = tuple((logs.resolve_field(f, self.mapping, types) or f, v) for f, v in spec.filters)
         source = logs.LogSource(spec.index_pattern, spec.start, spec.end, filters, self.mapping)

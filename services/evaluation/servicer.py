@@ -201,20 +201,48 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             time.sleep(WATCH_POLL_S)
 
 
+CALIBRATION_SOURCES = {"prior": evaluation_pb2.PRIOR, "earlier_evaluations": evaluation_pb2.EARLIER_EVALUATIONS,
+                       "within_evaluation": evaluation_pb2.WITHIN_EVALUATION}
+
+
 def automation_proto(a: dict) -> evaluation_pb2.Automation:
-    """What pre-judgement settled, and how well the model agrees with humans on the audit share."""
+    """What pre-judgement settled, which calibration the routing used, and how well the model
+    agrees with humans on the audit share."""
     out = evaluation_pb2.Automation(
         model=a.get("model") or "", model_version=a.get("model_version") or "",
         automation_rate=float(a.get("automation_rate") or 0.0), auto_judged=int(a.get("auto_judged") or 0),
-        audit=int(a.get("audit") or 0), threshold=float(a.get("threshold") or 0.0))
+        audit=int(a.get("audit") or 0), threshold=float(a.get("threshold") or 0.0),
+        audit_share=float(a.get("audit_share") or 0.0))
     agreement = a.get("audit_agreement") or {}
     for loc, row in sorted((a.get("locales") or {}).items()):
         audit = agreement.get(loc) or {}
         la = out.locales.add(locale=loc, items=int(row.get("items") or 0), auto_judged=int(row.get("auto_judged") or 0),
                              audit=int(row.get("audit") or 0), automation_rate=float(row.get("automation_rate") or 0.0),
-                             audit_judged=int(audit.get("judged") or 0))
+                             audit_judged=int(audit.get("judged") or 0),
+                             calibration_source=CALIBRATION_SOURCES.get(row.get("calibration_source") or "", 0),
+                             calibration_labels=int(row.get("calibration_labels") or 0))
         if row.get("agreement") is not None:
             la.agreement = float(row["agreement"])
+        if (row.get("calibration") or {}).get("accuracy") is not None:
+            la.heldout_agreement = float(row["calibration"]["accuracy"])
+    cal = a.get("calibration") or {}
+    if cal.get("source") in CALIBRATION_SOURCES:
+        held = (cal.get("heldout") or {}).get("overall") or {}
+        c = out.calibration
+        c.source = CALIBRATION_SOURCES[cal["source"]]
+        c.labels, c.heldout_labels = int(cal.get("labels") or 0), int(held.get("n") or 0)
+        c.learner, c.fits = cal.get("learner") or "", int(cal.get("fits") or 0)
+        c.features.extend(cal.get("features") or [])
+        for name, key in (("heldout_agreement", "accuracy"), ("heldout_alpha", "alpha"), ("heldout_ece", "ece")):
+            if held.get(key) is not None:
+                setattr(c, name, float(held[key]))
+        if cal.get("fits") and cal.get("fit_time"):
+            c.fit_time.FromDatetime(clock.parse_time(cal["fit_time"]))
+    sample = a.get("calibration_sample") or {}
+    if sample.get("items"):
+        out.calibration_sample.items = int(sample["items"])
+        out.calibration_sample.labelled = int(sample.get("labelled") or 0)
+        out.calibration_sample.complete = bool(sample.get("complete"))
     return out
 
 

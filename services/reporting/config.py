@@ -30,6 +30,18 @@ class ReportingConfig:
     claim_seconds: float = 120.0
     # The judgement rate behind the grading ETA is measured over this window.
     rate_window_seconds: float = 600.0
+    # Routing within the evaluation (services.reporting.routing): fit the pre-judgement model on
+    # the evaluation's own labels once there are this many and (for an evaluation nothing
+    # calibrated before) this share of its calibration sample is labelled — a grader skipping
+    # an item must not hold everything up; refit after this many new labels or this share more
+    # than the last fit, whichever is more; route a locale's items once it has this many labels,
+    # and give a locale a model of its own from this many.
+    routing_min_labels: int = 30
+    routing_sample_ready: float = 0.9
+    routing_refit_every: int = 25
+    routing_refit_growth: float = 0.25
+    routing_min_locale_labels: int = 5
+    routing_min_locale_model: int = 200
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":

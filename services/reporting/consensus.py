@@ -58,7 +58,7 @@ MODEL_DIGITS = 6  # the stored reliability model
 
 ITEM_FIELDS = ["item_id", "evaluation_id", "kind", "query_norm", "locale", "stratum", "query_traffic", "doc",
                "ranks", "ranker_a", "ranker_b", "gold", "gold_label", "needs_humans", "audit", "overlap",
-               "identical", "prejudgement"]
+               "identical", "prejudgement", "audit_probability", "calibration_sample"]
 # What recomputing an item needs of its stored document, besides the fields it compares.
 LABEL_FIELDS = ["label", "preference", "source", "judgements", "confidence", "posterior", "method", "human_done",
                 "votes", "human_time"]
@@ -89,6 +89,10 @@ def seed_doc(item: Mapping[str, Any], now: str) -> dict[str, Any]:
     }
     if item.get("query_traffic") is not None:
         doc["query_traffic"] = int(item["query_traffic"])
+    if item.get("audit_probability") is not None:
+        doc["audit_probability"] = float(item["audit_probability"])
+    if item.get("calibration_sample"):
+        doc["calibration_sample"] = True
     if kind == POINTWISE:
         doc["doc_id"] = str((item.get("doc") or {}).get("doc_id") or "")
         doc["ranks"] = dict(item.get("ranks") or {})

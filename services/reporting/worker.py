@@ -4,6 +4,9 @@ Every ``interval_seconds`` it takes each evaluation in GRADING in turn and, unde
 
 1. seeds its consensus documents (first pass only),
 2. brings its consensus up to date (:func:`services.reporting.consensus.update`),
+   then routes within the evaluation (:func:`services.reporting.routing.step`): once its
+   calibration sample is labelled, the model is fitted on its own labels and what it is sure
+   of is auto-judged,
 3. refreshes the model–human agreement on the audit share when an audit item's label changed,
 4. stores the grading progress with the ETA (``grading``, ``counts.judgements/items_done``),
 5. completes it when everything for humans is judged, nothing needed humans, or its deadline
@@ -30,6 +33,7 @@ from evaluators.automation import audit_agreement
 from services.core import clock
 from services.reporting import completion
 from services.reporting import consensus as updater
+from services.reporting import routing
 from services.reporting.config import ReportingConfig
 from services.store import consensus, evaluations, items
 
@@ -116,6 +120,13 @@ class ReportingWorker:
         if self._claim(evaluation_id) is None:
             return None  # the pass outlived the claim: the replica that took over carries on
         audit = result.audit_changed
+        try:
+            routed = routing.step(es, prefix, evaluation_id, doc.get("automation") or {}, cfg)
+        except Exception:  # noqa: BLE001 - routing is an optimisation: consensus and completion go on
+            log.exception("routing within the evaluation failed", extra={"evaluation": evaluation_id})
+            routed = None
+        if routed is not None:
+            fields["automation"] = routed.automation
         grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement, cfg.rate_window_seconds)
         now = clock.now()
         decision = completion.decide(grading, doc.get("deadline"), now)
@@ -126,13 +137,15 @@ class ReportingWorker:
             grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement,
                                                   cfg.rate_window_seconds, now)
         if audit:  # grading_progress refreshed the consensus index: the search sees this pass's labels
-            fields.update(self._agreement(evaluation_id))
+            agreement = self._agreement(evaluation_id).get("automation") or {}
+            fields["automation"] = _merged(fields.get("automation") or {}, agreement)
         if result.written or result.refit:
             log.info("consensus updated", extra={"evaluation": evaluation_id, "read": result.read,
                                                  "touched": result.touched, "written": result.written,
                                                  "refit": result.refit, "judgements": state.judgements})
         fields.update(consensus=state.to_doc(), grading=grading,
-                      counts={"judgements": grading["judgements"], "items_done": grading["items_done"]})
+                      counts={"judgements": grading["judgements"], "items_done": grading["items_done"],
+                              **(routed.counts if routed is not None else {})})
         if decision is None:
             evaluations.update_counts(es, prefix, evaluation_id, fields.pop("counts"), **fields)
             return None
@@ -148,3 +161,11 @@ class ReportingWorker:
         agreement = audit_agreement(docs)
         return {"automation": {"audit_agreement": agreement,
                                "locales": {loc: {"agreement": row["agreement"]} for loc, row in agreement.items()}}}
+
+
+def _merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``a`` updated by ``b``, nested dictionaries merged (as Elasticsearch merges a partial update)."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out

@@ -21,7 +21,7 @@ SOURCES = ("human", "model", "tie", "gold", "none")
 
 FAMILY = IndexFamily(
     name="consensus",
-    version=4,
+    version=5,
     doc="Current label of every item with its provenance, and the item's query, stratum and ranks.",
     properties={
         "item_id": KEYWORD,
@@ -39,6 +39,8 @@ FAMILY = IndexFamily(
         "gold": BOOL,
         "needs_humans": BOOL,
         "audit": BOOL,
+        "audit_probability": FLOAT,  # auto-judged items: the audit draw's probability (see items)
+        "calibration_sample": BOOL,  # in the first stratified random human sample of the evaluation
         "overlap": INT,
         "human_done": BOOL,  # needs humans and has all its `overlap` judgements
         "label": INT,  # pointwise grade 0..3; absent while unlabelled
@@ -136,6 +138,19 @@ def progress(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, in
     return {"items": int(r["hits"]["total"]["value"]), "labelled": int(a["labelled"]["doc_count"]),
             "for_humans": int(a["humans"]["doc_count"]), "done": int(a["humans"]["done"]["doc_count"]),
             "wanted": int(a["humans"]["wanted"]["value"]), "received": int(a["humans"]["received"]["value"])}
+
+
+def labelled_counts(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, int]:
+    """Pointwise items with a human or gold label, and the calibration sample's items and how
+    many of them have one — in one request (the routing's "is a fit due?")."""
+    labelled = {"terms": {"source": ["human", "gold"]}}
+    r = es.search(index=index(prefix), size=0, track_total_hits=False,
+                  query={"bool": {"filter": [{"term": {"evaluation_id": evaluation_id}}, {"term": {"kind": "pointwise"}}]}},
+                  aggs={"labelled": {"filter": labelled},
+                        "sample": {"filter": {"term": {"calibration_sample": True}}, "aggs": {"labelled": {"filter": labelled}}}})
+    a = r["aggregations"]
+    return {"labelled": int(a["labelled"]["doc_count"]), "sample": int(a["sample"]["doc_count"]),
+            "sample_labelled": int(a["sample"]["labelled"]["doc_count"])}
 
 
 def state(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, Any]:

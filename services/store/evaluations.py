@@ -146,6 +146,14 @@ def stale_productions(es: Elasticsearch, prefix: str, heartbeat_before: str) -> 
     return [h["_id"] for h in r["hits"]["hits"]]
 
 
+def ids_of_team(es: Elasticsearch, prefix: str, owner_team: str | None, limit: int = 10_000) -> list[str]:
+    """Ids of the evaluations ``owner_team`` owns (those without an owner team when it is empty),
+    newest first: the programme whose graders' labels calibrate its pre-judgements."""
+    q = {"term": {"owner_team": owner_team}} if owner_team else {"bool": {"must_not": {"exists": {"field": "owner_team"}}}}
+    r = es.search(index=index(prefix), query=q, size=limit, _source=False, sort=[{"create_time": "desc"}])
+    return [h["_id"] for h in r["hits"]["hits"]]
+
+
 def ids_in_state(es: Elasticsearch, prefix: str, state: str, limit: int = 1000) -> list[str]:
     """Ids of evaluations in ``state`` (oldest first)."""
     r = es.search(index=index(prefix), query={"term": {"state": state}}, size=limit, _source=False,

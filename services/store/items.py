@@ -17,7 +17,7 @@ _DOC = {"type": "object", "dynamic": "strict", "properties": {
 
 FAMILY = IndexFamily(
     name="items",
-    version=3,
+    version=4,
     doc="Judgement items: pointwise pairs and SxS pairs, gold items, pre-judgements and routing.",
     properties={
         "item_id": KEYWORD,
@@ -44,10 +44,21 @@ FAMILY = IndexFamily(
         "deadline": DATE,
         "needs_humans": BOOL,
         "audit": BOOL,
+        # the probability with which the audit draw sends an auto-judged item to humans (every
+        # auto-judged item carries it, drawn or not: estimates weight the audited ones by it)
+        "audit_probability": FLOAT,
+        # in the first, stratified random human sample that calibrates the model within the
+        # evaluation, and the probability with which its stratum's items were drawn into it
+        "calibration_sample": BOOL,
+        "sample_probability": FLOAT,
         "judgements": INT,
         "prejudgement": {"type": "object", "dynamic": "strict", "properties": {
             "score": FLOAT, "grade": INT, "preference": FLOAT, "confidence": FLOAT,
             "model": KEYWORD, "model_version": KEYWORD, "auto": BOOL, "time": DATE,
+            # prior | earlier_evaluations | within_evaluation: what the confidence was calibrated on
+            "calibration": KEYWORD,
+            # the signals the learned model reads (evaluators.features), so the server can re-score
+            "features": OPAQUE,
             "calibration_id": KEYWORD,  # the calibration fit the score became a label with (lineage)
         }},
         "create_time": DATE,

@@ -7,12 +7,14 @@ name any mapped field of the index directly.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
+import numpy as np
 from elasticsearch import Elasticsearch, NotFoundError
 
 from services.core.logmapping import LogFieldMapping
+from services.core.querynorm import normalize_query
 
 # Field types a terms/composite aggregation can group by.
 _AGGREGATABLE = {"keyword", "constant_keyword", "boolean", "long", "integer", "short", "byte", "ip", "date",
@@ -73,6 +75,17 @@ def resolve_field(name: str, mapping: LogFieldMapping, types: dict[str, str]) ->
         return path
     if types.get(f"{path}.keyword") in _AGGREGATABLE:  # dynamic-mapping style text + keyword
         return f"{path}.keyword"
+    return None
+
+
+def query_key_field(mapping: LogFieldMapping, types: dict[str, str]) -> str | None:
+    """The aggregatable field that groups queries: the normalised keyword, else the raw query's keyword."""
+    for name in ("query_norm", "query"):
+        if name == "query_norm" and mapping.query_norm is None:
+            continue
+        path = resolve_field(name, mapping, types)
+        if path:
+            return path
     return None
 
 
@@ -162,3 +175,105 @@ def get_path(doc: dict, path: str | None) -> Any:
             return None
         node = node.get(part)
     return node
+
+
+# --- clicks, for the click model -------------------------------------------------------------
+
+
+@dataclass
+class ClickLog:
+    """Searches of some queries collapsed into *configurations*: one row per distinct (query,
+    group, result list, clicked positions), with the number of searches that had it — the input
+    of :class:`evaluators.click_model.DBN` — and per (query, group, document) the clicks' dwell.
+
+    ``key`` is the normalised query and ``group`` the event's locale ("" without one).
+    """
+
+    depth: int
+    rows: dict[tuple[str, str, tuple[str, ...], int], int] = field(default_factory=dict)
+    dwell: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)  # [clicks, long clicks, Σ log s]
+    events: int = 0
+    capped: int = 0  # queries whose events were cut at the cap
+
+    def add(self, key: str, group: str, docs: tuple[str, ...], clicked: Sequence[int],
+            dwell_ms: Sequence[float | None], long_click_ms: float) -> None:
+        mask = 0
+        for pos, ms in zip(clicked, dwell_ms):
+            mask |= 1 << pos
+            row = self.dwell.setdefault((key, group, docs[pos]), [0.0, 0.0, 0.0])
+            row[0] += 1
+            if ms is not None and ms > 0:
+                row[1] += ms >= long_click_ms
+                row[2] += float(np.log(ms / 1000.0))
+        k = (key, group, docs, mask)
+        self.rows[k] = self.rows.get(k, 0) + 1
+        self.events += 1
+
+
+def click_log(es: Elasticsearch, source: LogSource, key_field: str, queries: Iterable[str],
+              max_events_per_query: int = 2000, depth: int = 10, long_click_ms: float = 30_000.0,
+              page_size: int = 2000, batch: int = 500) -> ClickLog:
+    """The result lists and clicks of the source's events for ``queries`` (values of
+    ``key_field``: a query's normalised and shown texts, say; events are grouped by the
+    normalised form), newest first, at most ``max_events_per_query`` per query (a head query's model is
+    settled long before its millionth search), collapsed into a :class:`ClickLog`.
+
+    Events stream by point-in-time and ``search_after`` with only the list and click fields;
+    a query that reached its cap is dropped from the next page's filter, so the head does not
+    cost what it weighs. Memory follows the distinct configurations, not the events.
+    """
+    m = source.mapping
+    out = ClickLog(depth)
+    if not m.clicks:
+        return out
+    doc_f, pos_f = m.result_doc_id, m.result_position
+    cdoc_f, cpos_f, dwell_f = m.click_doc_id, m.click_position, m.click_dwell_ms
+    query_path = m.query_norm or m.query
+    fields = [query_path, m.query, m.results, m.clicks] + ([m.locale] if m.locale else [])
+    raw_of: dict[str, set[str]] = {}
+    for q in queries:
+        if q:
+            raw_of.setdefault(normalize_query(q), set()).add(q)
+    wanted = sorted(raw_of)
+    seen: dict[str, int] = {}
+    for start in range(0, len(wanted), batch):
+        open_keys = set(wanted[start:start + batch])
+        pit = es.open_point_in_time(index=source.index, keep_alive="2m")["id"]
+        try:
+            after = None
+            while open_keys:
+                raw = sorted(set().union(*(raw_of[k] for k in open_keys)))
+                r = es.options(request_timeout=120).search(
+                    pit={"id": pit, "keep_alive": "2m"}, size=page_size, search_after=after,
+                    query=source.query([{"terms": {key_field: raw}}]), sort=[{m.timestamp: "desc"}, {"_shard_doc": "asc"}],
+                    _source=fields, track_total_hits=False)
+                hits = r["hits"]["hits"]
+                for h in hits:
+                    ev = h["_source"]
+                    key = normalize_query(str(get_path(ev, query_path) or get_path(ev, m.query) or ""))
+                    if key not in open_keys:
+                        continue
+                    n = seen[key] = seen.get(key, 0) + 1
+                    if n >= max_events_per_query:
+                        open_keys.discard(key)
+                        out.capped += 1
+                    results = sorted((x for x in get_path(ev, m.results) or () if isinstance(x, dict)),
+                                     key=lambda x: x.get(pos_f) or 0)[:depth]
+                    docs = tuple(str(x.get(doc_f)) for x in results)
+                    where = {d: i for i, d in enumerate(docs)}
+                    clicked, dwell = [], []
+                    for c in get_path(ev, m.clicks) or ():
+                        if not isinstance(c, dict):
+                            continue
+                        pos = (int(c[cpos_f]) - 1) if cpos_f and c.get(cpos_f) else where.get(str(c.get(cdoc_f)), -1)
+                        if 0 <= pos < len(docs) and pos not in clicked:
+                            clicked.append(pos)
+                            dwell.append(c.get(dwell_f) if dwell_f else None)
+                    out.add(key, str(get_path(ev, m.locale) or "") if m.locale else "", docs, clicked, dwell,
+                            long_click_ms)
+                if len(hits) < page_size:
+                    break
+                after = hits[-1]["sort"]
+        finally:
+            es.options(ignore_status=404).close_point_in_time(id=pit)
+    return out

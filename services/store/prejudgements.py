@@ -16,7 +16,7 @@ from services.store.scan import scan
 
 ITEM_FIELDS = [
     "item_id", "evaluation_id", "kind", "query", "locale", "doc", "left", "right",
-    "identical", "gold", "gold_label", "prejudgement", "needs_humans",
+    "identical", "gold", "gold_label", "prejudgement", "needs_humans", "query_norm", "stratum", "ranks",
 ]
 
 
@@ -101,20 +101,28 @@ def refresh_items(es: Elasticsearch, prefix: str) -> None:
 # --- human labels --------------------------------------------------------------------------
 
 
-def pointwise_labels(es: Elasticsearch, prefix: str, limit: int = 20_000) -> list[dict[str, Any]]:
-    """Up to ``limit`` human pointwise judgements (``item_id``, ``locale``, ``grade``), any evaluation."""
-    q = {"bool": {"filter": [{"term": {"kind": "pointwise"}}, {"exists": {"field": "grade"}}]}}
-    return list(scan(es, judgements_index(prefix), q, ["item_id", "locale", "grade"], limit))
+def pointwise_labels(es: Elasticsearch, prefix: str, limit: int = 20_000,
+                     evaluation_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Up to ``limit`` human pointwise judgements (``item_id``, ``locale``, ``grade``) of
+    ``evaluation_ids`` (any evaluation when None)."""
+    filters: list[dict] = [{"term": {"kind": "pointwise"}}, {"exists": {"field": "grade"}}]
+    if evaluation_ids is not None:
+        if not evaluation_ids:
+            return []
+        filters.append({"terms": {"evaluation_id": list(evaluation_ids)}})
+    return list(scan(es, judgements_index(prefix), {"bool": {"filter": filters}}, ["item_id", "locale", "grade"], limit))
 
 
 def item_texts(es: Elasticsearch, prefix: str, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``item_id -> {query, locale, doc}`` for pointwise items (looked up by ``item_id`` field)."""
+    """``item_id -> {query, locale, doc, prejudgement, calibration_sample, audit, gold}`` for
+    pointwise items (looked up by ``item_id`` field): what a label needs to be learned from."""
     out: dict[str, dict[str, Any]] = {}
     ids = list(dict.fromkeys(item_ids))
     for i in range(0, len(ids), 1000):
         chunk = ids[i : i + 1000]
         r = es.search(index=items_index(prefix), query={"terms": {"item_id": chunk}}, size=len(chunk),
-                      _source=["item_id", "query", "locale", "doc"])
+                      _source=["item_id", "query", "locale", "doc", "prejudgement.features", "calibration_sample",
+                               "audit", "gold"])
         for h in r["hits"]["hits"]:
             out[h["_source"]["item_id"]] = h["_source"]
     return out

@@ -10,8 +10,8 @@ from __future__ import annotations
 from elasticsearch import Elasticsearch
 
 from services.store import (
-    alerts, assignments, audit, consensus, embeddings, evaluations, gold, graders, holds, items, judgements, metrics,
-    partners, programmes, seats, system,
+    alerts, assignments, audit, consensus, embeddings, evaluations, gold, graders, holds, items, judgements, lexical,
+    metrics, partners, programmes, seats, system,
 )
 from services.store.family import IndexFamily
 
@@ -19,7 +19,7 @@ from services.store.family import IndexFamily
 def families() -> list[IndexFamily]:
     """Every family, in install order."""
     return [m.FAMILY for m in (evaluations, items, assignments, judgements, consensus, gold, graders, partners, programmes, metrics,
-                                 alerts, embeddings, system, holds, seats, audit)]
+                                 alerts, embeddings, system, holds, seats, audit, lexical)]
 
 
 def install(es: Elasticsearch, prefix: str) -> list[str]:

@@ -30,6 +30,13 @@ class CompletionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEADLINE_PASSED: _ClassVar[CompletionReason]
     NOTHING_TO_JUDGE: _ClassVar[CompletionReason]
 
+class CalibrationSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CALIBRATION_SOURCE_UNSPECIFIED: _ClassVar[CalibrationSource]
+    PRIOR: _ClassVar[CalibrationSource]
+    EARLIER_EVALUATIONS: _ClassVar[CalibrationSource]
+    WITHIN_EVALUATION: _ClassVar[CalibrationSource]
+
 class SamplingUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SAMPLING_UNIT_UNSPECIFIED: _ClassVar[SamplingUnit]
@@ -53,6 +60,10 @@ COMPLETION_REASON_UNSPECIFIED: CompletionReason
 ALL_JUDGED: CompletionReason
 DEADLINE_PASSED: CompletionReason
 NOTHING_TO_JUDGE: CompletionReason
+CALIBRATION_SOURCE_UNSPECIFIED: CalibrationSource
+PRIOR: CalibrationSource
+EARLIER_EVALUATIONS: CalibrationSource
+WITHIN_EVALUATION: CalibrationSource
 SAMPLING_UNIT_UNSPECIFIED: SamplingUnit
 TRAFFIC_WEIGHTED: SamplingUnit
 UNIQUE_QUERY: SamplingUnit
@@ -161,7 +172,7 @@ class Alerting(_message.Message):
     def __init__(self, measures: _Optional[_Iterable[str]] = ..., baseline_snapshots: _Optional[int] = ..., min_drop: _Optional[float] = ..., webhook_url: _Optional[str] = ..., alpha: _Optional[float] = ...) -> None: ...
 
 class Automation(_message.Message):
-    __slots__ = ("model", "model_version", "threshold", "automation_rate", "auto_judged", "audit", "locales")
+    __slots__ = ("model", "model_version", "threshold", "automation_rate", "auto_judged", "audit", "locales", "calibration", "calibration_sample", "audit_share")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +180,9 @@ class Automation(_message.Message):
     AUTO_JUDGED_FIELD_NUMBER: _ClassVar[int]
     AUDIT_FIELD_NUMBER: _ClassVar[int]
     LOCALES_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_SHARE_FIELD_NUMBER: _ClassVar[int]
     model: str
     model_version: str
     threshold: float
@@ -176,10 +190,47 @@ class Automation(_message.Message):
     auto_judged: int
     audit: int
     locales: _containers.RepeatedCompositeFieldContainer[LocaleAutomation]
-    def __init__(self, model: _Optional[str] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ..., automation_rate: _Optional[float] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., locales: _Optional[_Iterable[_Union[LocaleAutomation, _Mapping]]] = ...) -> None: ...
+    calibration: Calibration
+    calibration_sample: CalibrationSample
+    audit_share: float
+    def __init__(self, model: _Optional[str] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ..., automation_rate: _Optional[float] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., locales: _Optional[_Iterable[_Union[LocaleAutomation, _Mapping]]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., calibration_sample: _Optional[_Union[CalibrationSample, _Mapping]] = ..., audit_share: _Optional[float] = ...) -> None: ...
+
+class Calibration(_message.Message):
+    __slots__ = ("source", "labels", "heldout_labels", "heldout_agreement", "heldout_alpha", "heldout_ece", "learner", "features", "fit_time", "fits")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    HELDOUT_LABELS_FIELD_NUMBER: _ClassVar[int]
+    HELDOUT_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    HELDOUT_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    HELDOUT_ECE_FIELD_NUMBER: _ClassVar[int]
+    LEARNER_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    FIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    FITS_FIELD_NUMBER: _ClassVar[int]
+    source: CalibrationSource
+    labels: int
+    heldout_labels: int
+    heldout_agreement: float
+    heldout_alpha: float
+    heldout_ece: float
+    learner: str
+    features: _containers.RepeatedScalarFieldContainer[str]
+    fit_time: _timestamp_pb2.Timestamp
+    fits: int
+    def __init__(self, source: _Optional[_Union[CalibrationSource, str]] = ..., labels: _Optional[int] = ..., heldout_labels: _Optional[int] = ..., heldout_agreement: _Optional[float] = ..., heldout_alpha: _Optional[float] = ..., heldout_ece: _Optional[float] = ..., learner: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., fit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fits: _Optional[int] = ...) -> None: ...
+
+class CalibrationSample(_message.Message):
+    __slots__ = ("items", "labelled", "complete")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    items: int
+    labelled: int
+    complete: bool
+    def __init__(self, items: _Optional[int] = ..., labelled: _Optional[int] = ..., complete: _Optional[bool] = ...) -> None: ...
 
 class LocaleAutomation(_message.Message):
-    __slots__ = ("locale", "items", "auto_judged", "audit", "automation_rate", "audit_judged", "agreement")
+    __slots__ = ("locale", "items", "auto_judged", "audit", "automation_rate", "audit_judged", "agreement", "calibration_source", "calibration_labels", "heldout_agreement")
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     AUTO_JUDGED_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +238,9 @@ class LocaleAutomation(_message.Message):
     AUTOMATION_RATE_FIELD_NUMBER: _ClassVar[int]
     AUDIT_JUDGED_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_LABELS_FIELD_NUMBER: _ClassVar[int]
+    HELDOUT_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     locale: str
     items: int
     auto_judged: int
@@ -194,7 +248,10 @@ class LocaleAutomation(_message.Message):
     automation_rate: float
     audit_judged: int
     agreement: float
-    def __init__(self, locale: _Optional[str] = ..., items: _Optional[int] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., automation_rate: _Optional[float] = ..., audit_judged: _Optional[int] = ..., agreement: _Optional[float] = ...) -> None: ...
+    calibration_source: CalibrationSource
+    calibration_labels: int
+    heldout_agreement: float
+    def __init__(self, locale: _Optional[str] = ..., items: _Optional[int] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., automation_rate: _Optional[float] = ..., audit_judged: _Optional[int] = ..., agreement: _Optional[float] = ..., calibration_source: _Optional[_Union[CalibrationSource, str]] = ..., calibration_labels: _Optional[int] = ..., heldout_agreement: _Optional[float] = ...) -> None: ...
 
 class EvaluationSpec(_message.Message):
     __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team", "recurrence", "alerting")

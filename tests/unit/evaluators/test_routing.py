@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from evaluators.automation import audit_agreement
-from ray_jobs.prejudge.route import audit_draw, automation_by_locale, route
+from evaluators.automation import audit_agreement, audit_draw, automation_by_locale, route
 
 
 def ids(n):
@@ -73,3 +72,37 @@ def test_audit_agreement_per_locale_compares_the_model_with_the_human_consensus(
     assert out["en"] == {"audit": 2, "judged": 2, "agreement": 0.5}
     assert out["es"] == {"audit": 2, "judged": 1, "agreement": 1.0}
     assert out["fr"] == {"audit": 1, "judged": 1, "agreement": 0.0}
+
+
+# --- the calibration sample ---------------------------------------------------------------------
+
+from evaluators.automation import calibration_sample, sample_size  # noqa: E402
+
+
+def test_calibration_sample_is_stratified_deterministic_and_knows_its_probabilities():
+    n = 1000
+    item_ids = ids(n)
+    strata = np.array(["head|en"] * 600 + ["tail|en"] * 300 + ["tail|ja"] * 95 + ["head|ja"] * 5)
+    eligible = np.ones(n, bool)
+    eligible[:100] = False  # e.g. gold items: labelled already, never drawn
+    chosen, p = calibration_sample(item_ids, strata, eligible, 90, seed=4)
+    assert chosen.sum() == 90 and not chosen[~eligible].any()
+    per = {h: int(chosen[strata == h].sum()) for h in np.unique(strata)}
+    sizes = {h: int(((strata == h) & eligible).sum()) for h in np.unique(strata)}
+    assert all(abs(per[h] - 90 * sizes[h] / 900) <= 2 for h in per) and per["head|ja"] >= 1  # proportional, none left out
+    for h in np.unique(strata):
+        m = (strata == h) & eligible
+        assert np.allclose(p[m], per[h] / m.sum())
+    assert np.isnan(p[~eligible]).all()
+    again, _ = calibration_sample(item_ids, strata, eligible, 90, seed=4)
+    other, _ = calibration_sample(item_ids, strata, eligible, 90, seed=5)
+    assert np.array_equal(chosen, again) and not np.array_equal(chosen, other)
+
+
+def test_calibration_sample_sizes():
+    assert sample_size(278, 0.15, 60, 400) == 60
+    assert sample_size(2000, 0.15, 60, 400) == 300
+    chosen, p = calibration_sample(ids(5), ["a"] * 5, np.ones(5, bool), 50, seed=0)
+    assert chosen.all() and np.allclose(p, 1.0)
+    chosen, _ = calibration_sample(ids(5), ["a"] * 5, np.zeros(5, bool), 3, seed=0)
+    assert not chosen.any()
