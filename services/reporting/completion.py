@@ -120,7 +120,7 @@ def complete(es: Elasticsearch, prefix: str, evaluation_id: str, done: dict[str,
     except FailedPrecondition:
         return False
     log.info("evaluation complete", extra={"evaluation": evaluation_id, "reason": done["reason"],
-                                            "message": done["message"]})
+                                            "detail": done["message"]})
     run_hooks(es, prefix, evaluation_id)
     return True
 

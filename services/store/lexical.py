@@ -41,7 +41,7 @@ def text_id(text: str) -> str:
     """The id of a result text's entry.
 
     >>> text_id("Madrid hotels\\ncheap rooms")[:12]
-    '4ac1ec7c1a29'
+    '0d9aa984fe32'
     """
     return hashlib.sha256(text.encode()).hexdigest()
 
