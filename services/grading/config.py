@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from services.core.errors import ConfigError
+from services.core.settings import POSITIVE, settings_from_env
 from services.grading.faults import FaultPoints
 
 DEFAULT_GUIDELINES = Path(__file__).resolve().parents[2] / "fixtures" / "guidelines"
@@ -46,33 +46,21 @@ class GradingConfig:
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "GradingConfig":
-        d = cls()
+        return settings_from_env(cls, env, _ENV, guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or DEFAULT_GUIDELINES),
+                                 faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""))
 
-        def num(name: str, default: float) -> float:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not a number") from None
-            if value <= 0:
-                raise ConfigError(f"{name}={raw!r} must be positive")
-            return value
 
-        return cls(
-            lease_seconds=num("QRELAY_LEASE_SECONDS", d.lease_seconds),
-            max_lease_seconds=num("QRELAY_LEASE_MAX_SECONDS", d.max_lease_seconds),
-            queue_candidates=int(num("QRELAY_QUEUE_CANDIDATES", d.queue_candidates)),
-            queue_pages=d.queue_pages,
-            pool_size=int(num("QRELAY_QUEUE_POOL_SIZE", d.pool_size)),
-            pool_seconds=num("QRELAY_QUEUE_POOL_SECONDS", d.pool_seconds),
-            lease_candidates=int(num("QRELAY_LEASE_CANDIDATES", d.lease_candidates)),
-            cache_seconds=num("QRELAY_GRADING_CACHE_SECONDS", d.cache_seconds),
-            credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
-            guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
-            gold_feedback_every=int(num("QRELAY_GOLD_FEEDBACK_EVERY", d.gold_feedback_every)),
-            max_live_leases=int(num("QRELAY_MAX_LIVE_LEASES", d.max_live_leases)),
-            reconcile_seconds=num("QRELAY_RECONCILE_SECONDS", d.reconcile_seconds),
-            faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""),
-        )
+# field -> (variable, check, what the check wants)
+_ENV = {
+    "lease_seconds": ("QRELAY_LEASE_SECONDS", *POSITIVE),
+    "max_lease_seconds": ("QRELAY_LEASE_MAX_SECONDS", *POSITIVE),
+    "queue_candidates": ("QRELAY_QUEUE_CANDIDATES", *POSITIVE),
+    "pool_size": ("QRELAY_QUEUE_POOL_SIZE", *POSITIVE),
+    "pool_seconds": ("QRELAY_QUEUE_POOL_SECONDS", *POSITIVE),
+    "lease_candidates": ("QRELAY_LEASE_CANDIDATES", *POSITIVE),
+    "cache_seconds": ("QRELAY_GRADING_CACHE_SECONDS", *POSITIVE),
+    "credential_cache_seconds": ("QRELAY_CREDENTIAL_CACHE_SECONDS", *POSITIVE),
+    "gold_feedback_every": ("QRELAY_GOLD_FEEDBACK_EVERY", *POSITIVE),
+    "max_live_leases": ("QRELAY_MAX_LIVE_LEASES", *POSITIVE),
+    "reconcile_seconds": ("QRELAY_RECONCILE_SECONDS", *POSITIVE),
+}
