@@ -12,6 +12,7 @@ from typing import Mapping
 from services.core.errors import ConfigError
 from services.grading.faults import FaultPoints
 
+ES_PATHS = ("grouped", "direct")
 DEFAULT_GUIDELINES = Path(__file__).resolve().parents[2] / "fixtures" / "guidelines"
 
 
@@ -41,6 +42,12 @@ class GradingConfig:
     max_live_leases: int = 10
     # How often each replica appends judgements committed on their slots only (services.grading.reconcile).
     reconcile_seconds: float = 30.0
+    # How the grading path talks to Elasticsearch: "grouped" (concurrent callers' single-document
+    # reads and writes share one _mget/_bulk; services.store.group_commit) or "direct" (one request
+    # each, as before; kept for comparison). Either way a call is answered after ES acknowledged it.
+    es_path: str = "grouped"
+    # Group commit: how long a lone request waits for company before it is sent alone.
+    group_wait_seconds: float = 0.002
     # Test-only: where the server dies or stalls on purpose (QRELAY_FAULT_POINTS; services.grading.faults).
     faults: FaultPoints = field(default_factory=FaultPoints)
 
@@ -74,5 +81,14 @@ class GradingConfig:
             gold_feedback_every=int(num("QRELAY_GOLD_FEEDBACK_EVERY", d.gold_feedback_every)),
             max_live_leases=int(num("QRELAY_MAX_LIVE_LEASES", d.max_live_leases)),
             reconcile_seconds=num("QRELAY_RECONCILE_SECONDS", d.reconcile_seconds),
+            es_path=_choice(env, "QRELAY_GRADING_ES_PATH", d.es_path, ES_PATHS),
+            group_wait_seconds=num("QRELAY_GROUP_WAIT_SECONDS", d.group_wait_seconds),
             faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value

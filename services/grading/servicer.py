@@ -16,6 +16,7 @@ from services.grading.handles import Handles
 from services.grading.reconcile import Reconciler
 from services.grading.scales import Guidelines
 from services.store import queue
+from services.store.group_commit import GroupCommit
 
 _KINDS = {common_pb2.POINTWISE: "pointwise", common_pb2.SIDE_BY_SIDE: "side_by_side"}
 _SCALES = {"pointwise": common_pb2.POINTWISE_0_3, "side_by_side": common_pb2.SIDE_BY_SIDE_MINUS3_PLUS3}
@@ -62,8 +63,12 @@ def _me() -> str:
 
 class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
     def __init__(self, ctx, cfg: GradingConfig | None = None):
-        self.es, self.prefix = ctx.es, ctx.prefix
         self.cfg = cfg or GradingConfig()
+        self.prefix = ctx.prefix
+        self.es = ctx.es
+        if self.cfg.es_path == "grouped":  # concurrent calls share requests (services.store.group_commit)
+            self.es = GroupCommit(ctx.es, max_wait=self.cfg.group_wait_seconds)
+            ctx.closers.append(self.es.close)
         self.dispatch = Dispatcher(self.es, self.prefix, self.cfg)
         self.guidelines = Guidelines(self.cfg.guidelines_dir)
         self.handles = Handles(ctx.secret)
