@@ -31,6 +31,10 @@ class GradingConfig:
     pool_size: int = 256
     pool_seconds: float = 1.0
     lease_candidates: int = 8
+    # Grouped path: candidates whose slots one realtime read covers, and reads per NextAssignment
+    # before the paged search (Elasticsearch's cost of a read grows with its documents).
+    read_candidates: int = 2
+    read_tries: int = 4
     # How long evaluations-in-GRADING and grader credentials are cached per server process.
     cache_seconds: float = 2.0
     credential_cache_seconds: float = 10.0
@@ -48,6 +52,9 @@ class GradingConfig:
     es_path: str = "grouped"
     # Group commit: how long a lone request waits for company before it is sent alone.
     group_wait_seconds: float = 0.002
+    # Group commit: requests of each kind (mget, bulk) in flight at once; what arrives meanwhile waits
+    # for the next one (fewer: bigger groups, cheaper for Elasticsearch; more: less waiting).
+    group_flushers: int = 2
     # Test-only: where the server dies or stalls on purpose (QRELAY_FAULT_POINTS; services.grading.faults).
     faults: FaultPoints = field(default_factory=FaultPoints)
 
@@ -75,6 +82,8 @@ class GradingConfig:
             pool_size=int(num("QRELAY_QUEUE_POOL_SIZE", d.pool_size)),
             pool_seconds=num("QRELAY_QUEUE_POOL_SECONDS", d.pool_seconds),
             lease_candidates=int(num("QRELAY_LEASE_CANDIDATES", d.lease_candidates)),
+            read_candidates=int(num("QRELAY_READ_CANDIDATES", d.read_candidates)),
+            read_tries=int(num("QRELAY_READ_TRIES", d.read_tries)),
             cache_seconds=num("QRELAY_GRADING_CACHE_SECONDS", d.cache_seconds),
             credential_cache_seconds=num("QRELAY_CREDENTIAL_CACHE_SECONDS", d.credential_cache_seconds),
             guidelines_dir=Path(env.get("QRELAY_GUIDELINES_DIR") or d.guidelines_dir),
@@ -83,6 +92,7 @@ class GradingConfig:
             reconcile_seconds=num("QRELAY_RECONCILE_SECONDS", d.reconcile_seconds),
             es_path=_choice(env, "QRELAY_GRADING_ES_PATH", d.es_path, ES_PATHS),
             group_wait_seconds=num("QRELAY_GROUP_WAIT_SECONDS", d.group_wait_seconds),
+            group_flushers=int(num("QRELAY_GROUP_FLUSHERS", d.group_flushers)),
             faults=FaultPoints.parse(env.get("QRELAY_FAULT_POINTS") or ""),
         )
 

@@ -137,6 +137,7 @@ class GroupCommit:
     def close(self) -> None:
         self._reads.close()
         self._writes.close()
+        log.info("group commit", extra={"group_commit": self.stats()})
 
     def stats(self) -> dict[str, int]:
         """Requests sent and entries carried, per kind."""
