@@ -402,7 +402,7 @@ def main() -> int:
     p.add_argument("--replicas", default="1,2", help="scenarios: server replica counts")
     p.add_argument("--paths", default="direct,grouped", help="scenarios: grading paths (QRELAY_GRADING_ES_PATH)")
     p.add_argument("--open-seconds", type=float, default=5, help="length of each open-loop step (0: none)")
-    p.add_argument("--open-start", type=float, default=20, help="first open-loop rate, judgements/s")
+    p.add_argument("--open-start", type=float, default=5, help="first open-loop rate, judgements/s")
     p.add_argument("--open-max", type=float, default=2000, help="highest open-loop rate tried")
     args = p.parse_args()
 
