@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Mapping
 
 from services.core.errors import ConfigError
-from services.core.settings import POSITIVE, SHARE, ElasticsearchConfig, env_float, es_from_env, settings_from_env
+from services.core.settings import (
+    POSITIVE, SHARE, ElasticsearchConfig, env_choice, env_float, es_from_env, settings_from_env,
+)
 from services.reporting.config import ReportingConfig
 
 ROLES = ("engineer", "grader", "ops", "admin")
@@ -198,7 +200,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     server = settings_from_env(
         ServerConfig, env, _SERVER_ENV,
         host=env.get("QRELAY_HOST") or ServerConfig.host,
-        log_format=env.get("QRELAY_LOG_FORMAT") or ServerConfig.log_format,
+        log_format=env_choice(env, "QRELAY_LOG_FORMAT", ServerConfig.log_format, ("json", "text")),
         log_level=(env.get("QRELAY_LOG_LEVEL") or ServerConfig.log_level).upper(),
         rate_limits=parse_rate_limits(env.get("QRELAY_RATE_LIMITS", "")),
         tls_cert=Path(env["QRELAY_TLS_CERT"]) if env.get("QRELAY_TLS_CERT") else None,
@@ -206,8 +208,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     )
     if (server.tls_cert is None) != (server.tls_key is None):
         raise ConfigError("TLS needs both QRELAY_TLS_CERT and QRELAY_TLS_KEY (or --tls-cert and --tls-key)")
-    if server.log_format not in ("json", "text"):
-        raise ConfigError(f"QRELAY_LOG_FORMAT={server.log_format!r}: use json or text")
     tokens_spec = env.get("QRELAY_TOKENS")
     if tokens_spec is None:
         tokens_file = env.get("QRELAY_TOKENS_FILE")

@@ -49,6 +49,18 @@ def env_float(name: str, value: str) -> float:
         raise ConfigError(f"{name}={value!r} is not a number") from None
 
 
+def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    """``env[name]`` when it is one of ``choices``; ``default`` when unset or empty.
+
+    >>> env_choice({"QRELAY_MODE": "b"}, "QRELAY_MODE", "a", ("a", "b")), env_choice({}, "QRELAY_MODE", "a", ("a", "b"))
+    ('b', 'a')
+    """
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
 # checks for `settings_from_env`: (check, what the check wants)
 POSITIVE = (lambda x: x > 0, "must be positive")
 SHARE = (lambda x: 0 < x < 1, "must lie strictly between 0 and 1")
