@@ -50,36 +50,6 @@
             by ? el("div", { class: `by by-${q.by}` }, `by ${KIND[q.by]}`) : null];
   }
 
-  /**
-   * The three estimates of one number and the label set's own, the one the report leads with
-   * marked, and why (`lead_reason`). `label`: the label set's {value, interval, units};
-   * `unit`: what the units count ("queries", "items"); `signed`: a difference.
-   */
-  function estimatesTable(id, caption, msg, label, { unit, signed, confidence }) {
-    const lead = quoted(msg, label.value, label.interval, label.units).by;
-    const rows = [...(msg.estimates || []),
-                  { kind: "labels", value: label.value, interval: label.interval, units: label.units, available: true,
-                    note: "every label taken as truth: human consensus where humans judged, the model's elsewhere" }];
-    const value = (x) => (signed ? fmt.signed(x) : fmt.num(x));
-    const columns = [
-      { label: "Estimate", cell: (e) => [KIND[e.kind] || e.kind, e.kind === lead
-          ? el("span", { class: "lead-mark" }, el("span", { "aria-hidden": "true" }, " ◆"), " leads") : null] },
-      { label: signed ? "Difference" : "Value", num: true, cell: (e) => (e.available ? value(e.value) : "n/a") },
-      { label: `${fmt.pct(confidence)} interval`, num: true,
-        cell: (e) => (e.available && e.interval ? fmt.ci(e.interval) : "–") },
-    ];
-    if (signed) columns.push({ label: "p", num: true, cell: (e) => (e.p_value === undefined ? "–" : fmt.p(e.p_value)) });
-    columns.push(
-      { label: unit[0].toUpperCase() + unit.slice(1), num: true, cell: (e) => fmt.int(e.units) },
-      { label: "Human checks", num: true, title: "prediction-powered: model-settled items humans audited; human-only: "
-          + `${unit} with a model-settled item that humans judged in full anyway`,
-        cell: (e) => (e.kind === "ppi" || e.kind === "human" ? fmt.int(e.human_checks) : "–") },
-      { label: "Note", cell: (e) => [e.note || "", e.kind === "ppi" && e.available && e.lam !== undefined
-          ? `${e.note ? "; " : ""}λ=${fmt.num(e.lam, 2)}` : ""] });
-    return [Q.table({ id, caption, columns, rows, rowClass: (e) => (e.kind === lead ? "lead" : undefined) }),
-            el("p", { class: "why", id: `${id}-why` }, el("strong", {}, "Why: "), msg.lead_reason || "–")];
-  }
-
   // --- the evaluation: what it is and where it stands --------------------------------------
 
   function head(ev) {
@@ -211,17 +181,42 @@
     });
   }
 
-  /** The headline difference (first measure, overall) estimated every way, and which one leads. */
+  /**
+   * The headline difference (first measure, overall) estimated every way — human-only, model-only,
+   * prediction-powered (the API's order) and the label set's own — the one the report leads with
+   * marked, and why (`lead_reason`, the CLI's "why:").
+   */
   function headlineEstimates(cmp) {
     const d = cmp.differences.find((x) => !x.segment);
     if (!d) return null;
+    const lead = quoted(d, d.difference, d.interval, d.queries).by;
+    const rows = [...(d.estimates || []),
+                  { kind: "labels", value: d.difference, interval: d.interval, units: d.queries, available: true,
+                    note: "every label taken as truth: human consensus where humans judged, the model's elsewhere" }];
+    const table = Q.table({
+      id: "headline-estimates",
+      caption: `${cmp.candidate} − ${cmp.baseline} in ${d.measure} over all queries: human-only, model-only, `
+             + "prediction-powered and the label set's; ◆ marks the one the report leads with",
+      columns: [
+        { label: "Estimate", cell: (e) => [KIND[e.kind] || e.kind, e.kind === lead
+            ? el("span", { class: "lead-mark" }, el("span", { "aria-hidden": "true" }, " ◆"), " leads") : null] },
+        { label: "Difference", num: true, cell: (e) => (e.available ? fmt.signed(e.value) : "n/a") },
+        { label: `${fmt.pct(cmp.confidence)} interval`, num: true,
+          cell: (e) => (e.available && e.interval ? fmt.ci(e.interval) : "–") },
+        { label: "p", num: true, cell: (e) => (e.p_value === undefined ? "–" : fmt.p(e.p_value)) },
+        { label: "Queries", num: true, cell: (e) => fmt.int(e.units) },
+        { label: "Human checks", num: true, title: "prediction-powered: model-settled items humans audited; "
+            + "human-only: queries with a model-settled item that humans judged in full anyway",
+          cell: (e) => (e.kind === "ppi" || e.kind === "human" ? fmt.int(e.human_checks) : "–") },
+        { label: "Note", cell: (e) => [e.note || "", e.kind === "ppi" && e.available && e.lam !== undefined
+            ? `${e.note ? "; " : ""}λ=${fmt.num(e.lam, 2)}` : ""] },
+      ],
+      rows,
+      rowClass: (e) => (e.kind === lead ? "lead" : undefined),
+    });
     return el("div", { class: "headline" },
-      el("h3", {}, `${d.measure}, overall: how the difference is estimated`),
-      estimatesTable("headline-estimates",
-        `${cmp.candidate} − ${cmp.baseline} in ${d.measure} over all queries: human-only, model-only, prediction-powered `
-        + "and the label set's; ◆ marks the one the report leads with",
-        d, { value: d.difference, interval: d.interval, units: d.queries },
-        { unit: "queries", signed: true, confidence: cmp.confidence }));
+      el("h3", {}, `${d.measure}, overall: how the difference is estimated`), table,
+      el("p", { class: "why", id: "headline-estimates-why" }, el("strong", {}, "Why: "), d.lead_reason || "–"));
   }
 
   function finite(iv) { return !!iv && Number.isFinite(Q.n(iv.low)) && Number.isFinite(Q.n(iv.high)); }
@@ -396,7 +391,7 @@
         { label: "Method", cell: (x) => x.method },
         { label: "Human labels", num: true, cell: (x) => fmt.int(x.labels) },
         { label: "Parameters", cell: (x) => {
-          const ps = Object.entries(x.parameters || {}).sort(([a], [b]) => a.localeCompare(b));
+          const ps = Object.entries(x.parameters || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
           return ps.length ? el("ul", { class: "params" }, ps.map(([k, v]) => el("li", {}, el("code", {}, k), ` = ${v}`))) : "–";
         } },
         { label: "Reliability fit", cell: (x) => (x.fit_id
@@ -410,7 +405,8 @@
       columns: [
         { label: "Model", cell: (m) => m.model },
         { label: "Calibration", cell: (m) => (m.calibration_id ? el("code", {}, m.calibration_id) : "unrecorded") },
-        { label: "Items labelled", num: true, cell: (m) => fmt.int(m.items) },
+        { label: "Items it labelled", num: true, title: "items with a label from this model and calibration, settled "
+            + "by it or sent to humans", cell: (m) => fmt.int(m.items) },
         { label: "Threshold", num: true, title: "confidence at or above which routing let the model settle an item",
           cell: (m) => fmt.num(m.threshold, 2) },
         { label: "Audit share", num: true, title: "share of model-settled items drawn for a human audit",
