@@ -55,4 +55,5 @@ _ENV = {
     "refit_growth": ("QRELAY_CONSENSUS_REFIT_GROWTH", *POSITIVE),
     "slack_seconds": ("QRELAY_CONSENSUS_SLACK_SECONDS", *POSITIVE),
     "claim_seconds": ("QRELAY_REPORTING_CLAIM_SECONDS", *POSITIVE),
+    "routing_min_labels": ("QRELAY_ROUTING_MIN_LABELS", *POSITIVE),
 }
