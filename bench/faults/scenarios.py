@@ -1,0 +1,182 @@
+"""The four fault scenarios of issue 11, each a function returning a :class:`~bench.faults.harness.Report`.
+
+Recovery time, per scenario: ``replica-kill`` — from the kill to the first acknowledged submit of a
+grader whose replica was killed (it failed over); ``es-restart`` — from Elasticsearch answering
+again to the first acknowledged submit; ``node-loss`` — the longest stretch without an acknowledged
+submit from the node's loss to the end of the run; ``retrying-client`` has no fault.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from bench.faults import harness
+from bench.faults.harness import Report, Size
+
+# Short leases where leases must come back (the dead replica's), so the run drains soon after.
+KILL_LEASE_S = 8
+RECONCILE_S = 5
+# Where a fault must catch graders holding a task (to abandon it, or to retry its submit), they
+# think up to a second: most of them hold one at any moment.
+THINK_S = 1.0
+SCENARIOS = ("replica-kill", "es-restart", "retrying-client", "node-loss")
+
+
+# The share of graders homed on the killed replica who drop the task they held when it dies
+# (a browser tab that closed with it): their leases must expire back to the pool.
+def _abandons(i: int) -> bool:
+    return i % 4 == 1
+
+
+def _thinking(size: Size) -> Size:
+    return dataclasses.replace(size, think_s=max(size.think_s, THINK_S))
+
+
+def _prefix(name: str) -> str:
+    return f"faults-{name}-{uuid.uuid4().hex[:8]}-"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def replica_kill(es, es_url: str, size: Size, tmp: Path) -> Report:
+    """``kill -9`` of the second of two replicas once ``size.fault_at`` of the work is done."""
+    prefix = _prefix("kill")
+    env = {"QRELAY_LEASE_SECONDS": str(KILL_LEASE_S), "QRELAY_RECONCILE_SECONDS": str(RECONCILE_S)}
+    try:
+        with harness.deployment(es, es_url, prefix, size, tmp, env, replicas=2) as (servers, credentials):
+            (survivor, survivor_pid), (_, victim) = servers
+            records, at, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, _thinking(size),
+                                            fault=lambda: os.kill(victim, signal.SIGKILL), abandon=_abandons)
+            up = _alive(survivor_pid)
+        audit = harness.audit(es, prefix, size, records)
+    finally:
+        harness.drop(es, prefix)
+    after = [t for t, _, _ in records.ok_submits if at is not None and t >= at]
+    return Report("replica-kill", size, records, audit,
+                  harness.first_ok_after(records, at, lambda grader, replica: grader % 2 == 1 and replica == 0)
+                  if at else None, wall,
+                  {"replicas": 2, "survivor up": up, "killed replica up": _alive(victim),
+                   "acked after the kill": len(after), "lease s": KILL_LEASE_S})
+
+
+@dataclass(frozen=True)
+class Node:
+    """A lone local node this process started, which it may stop and start again."""
+
+    data_dir: Path
+    url: str
+    heap: str
+
+    def stop(self) -> None:
+        from fixtures.elasticsearch import launcher
+
+        launcher.stop(self.data_dir)
+
+    def start(self) -> None:
+        from fixtures.elasticsearch import launcher
+
+        launcher.start(port=int(self.url.rsplit(":", 1)[1]), data_dir=self.data_dir, heap=self.heap)
+
+
+@contextmanager
+def own_node(data_dir: Path, heap: str = "512m") -> Iterator[Node]:
+    """A node on a free port with its data in ``data_dir`` — never the shared one."""
+    from fixtures.elasticsearch.testing import running_elasticsearch
+
+    with running_elasticsearch(data_dir, heap=heap) as url:
+        yield Node(Path(data_dir), url, heap)
+
+
+def es_restart(node: Node, size: Size, tmp: Path, down_s: float = 5.0) -> Report:
+    """Elasticsearch stopped for ``down_s`` seconds (plus its start-up) once ``size.fault_at`` of
+    the work is done, then started again on its data; graders holding a task retry its submit
+    until it lands."""
+    from services.core.settings import ElasticsearchConfig
+    from services.store.client import connect
+
+    prefix = _prefix("restart")
+    es = connect(ElasticsearchConfig(request_timeout=60), node.url)
+    marks: dict[str, float] = {}
+
+    def fault():
+        node.stop()
+        marks["down"] = time.time()
+        time.sleep(down_s)
+        node.start()
+        marks["up"] = time.time()
+
+    try:
+        with harness.deployment(es, node.url, prefix, size, tmp, {"QRELAY_RECONCILE_SECONDS": str(RECONCILE_S)}) \
+                as (servers, credentials):
+            records, _, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, _thinking(size),
+                                           fault=fault)
+        audit = harness.audit(es, prefix, size, records)
+    finally:
+        harness.drop(es, prefix)
+        es.close()
+    down = [t for t, _, _ in records.ok_submits if marks and marks["down"] <= t < marks["up"]]
+    return Report("es-restart", size, records, audit,
+                  harness.first_ok_after(records, marks["up"]) if "up" in marks else None, wall,
+                  {"ES down s": f"{marks['up'] - marks['down']:.1f}" if "up" in marks else "never restarted",
+                   "acked while down": len(down)})
+
+
+def retrying_client(es, es_url: str, size: Size, tmp: Path) -> Report:
+    """Graders whose client repeats every call at random, also after success; no other fault."""
+    prefix = _prefix("retry")
+    try:
+        with harness.deployment(es, es_url, prefix, size, tmp) as (servers, credentials):
+            records, _, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, size, mode="chaotic")
+        audit = harness.audit(es, prefix, size, records)
+    finally:
+        harness.drop(es, prefix)
+    return Report("retrying-client", size, records, audit, None, wall,
+                  {"requests by RPC": dict(records.sent)})
+
+
+def _primary_node(es, index: str) -> int:
+    """The number of the node (``qrelay-local-N``) that holds ``index``'s primary shard."""
+    shard = next(s for s in es.cat.shards(index=index, format="json") if s["prirep"] == "p")
+    return int(shard["node"].rsplit("-", 1)[1])
+
+
+def node_loss(cluster, size: Size, tmp: Path) -> Report:
+    """``kill -9`` of the node holding the assignments' primary, in a local three-node cluster,
+    once ``size.fault_at`` of the work is done; the servers and this process know all three nodes."""
+    from services.core.settings import ElasticsearchConfig
+    from services.store import assignments
+    from services.store.client import connect
+
+    prefix = _prefix("node")
+    urls = ",".join(cluster.urls)
+    es = connect(ElasticsearchConfig(request_timeout=60), urls)
+    try:
+        with harness.deployment(es, urls, prefix, size, tmp, {"QRELAY_RECONCILE_SECONDS": str(RECONCILE_S)}) \
+                as (servers, credentials):
+            es.cluster.health(index=f"{prefix}*", wait_for_status="green", timeout="60s")
+            replicas = {name: s["settings"]["index"]["number_of_replicas"]
+                        for name, s in es.indices.get_settings(index=f"{prefix}*").items()}
+            victim = _primary_node(es, assignments.index(prefix))
+            records, at, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, size,
+                                            fault=lambda: cluster.stop_node(victim, kill=True))
+        health = es.cluster.health()["status"]
+        audit = harness.audit(es, prefix, size, records)
+    finally:
+        harness.drop(es, prefix)
+        es.close()
+    return Report("node-loss", size, records, audit,
+                  harness.longest_stall(records, at, max(t for t, _, _ in records.ok_submits)) if at else None, wall,
+                  {"killed node": victim, "health after": health, "replicas per index": sorted(set(replicas.values()))})
