@@ -100,7 +100,7 @@ class Report:
             if a[key]:
                 out.append(f"{a[key]} {words}")
         out += [f"{n} answers {c}" for c, n in self.records.codes().items() if c in FORBIDDEN]
-        return out + self.records.anomalies[:5]
+        return out + self.records.anomalies[:5] + (self.audit.get("examples") or [])
 
 
 # --------------------------------------------------------------------------- deployment
@@ -354,20 +354,29 @@ def audit(es, prefix: str, size: Size, records: Records, reconcile: bool = True)
     per_pair = Counter((d["item_id"], d["grader"]) for d in docs)
     per_assignment = Counter(d["assignment_id"] for d in docs)
     per_item = Counter(d["item_id"] for d in docs)
-    leases: dict[tuple[str, str], set[str]] = {}
+    leases: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    slots: dict[str, list[str]] = {}
     expired = 0
-    for slot in scan(es, assignments.index(prefix), query, ["item_id", "grader", "assignment_id", "previous"]):
+    for slot in scan(es, assignments.index(prefix), query,
+                     ["item_id", "slot", "grader", "assignment_id", "state", "lease_expire", "previous"]):
         for lease in [slot, *(slot.get("previous") or ())]:
-            leases.setdefault((slot["item_id"], lease["grader"]), set()).add(lease["assignment_id"])
+            leases.setdefault((slot["item_id"], lease["grader"]), []).append(
+                (lease["assignment_id"], lease["state"], lease.get("time") or slot["lease_expire"]))
             expired += lease.get("state") == "EXPIRED"
+        slots.setdefault(slot["item_id"], []).append(
+            f"slot {slot['slot']} {slot['state']} {slot['grader']} until {slot['lease_expire']}")
+    repeats = {k: v for k, v in leases.items() if len({aid for aid, _, _ in v}) > 1}
+    short = sorted(i for i in slots if per_item[i] < size.overlap)
     return {
         "acked": len(acked), "stored": len(docs), "lost": len(acked - ids),
         "dup_pair": sum(c - 1 for c in per_pair.values() if c > 1),
         "dup_assignment": sum(c - 1 for c in per_assignment.values() if c > 1),
         "beyond": sum(1 for c in per_item.values() if c > size.overlap),
         "short": size.items - sum(1 for c in per_item.values() if c >= size.overlap),
-        "repeats": sum(1 for s in leases.values() if len(s) > 1),
-        "expired": expired, "reconciled": reconciled,
+        "repeats": len(repeats), "expired": expired, "reconciled": reconciled,
+        # for a failure's message: what the slots say
+        "examples": [f"repeat {k}: {v}" for k, v in list(repeats.items())[:3]]
+        + [f"short {i}: {slots[i]}" for i in short[:3]],
     }
 
 

@@ -20,9 +20,11 @@ from typing import Iterator
 from bench.faults import harness
 from bench.faults.harness import Report, Size
 
-# Short leases where leases must come back (the dead replica's), so the run drains soon after.
-KILL_LEASE_S = 8
+# Short leases where leases must come back (a dead replica's, or those whose writes a lost node
+# left in doubt), so the run drains soon after.
+LEASE_S = 8
 RECONCILE_S = 5
+_short_leases = {"QRELAY_LEASE_SECONDS": str(LEASE_S), "QRELAY_RECONCILE_SECONDS": str(RECONCILE_S)}
 # Where a fault must catch graders holding a task (to abandon it, or to retry its submit), they
 # think up to a second: most of them hold one at any moment.
 THINK_S = 1.0
@@ -54,9 +56,8 @@ def _alive(pid: int) -> bool:
 def replica_kill(es, es_url: str, size: Size, tmp: Path) -> Report:
     """``kill -9`` of the second of two replicas once ``size.fault_at`` of the work is done."""
     prefix = _prefix("kill")
-    env = {"QRELAY_LEASE_SECONDS": str(KILL_LEASE_S), "QRELAY_RECONCILE_SECONDS": str(RECONCILE_S)}
     try:
-        with harness.deployment(es, es_url, prefix, size, tmp, env, replicas=2) as (servers, credentials):
+        with harness.deployment(es, es_url, prefix, size, tmp, _short_leases, replicas=2) as (servers, credentials):
             (survivor, survivor_pid), (_, victim) = servers
             records, at, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, _thinking(size),
                                             fault=lambda: os.kill(victim, signal.SIGKILL), abandon=_abandons)
@@ -69,7 +70,7 @@ def replica_kill(es, es_url: str, size: Size, tmp: Path) -> Report:
                   harness.first_ok_after(records, at, lambda grader, replica: grader % 2 == 1 and replica == 0)
                   if at else None, wall,
                   {"replicas": 2, "survivor up": up, "killed replica up": _alive(victim),
-                   "acked after the kill": len(after), "lease s": KILL_LEASE_S})
+                   "acked after the kill": len(after), "lease s": LEASE_S})
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def node_loss(cluster, size: Size, tmp: Path) -> Report:
     urls = ",".join(cluster.urls)
     es = connect(ElasticsearchConfig(request_timeout=60), urls)
     try:
-        with harness.deployment(es, urls, prefix, size, tmp, {"QRELAY_RECONCILE_SECONDS": str(RECONCILE_S)}) \
+        with harness.deployment(es, urls, prefix, size, tmp, _short_leases) \
                 as (servers, credentials):
             es.cluster.health(index=f"{prefix}*", wait_for_status="green", timeout="60s")
             replicas = {name: s["settings"]["index"]["number_of_replicas"]

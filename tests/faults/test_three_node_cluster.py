@@ -22,4 +22,4 @@ def test_losing_a_node_of_three_keeps_every_judgement(cluster, tmp_path):
     print(table([r]))
     assert r.notes["replicas per index"] == ["1"], "the grading indices must keep one replica on a cluster"
     assert r.passed, r.failures()
-    assert r.notes["health after"] == "yellow"  # the node is gone for good; its shards' replicas took over
+    assert r.notes["health after"] in ("yellow", "green")  # the replicas took over (and were copied again)
