@@ -35,9 +35,21 @@ class Doc:
 
     @classmethod
     def from_mget(cls, entry: dict[str, Any]) -> "Doc":
+        readable([entry])
         if entry.get("found"):
             return cls(entry["_index"], entry["_id"], entry["_source"], entry["_seq_no"], entry["_primary_term"])
         return cls(entry["_index"], entry["_id"])
+
+
+def readable(entries: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """Multi-get entries, checked: one that carries an error (its shard not active — a node
+    restarting, an index recovering) was not read, which is not "not found": retry later."""
+    for entry in entries:
+        if "error" in entry:
+            err = entry["error"]
+            raise Unavailable(f"Elasticsearch could not read {entry.get('_index')}/{entry.get('_id')}; retry "
+                              f"({err.get('type', err) if isinstance(err, dict) else err})")
+    return entries
 
 
 def _op(doc: Doc, source: dict[str, Any]) -> list[dict[str, Any]]:
