@@ -178,3 +178,26 @@ def audit_agreement(audit_items: list[dict]) -> dict[str, dict]:
         row["agreement"] = row["agree"] / row["judged"] if row["judged"] else None
         del row["agree"]
     return out
+
+
+def agreement_threshold(confidence: np.ndarray, target: float) -> float | None:
+    """The lowest confidence threshold at which the items it auto-judges have a mean confidence of
+    at least ``target`` (``None`` when no item reaches it).
+
+    A calibrated confidence is the chance that a grader gives the model's grade; with ``target``
+    the graders' exact agreement with each other (measured on doubly graded items, e.g. the
+    calibration sample), a grader is then expected to agree with the model on the auto-judged
+    items at least as often as with another grader. It reads only the model's predictions and
+    the target, never the labels of the items it routes. (A per-item threshold at ``target``
+    would be too strict: the graders' own noise caps a calibrated confidence near their accuracy.)
+
+    >>> agreement_threshold(np.array([0.9, 0.8, 0.7, 0.5]), 0.8)
+    0.7
+    >>> agreement_threshold(np.array([0.6, 0.5]), 0.8) is None
+    True
+    """
+    c = np.sort(np.asarray(confidence, dtype=float))[::-1]
+    if not len(c):
+        return None
+    ok = np.flatnonzero(np.cumsum(c) / np.arange(1, len(c) + 1) >= target)
+    return float(c[ok.max()]) if len(ok) else None

@@ -6,7 +6,10 @@ the bi-encoder's cosine and a few principal components of the query–document i
 BM25 scores, what a click model makes of the logs, the result's ranks. :class:`GradeModel` fits
 a multinomial model of the grade on them with scikit-learn — L2-regularised logistic regression
 (``learner="logistic"``, stable from a few dozen labels) or gradient-boosted trees
-(``learner="gbm"``, scikit-learn's histogram GBM, which needs hundreds) — and then calibrates
+(``learner="gbm"``, scikit-learn's histogram GBM, which needs hundreds), or whichever of the two
+has the lower out-of-fold log-loss on the labels at hand (``learner="auto"``: a first
+evaluation's calibration sample is a few dozen labels, a programme's history thousands) — and
+then calibrates
 its probabilities by **temperature scaling** (Guo et al., "On calibration of modern neural
 networks", ICML 2017): one parameter ``T`` fitted on out-of-fold predictions, so the model's
 probabilities are divided in log space by ``T`` before the softmax. One parameter keeps the
@@ -42,7 +45,7 @@ from sklearn.linear_model import LogisticRegression
 from evaluators.agreement import krippendorff_alpha
 from evaluators.calibration import N_GRADES, expected_calibration_error
 
-LEARNERS = ("logistic", "gbm")
+LEARNERS = ("logistic", "gbm", "auto")
 
 
 def _threads(n: int):
@@ -56,13 +59,14 @@ def _threads(n: int):
 class GradeModel:
     """Signals → calibrated grade distribution (see the module docstring).
 
-    Parameters: ``learner`` (``"logistic"`` or ``"gbm"``), ``C`` (inverse L2 strength of the
+    Parameters: ``learner`` (``"logistic"``, ``"gbm"`` or ``"auto"``), ``C`` (inverse L2 strength of the
     logistic model), ``folds`` (for the out-of-fold predictions the temperature is fitted on),
     ``seed``, ``threads`` (the trees' OpenMP threads: on a shared machine more threads than
     free cores make a fit tens of times slower). Fitted state: ``classes_`` (grades seen),
     ``temperature_``, ``n_``, ``medians_`` and ``oof_proba_`` — each label's calibrated
     probabilities from a model fitted without it (``None`` with too few labels), which is what
-    :func:`heldout_report` should be given.
+    :func:`heldout_report` should be given; ``chosen_``, the learner fitted (``"auto"``: the one with
+    the lower out-of-fold log-loss, logistic when there are too few labels to split).
     """
 
     def __init__(self, learner: str = "gbm", C: float = 1.0, folds: int = 5, seed: int = 0, threads: int = 1):
@@ -132,11 +136,31 @@ class GradeModel:
         if y.min() < 0 or y.max() >= N_GRADES:
             raise ValueError("grades must be in 0..3")
         self.n_ = len(y)
+        if self.learner == "auto":
+            return self._fit_auto(X, y, weight, groups)
+        self.chosen_ = self.learner
         with _threads(self.threads):
             oof = self.out_of_fold_log_proba(X, y, weight, groups)
             self.temperature_ = fit_temperature(oof, y, weight) if oof is not None else 1.0
             self.oof_proba_ = None if oof is None else special.softmax(oof / self.temperature_, axis=1)
             self.base_ = self._fit_base(X, y, weight)
+        return self
+
+    def _fit_auto(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None,
+                  groups: np.ndarray | None) -> "GradeModel":
+        """Fit both learners and keep the one whose out-of-fold predictions (folds keep a group
+        together) have the lower log-loss."""
+        best, best_loss = None, np.inf
+        for name in ("logistic", "gbm"):
+            m = GradeModel(name, self.C, self.folds, self.seed, self.threads).fit(X, y, weight, groups)
+            if m.oof_proba_ is None:  # too few labels to measure: the learner that needs fewer
+                best = best or m
+                continue
+            w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+            loss = float(-(w * np.log(np.clip(m.oof_proba_[np.arange(len(y)), y], 1e-9, 1.0))).sum() / w.sum())
+            if loss < best_loss:
+                best, best_loss = m, loss
+        self.__dict__.update({k: v for k, v in best.__dict__.items() if k != "learner"})
         return self
 
     def out_of_fold_log_proba(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,

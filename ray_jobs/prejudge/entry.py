@@ -20,8 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audit-share", type=float, default=0.05, help="share of auto-judged items still sent to humans (default 0.05)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the audit draw, the calibration sample and the calibration folds (default 0)")
-    p.add_argument("--learner", choices=("gbm", "logistic"), default="gbm",
-                   help="the pre-judgement model over the signals (default gbm: gradient-boosted trees)")
+    p.add_argument("--learner", choices=("auto", "gbm", "logistic"), default="auto",
+                   help="the pre-judgement model over the signals: gradient-boosted trees, logistic regression, or "
+                        "whichever predicts held-out labels better (default auto)")
     p.add_argument("--features", choices=("all", "no_clicks", "cosine"), default="all",
                    help="signals the model reads (default all; no_clicks leaves the click model out)")
     p.add_argument("--actors", type=int, help="encoder actors, one model copy each (default: one per CPU, or per GPU)")

@@ -87,7 +87,7 @@ class PrejudgeConfig:
     read_slices: int = 2
     write_chunk: int = 1000
     features: str = "all"  # a key of evaluators.features.FEATURE_SETS
-    learner: str = "gbm"  # a key of evaluators.relevance_model.LEARNERS
+    learner: str = "auto"  # a key of evaluators.relevance_model.LEARNERS ("auto": the lower out-of-fold log-loss)
     log_mapping: LogFieldMapping | None = None  # None: the fixture layout
     # The calibration sample of locales nobody labelled yet: this share of their items, at least
     # sample_min and at most sample_max, gold items counted in; its items' priority is raised

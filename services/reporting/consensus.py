@@ -362,6 +362,11 @@ def recompute(models: Mapping[str, pure.Reliability], rows: list[dict[str, Any]]
                             "source": "gold" if gold else "human", "method": "gold" if gold else METHODS[kind],
                             "votes": votes[item_id], **({"human_time": first[item_id]} if item_id in first else {}),
                             "human_done": bool(doc.get("needs_humans")) and n >= int(doc.get("overlap") or 1)}
+            if not gold and not doc.get("needs_humans") and not doc.get("audit"):
+                # humans judged an item the model had settled (a grader leased it as the routing or
+                # an early stop took it off the queue): it is a human item now, done with what it
+                # got — nobody will be served it again, so it must not hold completion up
+                out[item_id].update(needs_humans=True, overlap=n, human_done=True)
     return out
 
 

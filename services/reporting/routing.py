@@ -102,7 +102,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     y = np.array([g for _, g, _ in lab], dtype=int)
     random = np.array([rnd for _, _, rnd in lab], dtype=bool)
     model = fit_learned(X[li], y, loc[li], random, min_locale=cfg.routing_min_locale_model,
-                        learner=cal.get("learner") or "gbm", seed=int(automation.get("seed") or 0), groups=li)
+                        learner=cal.get("learner") or "auto", seed=int(automation.get("seed") or 0), groups=li)
     heldout = (model.report or {}).get("overall") or {}
     # fitted_on counts labelled items (what triggers a refit), judgements the rows fitted on
     state = {**state, "fitted_on": n, "judgements": len(lab), "fits": int(state.get("fits") or 0) + 1,
@@ -126,7 +126,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
         return out
 
     # label lineage: this fit's name, carried by every label it makes
-    calibration_id = digest({"within": evaluation_id, "fit": state["fits"], "learner": cal.get("learner") or "gbm",
+    calibration_id = digest({"within": evaluation_id, "fit": state["fits"], "learner": cal.get("learner") or "auto",
                              "features": names, "heldout": model.report})
     threshold = float(automation.get("threshold") or 0.8)
     audit_share = float(automation.get("audit_share") or 0.0)

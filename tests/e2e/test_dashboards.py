@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 import uuid
 
@@ -19,6 +20,7 @@ import pytest
 from google.protobuf import json_format
 from playwright.sync_api import expect
 
+from fixtures.evaluations import labelled
 from fixtures.logs import loader
 from fixtures.logs.documents import DocumentCorpus
 from fixtures.logs.generator import Bucket, generate_events
@@ -29,6 +31,7 @@ from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
 from tests.e2e.conftest import qrelay_web, screenshot
 from tests.integration import graded as G
 from tests.integration.serving import TOKENS, auth, qrelay_server
+from tests.integration.test_grading import _drop
 
 pytestmark = pytest.mark.slow
 
@@ -148,6 +151,30 @@ def texts(page, selector: str) -> list[str]:
     return [t.strip() for t in page.locator(selector).all_text_contents()]
 
 
+# the page's number formats (dash.js fmt) and the words for each estimate (services/cli/report.py's)
+KIND = {"ppi": "prediction-powered", "human": "human-only", "model": "model-only", "labels": "label set"}
+
+
+def num(x: float, digits: int = 3) -> str:
+    return "–" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def signed(x: float, digits: int = 3) -> str:
+    return "–" if math.isnan(x) else ("+" if x > 0 else "−" if x < 0 else "±") + f"{abs(x):.{digits}f}"
+
+
+def ci(i) -> str:
+    return f"[{num(i.low)}, {num(i.high)}]"
+
+
+def quoted(msg, value, interval, units):
+    """``(value, interval, units, by)`` the report says to quote (``lead``), as the CLI picks it."""
+    e = next((x for x in msg.estimates if x.kind == msg.lead), None)
+    if e is not None and e.HasField("interval"):
+        return e.value, e.interval, e.units, msg.lead
+    return value, interval, units, "labels"
+
+
 # --- while the next run is being graded ------------------------------------------------------
 
 def test_partial_report_shows_grading_progress(world, browser):
@@ -226,7 +253,7 @@ def test_report_page_shows_the_report_and_the_comparison(completed, session):
     page = open_page(session, f"{completed['web']}/{name}")
     page.wait_for_selector("#segments")
 
-    # metrics per ranker: every mean with its interval and its count
+    # metrics per ranker: every mean quoted as the report leads with it, with its interval, count and source
     overall = report.segments[0]
     assert overall.key == ""
     rows = page.locator("#metrics tbody tr")
@@ -234,8 +261,10 @@ def test_report_page_shows_the_report_and_the_comparison(completed, session):
     for i, r in enumerate(overall.rankers):
         cells = rows.nth(i).locator("td")
         for j, m in enumerate(r.metrics):
-            assert cells.nth(j).text_content().startswith(
-                f"{m.mean:.3f} [{m.interval.low:.3f}, {m.interval.high:.3f}] queries={m.queries:,}")
+            value, interval, units, by = quoted(m, m.mean, m.interval, m.queries)
+            text = cells.nth(j).text_content()
+            assert text.startswith(f"{num(value)} {ci(interval)} queries={units:,}") and f"by {KIND[by]}" in text
+            assert m.lead_reason in page.text_content("#lead-reasons")
 
     # the difference, its sentence, and the side-by-side bars
     expect(page.locator("#summary")).to_have_text(cmp.summary)
@@ -266,6 +295,125 @@ def test_report_page_shows_the_report_and_the_comparison(completed, session):
     assert report.label_set.method and report.label_set.method in main
     screenshot(page, "dashboard-report")
     page.close()
+
+
+MIN_EFFECT = 0.01
+
+
+def check_estimates_decision_and_label_set(page, report, cmp):
+    """The report page beside the API: the headline's three estimates and the label set's, the one
+    the report leads with marked and why; the anytime-valid decision; the label set's lineage."""
+    page.wait_for_selector("#label-counts")
+    assert page.input_value("#min-effect") == str(MIN_EFFECT)
+
+    # the headline difference every way, the lead marked once, and the reason in the API's words
+    d = cmp.differences[0]
+    assert d.segment == "" and len(d.estimates) == 3
+    value, interval, units, by = quoted(d, d.difference, d.interval, d.queries)
+    rows = page.locator("#headline-estimates tbody tr")
+    shown = list(d.estimates) + [None]  # the label set's own difference last
+    assert rows.count() == len(shown)
+    for i, e in enumerate(shown):
+        kind = e.kind if e else "labels"
+        cells = texts(rows.nth(i), "th, td")
+        assert cells[0].startswith(KIND[kind]) and ("leads" in cells[0]) == (kind == by)
+        if e is None:
+            assert cells[1:5] == [signed(d.difference), ci(d.interval), "–", f"{d.queries:,}"]
+        elif not e.available:
+            assert cells[1] == "n/a" and e.note in cells[6]
+        else:
+            p = ("<0.001" if e.p_value < 0.001 else f"{e.p_value:.3f}") if e.HasField("p_value") else "–"
+            assert cells[1:5] == [signed(e.value), ci(e.interval) if e.HasField("interval") else "–", p, f"{e.units:,}"]
+            assert e.note in cells[6]
+    assert page.locator("#headline-estimates tbody tr.lead").count() == 1
+    expect(page.locator("#headline-estimates-why")).to_have_text(f"Why: {d.lead_reason}")
+    first = page.locator("#differences tbody tr").first.locator("td")
+    assert first.nth(1).text_content().startswith(f"{signed(value)} {ci(interval)}")
+    assert first.nth(2).text_content() == KIND[by]
+
+    # the anytime-valid decision, asked for with the page's smallest difference that matters
+    s = cmp.sequential
+    assert s.min_effect == MIN_EFFECT and s.decision in ("decided", "keep grading")
+    decision = (f"Decided: {s.verdict}, at query {s.decided_at_look:,} of {s.eligible:,}" if s.decision == "decided"
+                else f"Keep grading: {s.looks:,} of {s.eligible:,} queries complete")
+    expect(page.locator("#sequential-decision")).to_have_text(decision)
+    now = ci(s.interval) if math.isfinite(s.interval.low) and math.isfinite(s.interval.high) else "unbounded"
+    seq = page.text_content("#sequential")
+    assert f"{now}" in seq and f"after {s.looks:,} of {s.eligible:,} queries" in seq
+    assert f"±{MIN_EFFECT:g}" in seq and s.method in seq and f"{signed(s.estimate)} ({KIND[s.values]}" in seq
+
+    # the label set: who made the labels, under which guidelines, with which model and calibration
+    ls, c, g = report.label_set, report.coverage, report.grading
+    assert ls.consensus and ls.models and ls.guidelines and c.items_human and c.items_model
+    count_rows = page.locator("#label-counts tbody tr")
+    counts = {r[0]: r[1:] for r in (texts(count_rows.nth(i), "th, td") for i in range(count_rows.count()))}
+    assert {k: v[0] for k, v in counts.items()} == {
+        "Human consensus": f"{c.items_human:,}", "Model": f"{c.items_model:,}", "Tie": f"{c.items_tie:,}",
+        "Gold": f"{g.gold_judgements:,}"}
+    assert f"{g.gold_correct:,} matched the gold label" in counts["Gold"][2]
+    kind = lambda k: k.replace("_", " ")  # noqa: E731
+    assert [texts(page.locator("#label-guidelines tbody tr").nth(i), "th, td") for i in range(len(ls.guidelines))] == \
+        [[kind(x.kind), x.version, f"{x.judgements:,}"] for x in ls.guidelines]
+    assert [texts(page.locator("#label-models tbody tr").nth(i), "th, td")[:3] for i in range(len(ls.models))] == \
+        [[m.model, m.calibration_id or "unrecorded", f"{m.items:,}"] for m in ls.models]
+    for i, x in enumerate(ls.consensus):
+        row = page.locator("#label-consensus tbody tr").nth(i)
+        cells = texts(row, "th, td")
+        assert cells[:3] == [kind(x.kind), x.method, f"{x.labels:,}"]
+        assert texts(row, "li") == [f"{k} = {v}" for k, v in sorted(x.parameters.items())]
+        assert (x.fit_id in cells[4]) if x.fit_id else cells[4] == "not fitted yet"
+    expect(page.locator("main")).to_contain_text(ls.version)
+
+
+def test_report_page_quotes_the_estimates_the_decision_and_the_label_set(completed, session):
+    name = completed["head"].name
+    rs = completed["reporting"]
+    report = rs.GetEvaluationReport(rp.GetEvaluationReportRequest(name=name), metadata=auth("engineer"))
+    cmp = rs.CompareRankers(rp.CompareRankersRequest(name=name, baseline="control", candidate="treatment",
+                                                     min_effect=MIN_EFFECT), metadata=auth("engineer"))
+    page = open_page(session, f"{completed['web']}/{name}?segment_by=&min_effect={MIN_EFFECT}", TOKENS["engineer"])
+    check_estimates_decision_and_label_set(page, report, cmp)
+    assert report.grading.gold_judgements  # the gold row counts something here
+    # counts only: no grader is named on the page, none of their ids or credentials is in it
+    html, text = page.content(), page.text_content("body")
+    for grader in completed["graders"]:
+        assert grader.display_name not in text and grader.name not in html and grader.credential not in html
+    screenshot(page, "dashboard-report-estimates")
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def labelled_web(es, es_url, tmp_path_factory):
+    """An evaluation whose labels are mostly the model's, a share of them audited by humans
+    (fixtures/evaluations/labelled.py, written as the consensus worker writes them), so the report
+    leads with the prediction-powered estimates; a `qrelay serve` (no reporting pass) and `qrelay web`."""
+    prefix = f"qt-{uuid.uuid4().hex[:12]}-"
+    lab = labelled.build("evweb", 120, auto_share=0.6, audit_share=0.25, model_bias=0.4, sxs_auto_share=0.8)
+    logs = tmp_path_factory.mktemp("labelled-web")
+    try:
+        with qrelay_server(es_url, prefix, logs / "serve.log", {"QRELAY_REPORTING_SECONDS": "3600"}) as (addr, _), \
+                qrelay_web(addr, logs / "web.log") as web, grpc.insecure_channel(addr) as ch:
+            labelled.write(es, prefix, lab)
+            yield {"web": web, "lab": lab, "reporting": reporting_pb2_grpc.ReportingServiceStub(ch)}
+    finally:
+        _drop(es, prefix)
+
+
+def test_report_page_leads_with_prediction_powered_where_the_model_labelled(labelled_web, browser):
+    name = f"evaluations/{labelled_web['lab'].evaluation_id}"
+    rs = labelled_web["reporting"]
+    report = rs.GetEvaluationReport(rp.GetEvaluationReportRequest(name=name), metadata=auth("engineer"), timeout=60)
+    cmp = rs.CompareRankers(rp.CompareRankersRequest(name=name, baseline="control", candidate="treatment",
+                                                     min_effect=MIN_EFFECT), metadata=auth("engineer"), timeout=60)
+    assert cmp.differences[0].lead == "ppi"  # what this world is for: the lead is not the label set's
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = open_page(ctx, f"{labelled_web['web']}/{name}?segment_by=&min_effect={MIN_EFFECT}", TOKENS["engineer"])
+    check_estimates_decision_and_label_set(page, report, cmp)
+    assert "prediction-powered" in page.text_content("#headline-estimates tbody tr.lead th")
+    text = page.text_content("body")
+    assert not {j["grader"] for j in labelled_web["lab"].judgements} & set(re.findall(r"\bg\d{3}\b", text))
+    screenshot(page, "dashboard-report-ppi")
+    ctx.close()
 
 
 CHART = """async () => {

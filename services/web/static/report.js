@@ -1,6 +1,10 @@
 // The report page of one evaluation: GetEvaluation, GetEvaluationReport and CompareRankers, shown
-// as they come. Segmenting, the baseline and the candidate are query parameters, so a view can be
-// linked to (/evaluations/ID?segment_by=locale&baseline=control&candidate=treatment).
+// as they come. Segmenting, the baseline, the candidate and the smallest difference that matters
+// are query parameters, so a view can be linked to
+// (/evaluations/ID?segment_by=locale&baseline=control&candidate=treatment&min_effect=0.01).
+// Every number is quoted as the API says to quote it (`lead`: prediction-powered, human-only or the
+// label set's), with the others beside the headline, in the words `qrelay report` and `qrelay
+// compare` print (services/cli/report.py).
 "use strict";
 
 (() => {
@@ -21,6 +25,30 @@
   }
 
   function segmentLabel(key) { return key ? key.replace(/,/g, ", ") : "Overall"; }
+
+  // --- estimates: the number to quote, and the others beside it ---------------------------
+
+  // the CLI's words for each way of estimating (`Estimate.kind`, and `lead`'s "labels")
+  const KIND = { ppi: "prediction-powered", human: "human-only", model: "model-only", labels: "label set" };
+
+  /**
+   * The number a message with `estimates` and `lead` says to quote: {value, interval, units, by}.
+   * As the CLI: the lead estimate when it has an interval, else the label set's own number.
+   */
+  function quoted(msg, value, interval, units) {
+    const e = (msg.estimates || []).find((x) => x.kind === msg.lead);
+    return e && e.interval ? { value: e.value, interval: e.interval, units: e.units, by: msg.lead }
+      : { value, interval, units, by: "labels" };
+  }
+
+  /** What the tables quote: "0.612 [0.580, 0.644] queries=212" and, under it, "by prediction-powered"
+   * (unless the table has a column for it). */
+  function quotedCell(q, { count, signed = false, by = true } = {}) {
+    return [el("span", { class: "estimate" }, el("b", {}, signed ? fmt.signed(q.value) : fmt.num(q.value)), " ",
+               el("span", { class: "ci" }, fmt.ci(q.interval)),
+               count ? [" ", el("span", { class: "count" }, `${count}=${fmt.int(q.units)}`)] : null),
+            by ? el("div", { class: `by by-${q.by}` }, `by ${KIND[q.by]}`) : null];
+  }
 
   // --- the evaluation: what it is and where it stands --------------------------------------
 
@@ -60,19 +88,26 @@
     return parts.length ? section("Progress", ...parts) : null;
   }
 
-  function controls(ev, segBy, baseline, candidate) {
+  function controls(ev, segBy, baseline, candidate, minEffect) {
     const fields = segmentFields(ev);
     const rankers = (ev.spec.rankers || []).map((r) => r.id);
+    const two = rankers.length >= 2;
     const reload = () => {
       Q.params.set({ segment_by: Q.$("segment-by").value,
-                     baseline: Q.$("baseline") ? Q.$("baseline").value : "",
-                     candidate: Q.$("candidate") ? Q.$("candidate").value : "" });
+                     baseline: two ? Q.$("baseline").value : "",
+                     candidate: two ? Q.$("candidate").value : "",
+                     min_effect: two && Number(Q.$("min-effect").value) ? Q.$("min-effect").value : "" });
       load();
     };
     return el("form", { class: "controls", onsubmit: (e) => e.preventDefault() },
       Q.select("segment-by", "Segment by", [["", "overall only"], ...fields.map((f) => [f, f])], segBy, reload),
-      rankers.length >= 2 ? Q.select("baseline", "Baseline", rankers.map((r) => [r, r]), baseline, reload) : null,
-      rankers.length >= 2 ? Q.select("candidate", "Candidate", rankers.map((r) => [r, r]), candidate, reload) : null);
+      two ? Q.select("baseline", "Baseline", rankers.map((r) => [r, r]), baseline, reload) : null,
+      two ? Q.select("candidate", "Candidate", rankers.map((r) => [r, r]), candidate, reload) : null,
+      two ? el("label", { class: "control", for: "min-effect",
+                          title: "the anytime-valid decision also stops once the headline difference is shown to be smaller" },
+               "Smallest difference that matters ",
+               el("input", { id: "min-effect", type: "number", min: "0", step: "any", value: minEffect, onchange: reload }))
+        : null);
   }
 
   // --- metrics per ranker ---------------------------------------------------------------
@@ -89,9 +124,11 @@
         ...measures.map((m, i) => ({
           label: m, num: true,
           cell: (r) => {
-            const v = r.metrics[i];
-            return [Q.estimate(v.mean, v.interval, v.queries, "queries"),
-                    el("div", { class: "muted small", title: "unweighted mean over the same queries (as trec_eval prints)" },
+            const v = r.metrics[i], q = quoted(v, v.mean, v.interval, v.queries);
+            return [quotedCell(q, { count: "queries" }),
+                    el("div", { class: "muted small", title: "the label set's mean (every label as truth); the unweighted "
+                                                            + "mean over the same queries (as trec_eval prints)" },
+                       q.by === "labels" ? "" : `label set ${fmt.num(v.mean)} ${fmt.ci(v.interval)} · `,
                        `judged ${fmt.pct(v.judged_share)} · unweighted ${fmt.num(v.unweighted_mean)}`)];
           },
         })),
@@ -100,16 +137,37 @@
     });
   }
 
+  /** Why each overall number is quoted as it is, one line per reason (as `qrelay report` prints). */
+  function leadReasons(rep) {
+    const overall = rep.segments.find((s) => !s.key);
+    const why = new Map();
+    for (const r of overall ? overall.rankers : []) {
+      for (const m of r.metrics) {
+        if (m.lead_reason) why.set(m.lead_reason, [...(why.get(m.lead_reason) || []), `${r.ranker} ${m.measure}`]);
+      }
+    }
+    if (!why.size) return null;
+    return el("div", { class: "why" }, el("h3", { id: "h-why-estimates" }, "Why these estimates (overall)"),
+      el("ul", { id: "lead-reasons", "aria-labelledby": "h-why-estimates" },
+        [...why].map(([reason, who]) => el("li", {}, el("strong", {}, `${who.join(", ")}: `), reason))));
+  }
+
   // --- the difference ---------------------------------------------------------------------
 
   function differenceTable(cmp) {
     return Q.table({
       id: "differences",
-      caption: `${cmp.candidate} − ${cmp.baseline}, paired, with ${fmt.pct(cmp.confidence)} intervals; p-values Holm-corrected across segments`,
+      caption: `${cmp.candidate} − ${cmp.baseline}, paired, with ${fmt.pct(cmp.confidence)} intervals, each quoted as `
+             + "the report leads with it; p-values and ★ are the label set's tests (randomisation, Holm-corrected "
+             + "across segments)",
       columns: [
         { label: "Segment", cell: (d) => segmentLabel(d.segment) },
         { label: "Measure", cell: (d) => d.measure },
-        { label: "Difference", num: true, cell: (d) => el("span", { class: "estimate" },
+        { label: "Difference", num: true, cell: (d) => quotedCell(quoted(d, d.difference, d.interval, d.queries),
+                                                                   { signed: true, by: false }) },
+        { label: "By", cell: (d) => KIND[quoted(d, d.difference, d.interval, d.queries).by] },
+        { label: "Label set", num: true, title: "the difference with every label taken as truth",
+          cell: (d) => el("span", { class: "estimate" },
             el("b", {}, fmt.signed(d.difference)), " ", el("span", { class: "ci" }, fmt.ci(d.interval))) },
         { label: "Baseline → candidate", num: true, cell: (d) => `${fmt.num(d.baseline_mean)} → ${fmt.num(d.candidate_mean)}` },
         { label: "Queries", num: true, cell: (d) => fmt.int(d.queries) },
@@ -123,10 +181,73 @@
     });
   }
 
+  /**
+   * The headline difference (first measure, overall) estimated every way — human-only, model-only,
+   * prediction-powered (the API's order) and the label set's own — the one the report leads with
+   * marked, and why (`lead_reason`, the CLI's "why:").
+   */
+  function headlineEstimates(cmp) {
+    const d = cmp.differences.find((x) => !x.segment);
+    if (!d) return null;
+    const lead = quoted(d, d.difference, d.interval, d.queries).by;
+    const rows = [...(d.estimates || []),
+                  { kind: "labels", value: d.difference, interval: d.interval, units: d.queries, available: true,
+                    note: "every label taken as truth: human consensus where humans judged, the model's elsewhere" }];
+    const table = Q.table({
+      id: "headline-estimates",
+      caption: `${cmp.candidate} − ${cmp.baseline} in ${d.measure} over all queries: human-only, model-only, `
+             + "prediction-powered and the label set's; ◆ marks the one the report leads with",
+      columns: [
+        { label: "Estimate", cell: (e) => [KIND[e.kind] || e.kind, e.kind === lead
+            ? el("span", { class: "lead-mark" }, el("span", { "aria-hidden": "true" }, " ◆"), " leads") : null] },
+        { label: "Difference", num: true, cell: (e) => (e.available ? fmt.signed(e.value) : "n/a") },
+        { label: `${fmt.pct(cmp.confidence)} interval`, num: true,
+          cell: (e) => (e.available && e.interval ? fmt.ci(e.interval) : "–") },
+        { label: "p", num: true, cell: (e) => (e.p_value === undefined ? "–" : fmt.p(e.p_value)) },
+        { label: "Queries", num: true, cell: (e) => fmt.int(e.units) },
+        { label: "Human checks", num: true, title: "prediction-powered: model-settled items humans audited; "
+            + "human-only: queries with a model-settled item that humans judged in full anyway",
+          cell: (e) => (e.kind === "ppi" || e.kind === "human" ? fmt.int(e.human_checks) : "–") },
+        { label: "Note", cell: (e) => [e.note || "", e.kind === "ppi" && e.available && e.lam !== undefined
+            ? `${e.note ? "; " : ""}λ=${fmt.num(e.lam, 2)}` : ""] },
+      ],
+      rows,
+      rowClass: (e) => (e.kind === lead ? "lead" : undefined),
+    });
+    return el("div", { class: "headline" },
+      el("h3", {}, `${d.measure}, overall: how the difference is estimated`), table,
+      el("p", { class: "why", id: "headline-estimates-why" }, el("strong", {}, "Why: "), d.lead_reason || "–"));
+  }
+
+  function finite(iv) { return !!iv && Number.isFinite(Q.n(iv.low)) && Number.isFinite(Q.n(iv.high)); }
+
+  /** The anytime-valid confidence sequence of the headline difference: stop grading, or keep on. */
+  function sequential(cmp) {
+    const s = cmp.sequential;
+    if (!s || !s.decision) return null;
+    const decided = s.decision === "decided";
+    const seq = (iv) => (finite(iv) ? fmt.ci(iv) : "unbounded (the sequence is silent until its burn-in)");
+    return el("div", { class: "sequential", id: "sequential" },
+      el("h3", {}, "Anytime-valid decision"),
+      el("p", { class: `decision ${decided ? "decided" : "keep"}`, id: "sequential-decision" },
+        decided ? [el("strong", {}, "Decided: "), `${s.verdict}, at query ${fmt.int(s.decided_at_look)} of ${fmt.int(s.eligible)}`]
+          : [el("strong", {}, "Keep grading: "), `${fmt.int(s.looks)} of ${fmt.int(s.eligible)} queries complete`]),
+      facts([
+        ["Measure", `${s.measure}, ${cmp.candidate} − ${cmp.baseline}, overall`],
+        ["Estimate so far", `${fmt.signed(s.estimate)} (${KIND[s.values] || s.values} per-query values)`],
+        ["Sequence now", `${seq(s.interval)} after ${fmt.int(s.looks)} of ${fmt.int(s.eligible)} queries`],
+        decided ? ["Sequence at the decision", `${seq(s.decided_interval)} at query ${fmt.int(s.decided_at_look)}`] : null,
+        ["Minimum effect", Q.n(s.min_effect) ? `±${s.min_effect} (also stops once the difference is shown to be smaller)`
+          : "none: only a difference from zero decides"],
+      ]),
+      el("p", { class: "muted small" }, s.method));
+  }
+
   function sxsBars(cmp) {
     if (!cmp.verdicts || !cmp.verdicts.length) return null;
     const rows = cmp.verdicts.map((v) => {
       const w = Number(v.wins), t = Number(v.ties), l = Number(v.losses), all = w + t + l;
+      const q = quoted(v, v.mean_preference, v.interval, v.items);
       const label = `${segmentLabel(v.segment)}: ${cmp.candidate} preferred on ${w}, no preference on ${t}, `
                   + `${cmp.baseline} preferred on ${l} of ${all} side-by-side items`;
       const seg = (cls, count, text) => {
@@ -139,7 +260,8 @@
         el("div", { class: "stack", role: "img", "aria-label": label },
            seg("win", w, `${cmp.candidate} better`), seg("tie", t, "no preference"), seg("loss", l, `${cmp.baseline} better`)),
         el("div", { class: "sxs-stats" },
-           `mean preference ${fmt.signed(v.mean_preference, 2)} ${fmt.ci(v.interval, 2)} · `,
+           `mean preference ${fmt.signed(q.value, 2)} ${fmt.ci(q.interval, 2)} by ${KIND[q.by]}`,
+           q.by === "labels" ? " · " : ` (label set ${fmt.signed(v.mean_preference, 2)}) · `,
            `p sign ${fmt.p(v.p_value_sign)} · p Wilcoxon ${fmt.p(v.p_value_wilcoxon)} · `,
            `${fmt.int(v.items)} items (${fmt.int(v.items_human)} by humans)`));
     });
@@ -167,15 +289,15 @@
       { label: "Queries sampled", num: true, cell: (s) => fmt.int(s.queries_sampled), value: (s) => Number(s.queries_sampled) },
       ...rep.rankers.map((ranker) => ({
         label: `${ranker} ${measure}`, num: true,
-        value: (s) => { const m = metricOf(s, ranker); return m ? m.mean : null; },
-        cell: (s) => { const m = metricOf(s, ranker); return m ? Q.estimate(m.mean, m.interval, m.queries) : "no judged query"; },
+        value: (s) => { const m = metricOf(s, ranker); return m ? Q.n(quoted(m, m.mean, m.interval, m.queries).value) : null; },
+        cell: (s) => { const m = metricOf(s, ranker); return m ? quotedCell(quoted(m, m.mean, m.interval, m.queries), { count: "n" }) : "no judged query"; },
       })),
     ];
     if (cmp) {
       columns.push(
         { label: `Δ ${cmp.candidate} − ${cmp.baseline}`, num: true,
-          value: (s) => (diff.get(s.key) || {}).difference,
-          cell: (s) => { const d = diff.get(s.key); return d ? `${fmt.signed(d.difference)} ${fmt.ci(d.interval)}` : "–"; } },
+          value: (s) => { const d = diff.get(s.key); return d ? Q.n(quoted(d, d.difference, d.interval, d.queries).value) : null; },
+          cell: (s) => { const d = diff.get(s.key); return d ? quotedCell(quoted(d, d.difference, d.interval, d.queries), { count: "n", signed: true }) : "–"; } },
         { label: "p (Holm)", num: true, value: (s) => Q.n((diff.get(s.key) || {}).p_value_holm),
           cell: (s) => fmt.p((diff.get(s.key) || {}).p_value_holm) },
         { label: "Significant", value: (s) => ((diff.get(s.key) || {}).significant ? 1 : 0),
@@ -238,13 +360,79 @@
     return section("Coverage and automation", el("div", { class: "columns" }, parts), perLocale);
   }
 
+  /** The label set the numbers used and its lineage: who made the labels, under which guideline
+   * versions, with which model and calibration, aggregated how (as `qrelay report` prints it).
+   * Counts only: no item, gold or otherwise, and no grader is named. */
   function labelSet(ls, rep) {
     ls = ls || {};
-    return section("Label set", facts([
-      ["Consensus method", ls.method || "–"], ["Pre-judgement model", ls.model || "–"],
-      ["Version", ls.version ? el("code", {}, ls.version) : "–"], ["Brought up to date", fmt.time(ls.update_time)],
-      ["Estimator", rep.estimator || "–"], ["Report made", fmt.time(rep.report_time)],
-    ]));
+    const c = rep.coverage || {}, g = rep.grading || {};
+    const items = Q.n(c.items);
+    const share = (x) => (items ? fmt.pct(Number(x) / items, 1) : "–");
+    const counts = Q.table({
+      id: "label-counts", caption: "Labels by who made them (gold items are kept out of the items and the metrics)",
+      columns: [
+        { label: "Labels", cell: (r) => r.what },
+        { label: "Count", num: true, cell: (r) => fmt.int(r.n) },
+        { label: "Share of items", num: true, cell: (r) => (r.gold ? "–" : share(r.n)) },
+        { label: "Counted", cell: (r) => r.unit },
+      ],
+      rows: [
+        { what: "Human consensus", n: c.items_human, unit: "items labelled by aggregating human judgements" },
+        { what: "Model", n: c.items_model, unit: "items the model settled alone (auto-judged)" },
+        { what: "Tie", n: c.items_tie, unit: "side-by-side items whose two lists were identical" },
+        { what: "Gold", n: g.gold_judgements, gold: true,
+          unit: `judgements of gold items, ${fmt.int(g.gold_correct)} matched the gold label` },
+      ],
+    });
+    const consensus = (ls.consensus || []).length ? Q.table({
+      id: "label-consensus", caption: "How human judgements became consensus labels",
+      columns: [
+        { label: "Kind", cell: (x) => fmt.state(x.kind) },
+        { label: "Method", cell: (x) => x.method },
+        { label: "Human labels", num: true, cell: (x) => fmt.int(x.labels) },
+        { label: "Parameters", cell: (x) => {
+          const ps = Object.entries(x.parameters || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+          return ps.length ? el("ul", { class: "params" }, ps.map(([k, v]) => el("li", {}, el("code", {}, k), ` = ${v}`))) : "–";
+        } },
+        { label: "Reliability fit", cell: (x) => (x.fit_id
+          ? [el("code", {}, x.fit_id), ` on ${fmt.int(x.fitted_on)} judgements`, x.fit_time ? `, ${fmt.time(x.fit_time)}` : ""]
+          : "not fitted yet") },
+      ],
+      rows: ls.consensus,
+    }) : null;
+    const models = (ls.models || []).length ? Q.table({
+      id: "label-models", caption: "Pre-judgement models and the calibrations that turned their scores into labels",
+      columns: [
+        { label: "Model", cell: (m) => m.model },
+        { label: "Calibration", cell: (m) => (m.calibration_id ? el("code", {}, m.calibration_id) : "unrecorded") },
+        { label: "Items it labelled", num: true, title: "items with a label from this model and calibration, settled "
+            + "by it or sent to humans", cell: (m) => fmt.int(m.items) },
+        { label: "Threshold", num: true, title: "confidence at or above which routing let the model settle an item",
+          cell: (m) => fmt.num(m.threshold, 2) },
+        { label: "Audit share", num: true, title: "share of model-settled items drawn for a human audit",
+          cell: (m) => fmt.pct(m.audit_share, 1) },
+      ],
+      rows: ls.models,
+    }) : null;
+    const guidelines = (ls.guidelines || []).length ? Q.table({
+      id: "label-guidelines", caption: "Guideline versions the human judgements were made under",
+      columns: [
+        { label: "Kind", cell: (x) => fmt.state(x.kind) },
+        { label: "Version", cell: (x) => x.version },
+        { label: "Judgements", num: true, cell: (x) => fmt.int(x.judgements) },
+      ],
+      rows: ls.guidelines,
+    }) : null;
+    return section("Label set",
+      facts([
+        ["Version", ls.version ? el("code", {}, ls.version) : "–"],
+        ls.source ? ["Labels from", [el("code", {}, ls.source), ` (re-scored: ${fmt.int(ls.relabelled_items)} items matched, `
+                                     + `${fmt.int(ls.unmatched_items)} not)`]] : null,
+        ["Consensus method", ls.method || "no human labels yet"], ["Pre-judgement model", ls.model || "–"],
+        ["Brought up to date", fmt.time(ls.update_time)], ["Report made", fmt.time(rep.report_time)],
+      ]),
+      el("div", { class: "columns tables" }, counts, guidelines),
+      consensus, models);
   }
 
   // --- the page ---------------------------------------------------------------------------
@@ -263,25 +451,28 @@
     const segBy = Q.params.get("segment_by", fields.includes("locale") ? "locale" : "");
     const baseline = Q.params.get("baseline", rankers[0]);
     const candidate = Q.params.get("candidate", rankers[1]);
+    const minEffect = Q.params.get("min_effect", "");
     const segment_by = segBy ? segBy.split(",") : [];
     const [rep, cmp] = await Promise.all([
       Q.call("ReportingService", "GetEvaluationReport", { name, segment_by }),
-      rankers.length >= 2 ? Q.call("ReportingService", "CompareRankers", { name, baseline, candidate, segment_by })
+      rankers.length >= 2 ? Q.call("ReportingService", "CompareRankers",
+                                   { name, baseline, candidate, segment_by, min_effect: Number(minEffect) || 0 })
         : Promise.resolve(null),
     ]);
     for (const r of [rep, cmp]) if (r && (r.status === 401 || r.status === 403)) return Q.fail(r);
 
-    const parts = [head(ev), progress(ev), controls(ev, segBy, baseline, candidate)];
+    const parts = [head(ev), progress(ev), controls(ev, segBy, baseline, candidate, minEffect)];
     if (!rep.ok) {
       parts.push(problem(rep, "report"));
     } else {
       const r = rep.data;
       if (r.partial) parts.push(el("p", { class: "notice", id: "partial" }, el("strong", {}, "Partial report: "), r.partial_reason));
-      parts.push(section("Metrics", metricTable(r), el("p", { class: "muted small" }, r.estimator)));
+      parts.push(section("Metrics", metricTable(r), leadReasons(r), el("p", { class: "muted small" }, r.estimator)));
       if (cmp && cmp.ok) {
         parts.push(section("Difference",
           el("blockquote", { class: "summary", id: "summary" }, cmp.data.summary),
-          differenceTable(cmp.data)), sxsBars(cmp.data));
+          headlineEstimates(cmp.data), sequential(cmp.data),
+          el("h3", {}, "Every measure and segment"), differenceTable(cmp.data)), sxsBars(cmp.data));
       } else if (cmp) {
         parts.push(problem(cmp, "comparison"));
       }

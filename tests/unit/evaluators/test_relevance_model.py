@@ -31,6 +31,18 @@ def test_confidence_means_what_it_says_on_unseen_labels(learner):
     assert heldout_report(m.oof_proba_, y).ece < 0.08
 
 
+def test_auto_keeps_the_learner_with_the_lower_out_of_fold_log_loss():
+    X, y = world(300, 5)
+    fits = {name: GradeModel(name, seed=1).fit(X, y) for name in ("logistic", "gbm", "auto")}
+    loss = {name: -np.log(m.oof_proba_[np.arange(len(y)), y]).mean() for name, m in fits.items()}
+    other = "gbm" if fits["auto"].chosen_ == "logistic" else "logistic"
+    assert loss[fits["auto"].chosen_] <= loss[other]
+    Xt = world(50, 6)[0]
+    assert np.allclose(fits["auto"].predict_proba(Xt), fits[fits["auto"].chosen_].predict_proba(Xt))
+    # too few labels to measure either: the learner that needs fewer
+    assert GradeModel("auto").fit(X[:6], y[:6]).chosen_ == "logistic"
+
+
 def test_temperature_softens_an_overconfident_learner():
     X, y = world(300, 3, noise=0.3)
     Xt, yt = world(5000, 4, noise=0.3)

@@ -64,6 +64,17 @@ def test_recomputed_labels_clamp_gold_count_overlap_and_only_changes_are_written
     assert list(changed(labels, same)) == ["c"]
 
 
+def test_a_human_label_on_an_item_the_model_settled_makes_it_a_human_item_done_with_what_it_got():
+    model = fit_reliability(["a", "a", "b"], ["x", "y", "x"], [2, 2, 1])
+    rows = [{"item_id": i, "grader": g, "kind": "pointwise", "grade": v} for i, g, v in [("a", "x", 2), ("b", "x", 1)]]
+    stored = {"a": {"kind": "pointwise", "needs_humans": False, "audit": False, "overlap": 3, "source": "model"},
+              "b": {"kind": "pointwise", "needs_humans": True, "audit": True, "overlap": 3, "source": "model"}}
+    labels = recompute({"pointwise": model}, rows, stored)
+    assert (labels["a"]["source"], labels["a"]["needs_humans"], labels["a"]["overlap"], labels["a"]["human_done"]) == (
+        "human", True, 1, True)
+    assert "overlap" not in labels["b"] and not labels["b"]["human_done"]  # an audit item waits for its overlap
+
+
 def test_side_by_side_documents_carry_the_weighted_preference():
     model = Reliability(classes=np.array([-1, 0, 1]), graders=np.array(["x", "y"], dtype=object),
                         confusion=np.stack([np.eye(3) * 0.9 + 0.1 / 3, np.full((3, 3), 1 / 3)]),
