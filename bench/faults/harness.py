@@ -148,13 +148,13 @@ def stored(es, prefix: str) -> int:
 
 def run(es, prefix: str, addresses: list[str], credentials: list[str], size: Size, mode: str = "steady",
         fault: Callable[[], None] | None = None, abandon: Callable[[int], bool] | None = None,
-        home: Callable[[int], int] | None = None) -> tuple[Records, float | None, float]:
+        ) -> tuple[Records, float | None, float]:
     """Load until every item has its overlap (or ``size.deadline_s``); ``fault`` runs in a thread
     once ``size.fault_at`` of the judgements are stored. Returns (records, epoch seconds the fault
     started or None, wall seconds).
 
-    ``mode``: ``steady`` (Next → think → Submit) or ``chaotic`` (every call repeated at random);
-    ``home(i)``: the replica grader ``i`` talks to first (default ``i % replicas``); ``abandon(i)``:
+    ``mode``: ``steady`` (Next → think → Submit) or ``chaotic`` (every call repeated at random).
+    Grader ``i`` talks to replica ``i % replicas`` first; ``abandon(i)``:
     whether grader ``i`` drops the task it holds when its replica goes away, instead of retrying
     the submit on another."""
     target = size.items * size.overlap
@@ -162,7 +162,7 @@ def run(es, prefix: str, addresses: list[str], credentials: list[str], size: Siz
     stop = ctx.Event()
     t0 = time.time()
     deadline = t0 + size.deadline_s
-    homes = [home(i) if home else i % len(addresses) for i in range(len(credentials))]
+    homes = [i % len(addresses) for i in range(len(credentials))]
     drops = [bool(abandon and abandon(i)) for i in range(len(credentials))]
     pipes, procs = [], []
     for k in range(size.processes):
