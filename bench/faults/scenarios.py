@@ -24,10 +24,11 @@ from bench.faults import harness
 from bench.faults.harness import Report, Size
 
 # Short leases: leases whose holder never learnt of them (a Next answered by a replica that died, or
-# lost in an outage) must expire back to the pool before the run can drain. Longer across the
-# Elasticsearch restart, so that held tasks outlive it and their retried submits land.
+# lost in an outage, or given up after its deadline on a busy machine) must expire back to the pool
+# before the run can drain. Longer across the Elasticsearch restart, so that held tasks outlive it
+# and their retried submits land, and for the retrying client, which holds a few tasks at a time.
 LEASE_S = 8
-RESTART_LEASE_S = 30
+LONG_LEASE_S = 30
 RECONCILE_S = 5
 
 
@@ -143,7 +144,7 @@ def es_restart(node: Node, size: Size, tmp: Path, down_s: float = 5.0) -> Report
         starter.join()
 
     try:
-        with harness.deployment(es, node.url, prefix, size, tmp, _leases(RESTART_LEASE_S)) \
+        with harness.deployment(es, node.url, prefix, size, tmp, _leases(LONG_LEASE_S)) \
                 as (servers, credentials):
             records, _, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, _thinking(size),
                                            fault=fault)
@@ -154,20 +155,20 @@ def es_restart(node: Node, size: Size, tmp: Path, down_s: float = 5.0) -> Report
     return Report("es-restart", size, records, audit,
                   harness.first_ok_after(records, marks["up"]) if "up" in marks else None, wall,
                   {"ES down s": f"{marks['up'] - marks['down']:.1f}" if "up" in marks else "never back",
-                   "lease s": RESTART_LEASE_S})
+                   "lease s": LONG_LEASE_S})
 
 
 def retrying_client(es, es_url: str, size: Size, tmp: Path) -> Report:
     """Graders whose client repeats every call at random, also after success; no other fault."""
     prefix = _prefix("retry")
     try:
-        with harness.deployment(es, es_url, prefix, size, tmp) as (servers, credentials):
+        with harness.deployment(es, es_url, prefix, size, tmp, _leases(LONG_LEASE_S)) as (servers, credentials):
             records, _, wall = harness.run(es, prefix, [a for a, _ in servers], credentials, size, mode="chaotic")
         audit = harness.audit(es, prefix, size, records)
     finally:
         harness.drop(es, prefix)
     return Report("retrying-client", size, records, audit, None, wall,
-                  {"requests by RPC": dict(records.sent)})
+                  {"requests by RPC": dict(records.sent), "lease s": LONG_LEASE_S})
 
 
 def _primary_node(es, index: str) -> int:
