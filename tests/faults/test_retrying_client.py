@@ -15,8 +15,6 @@ def test_a_client_repeating_every_call_never_duplicates_or_over_assigns(fault_no
     assert r.passed, r.failures()
     # the repeats really happened: more submits and Nexts were sent than there were judgements
     assert r.records.sent["SubmitJudgement"] > r.audit["stored"] and r.records.sent["SkipAssignment"] > 0
-    # a repeated submit answers as the first did (skips: the test below)
-    assert not {k: n for k, n in r.records.errors.items() if k.startswith("SubmitJudgement")}
 
 
 def test_a_skip_retried_after_the_task_moved_on_is_answered_as_the_first(fault_es, fault_node, tmp_path):
