@@ -223,7 +223,14 @@ def skip(es: Elasticsearch, prefix: str, grader_id: str, assignment_id: str, rea
         raise InvalidArgument(FieldViolation("reason", f"say why: one of {', '.join(SKIP_REASONS)}"))
     check_comment(comment)
     for _ in range(3):
-        slot = _own_slot(es, prefix, grader_id, assignment_id)
+        try:
+            slot = _own_slot(es, prefix, grader_id, assignment_id)
+        except FailedPrecondition:
+            # a retry of a skip that went through, after another grader took the slot: answer as then
+            if leases.ended_as(assignments.get_slot(es, prefix, leases.slot_of(assignment_id)).doc,
+                               assignment_id) == "SKIPPED":
+                return
+            raise
         if slot.doc["state"] == "SKIPPED":
             return  # a retry
         at = clock.now()

@@ -121,6 +121,15 @@ def holder(doc: dict[str, Any] | None, assignment_id: str) -> tuple[str, str] | 
     return None
 
 
+def ended_as(doc: dict[str, Any] | None, assignment_id: str) -> str | None:
+    """How an earlier lease of this slot ended (SKIPPED, EXPIRED, RELEASED, …), or None.
+
+    >>> ended_as({"previous": [{"assignment_id": "a:0:x", "grader": "g", "state": "SKIPPED"}]}, "a:0:x")
+    'SKIPPED'
+    """
+    return next((p["state"] for p in (doc or {}).get("previous") or () if p["assignment_id"] == assignment_id), None)
+
+
 def seat_looks_free(seat: dict[str, Any] | None, at: datetime, status_version: int) -> bool:
     """Whether a grader's seat is free without looking at the slot it points to: absent, FREE, its
     lease's end passed (an ExtendLease moves the seat's end too), or BLOCKED by a suspension older

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.core.clock import parse_time
-from services.store.atomic import Doc
+from services.store.atomic import Doc, readable
 from services.store.scan import scan
 from services.store.family import BOOL, DATE, INT, KEYWORD, OPAQUE, TEXT, IndexFamily
 
@@ -90,7 +90,7 @@ def get_slots_with(es: Elasticsearch, prefix: str, ids: Iterable[str],
     if not ids and not others:
         return {}, []
     docs = [{"_index": index(prefix), "_id": i} for i in ids] + others
-    r = es.mget(docs=docs, realtime=True)["docs"]
+    r = readable(es.mget(docs=docs, realtime=True)["docs"])
     out = {}
     for d in r[:len(ids)]:
         if d.get("found"):

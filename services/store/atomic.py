@@ -6,6 +6,12 @@ created if it was absent when read, replaced only at the version read otherwise.
 ``_bulk`` (one round trip); if any of them finds another version, the ones that were written are
 put back (a created document deleted, a replaced one restored, each only at the version just
 written) and the caller learns which writes lost.
+
+A write answered with an error may still have been applied: when a primary fails over,
+Elasticsearch sends the bulk again to the promoted replica, which may hold the document already
+and answer 409 to its own write. So every write not answered OK is read back, and one found in
+place is counted as written — which is why each source must carry something unique to this
+write (a lease's assignment id), so that finding it proves it is this write's.
 """
 from __future__ import annotations
 
@@ -29,9 +35,21 @@ class Doc:
 
     @classmethod
     def from_mget(cls, entry: dict[str, Any]) -> "Doc":
+        readable([entry])
         if entry.get("found"):
             return cls(entry["_index"], entry["_id"], entry["_source"], entry["_seq_no"], entry["_primary_term"])
         return cls(entry["_index"], entry["_id"])
+
+
+def readable(entries: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """Multi-get entries, checked: one that carries an error (its shard not active — a node
+    restarting, an index recovering) was not read, which is not "not found": retry later."""
+    for entry in entries:
+        if "error" in entry:
+            err = entry["error"]
+            raise Unavailable(f"Elasticsearch could not read {entry.get('_index')}/{entry.get('_id')}; retry "
+                              f"({err.get('type', err) if isinstance(err, dict) else err})")
+    return entries
 
 
 def _op(doc: Doc, source: dict[str, Any]) -> list[dict[str, Any]]:
@@ -47,14 +65,18 @@ def write_all(es: Elasticsearch, writes: Sequence[tuple[Doc, dict[str, Any]]]) -
     ops: list[dict[str, Any]] = []
     for doc, source in writes:
         ops += _op(doc, source)
-    items = es.bulk(operations=ops)["items"]
+    results = [next(iter(item.values())) for item in es.bulk(operations=ops)["items"]]
+    unsure = [i for i, res in enumerate(results) if res.get("status") not in (200, 201)]
+    # an error raised here leaves everything as written: undoing on a guess could split the set
+    now = dict(zip(unsure, _read(es, [writes[i][0] for i in unsure]))) if unsure else {}
     written: list[Doc] = []
     lost: set[int] = set()
     failed = None
-    for i, ((doc, source), item) in enumerate(zip(writes, items)):
-        res = next(iter(item.values()))
+    for i, ((doc, source), res) in enumerate(zip(writes, results)):
         if res.get("status") in (200, 201):
             written.append(replace(doc, source=source, seq_no=res["_seq_no"], primary_term=res["_primary_term"]))
+        elif i in now and now[i].source == source:
+            written.append(now[i])  # applied, though answered otherwise (see the module notes)
         elif res.get("status") == 409:
             written.append(doc)
             lost.add(i)
@@ -69,6 +91,12 @@ def write_all(es: Elasticsearch, writes: Sequence[tuple[Doc, dict[str, Any]]]) -
     if failed is not None:
         raise Unavailable(f"Elasticsearch rejected a write; retry ({failed})")
     return written, lost
+
+
+def _read(es: Elasticsearch, docs: Sequence[Doc]) -> list[Doc]:
+    """The current versions of ``docs`` (realtime)."""
+    found = es.mget(docs=[{"_index": d.index, "_id": d.id} for d in docs], realtime=True)["docs"]
+    return [Doc.from_mget(f) for f in found]
 
 
 def undo(es: Elasticsearch, before: Doc, after: Doc) -> bool:

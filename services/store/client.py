@@ -11,10 +11,13 @@ class StoreUnavailable(Exception):
 
 
 def connect(cfg: ElasticsearchConfig, url: str | None = None) -> Elasticsearch:
-    """A client for ``url`` (or ``cfg.url``) with the credentials/TLS options of ``cfg``."""
+    """A client for ``url`` (or ``cfg.url``) with the credentials/TLS options of ``cfg``.
+    Several nodes of one cluster may be given, comma-separated: the client spreads requests over
+    them and retries a request on another node when one is down (a cluster losing a node)."""
     target = url or cfg.url
     if not target:
         raise ValueError("no Elasticsearch URL: set QRELAY_ES_URL or start the local node")
+    hosts = [u.strip() for u in target.split(",") if u.strip()]
     # as many pooled connections as the server has worker threads, so RPCs never queue for one
     kwargs: dict = {"request_timeout": cfg.request_timeout, "retry_on_timeout": True, "max_retries": 2,
                     "connections_per_node": 32}
@@ -26,7 +29,7 @@ def connect(cfg: ElasticsearchConfig, url: str | None = None) -> Elasticsearch:
         kwargs["verify_certs"] = cfg.verify_certs
         if cfg.ca_certs:
             kwargs["ca_certs"] = cfg.ca_certs
-    return Elasticsearch(target, **kwargs)
+    return Elasticsearch(hosts, **kwargs)
 
 
 def ping(es: Elasticsearch) -> dict:
