@@ -187,7 +187,9 @@ class GroupCommit:
         if doc.get("found"):
             return doc
         error = doc.get("error") or {}
-        raise _item_error(404 if not error or error.get("type") == "index_not_found_exception" else 500,
+        # an entry with an error was not read (its shard not active): 503, as a plain GET answers,
+        # so the caller hears UNAVAILABLE (retry) rather than INTERNAL
+        raise _item_error(404 if not error or error.get("type") == "index_not_found_exception" else 503,
                           doc, self._meta)
 
     def index(self, *, index: str, id: str, document: dict[str, Any], **kw: Any) -> Any:
