@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from services.core.settings import env_positive
+from services.core.settings import env_float, env_positive
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class ReportingConfig:
     routing_refit_growth: float = 0.25
     routing_min_locale_labels: int = 5
     routing_min_locale_model: int = 200
+    # Adaptive audit (services.reporting.adaptive, issue 12): this share of the model-settled items
+    # goes to humans beyond the random audit share, spread over strata by Neyman's rule on the
+    # headline difference; 0 (the default) keeps the random audit share alone — the extra share
+    # is extra human work, a choice for the operator.
+    adaptive_audit_share: float = 0.0
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
@@ -53,4 +58,6 @@ class ReportingConfig:
             slack_seconds=env_positive(env, "QRELAY_CONSENSUS_SLACK_SECONDS", d.slack_seconds),
             claim_seconds=env_positive(env, "QRELAY_REPORTING_CLAIM_SECONDS", d.claim_seconds),
             rate_window_seconds=d.rate_window_seconds,
+            adaptive_audit_share=env_float("QRELAY_ADAPTIVE_AUDIT_SHARE",
+                                           env.get("QRELAY_ADAPTIVE_AUDIT_SHARE") or str(d.adaptive_audit_share)),
         )

@@ -48,25 +48,40 @@ class Rule:
     min_effect: float
 
 
+def headline(doc: dict[str, Any]) -> tuple[str, str] | None:
+    """(baseline, candidate) of the evaluation's headline comparison: its first two rankers, for a
+    pointwise evaluation; None without one."""
+    rankers = [r.get("id") for r in (doc.get("spec") or {}).get("rankers") or []]
+    if len(rankers) < 2 or "pointwise" not in (doc.get("kinds") or ()):
+        return None
+    return rankers[0], rankers[1]
+
+
 def rule(doc: dict[str, Any]) -> Rule | None:
     """The evaluation's stopping rule from its stored spec; None when it grades everything (opted
-    out, side by side only, or fewer than two rankers: no headline comparison)."""
-    spec = doc.get("spec") or {}
-    stopping = spec.get("stopping") or {}
-    rankers = [r.get("id") for r in spec.get("rankers") or []]
-    if stopping.get("grade_everything") or len(rankers) < 2 or "pointwise" not in (doc.get("kinds") or ()):
+    out, or no headline comparison: side by side only, or fewer than two rankers)."""
+    stopping = (doc.get("spec") or {}).get("stopping") or {}
+    head = headline(doc)
+    if stopping.get("grade_everything") or head is None:
         return None
-    return Rule(rankers[0], rankers[1], MEASURE, float(stopping.get("min_effect") or 0.0))
+    return Rule(*head, MEASURE, float(stopping.get("min_effect") or 0.0))
+
+
+def context(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, what: str):
+    """The headline measure's report context (None: nothing seeded yet) and the evaluation."""
+    ev = scope.evaluation(es, prefix, evaluation_id, what)
+    try:
+        return report.context(cache, ev, scope.measures([MEASURE], scope.COMPARE_MEASURES), (), (), 0.0), ev
+    except FailedPrecondition:
+        return None, ev
 
 
 def watch(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, r: Rule) -> dict[str, Any] | None:
     """The headline's sequence now (``SequentialDecision`` as a dict), or None when there is no
     complete query to compare yet."""
-    ev = scope.evaluation(es, prefix, evaluation_id, "early stopping")
-    try:
-        ctx = report.context(cache, ev, scope.measures([r.measure], scope.COMPARE_MEASURES), (), (), 0.0)
-    except FailedPrecondition:
-        return None  # not seeded yet
+    ctx, ev = context(es, prefix, cache, evaluation_id, "early stopping")
+    if ctx is None:
+        return None
     a, b = ev.rankers.index(r.baseline), ev.rankers.index(r.candidate)
     seq = compare.sequential(ctx, r.measure, a, b, r.min_effect)
     seq.pop("clause", None)

@@ -8,6 +8,8 @@ Every ``interval_seconds`` it takes each evaluation in GRADING in turn and, unde
    calibration sample is labelled, the model is fitted on its own labels and what it is sure
    of is auto-judged,
 3. refreshes the model–human agreement on the audit share when an audit item's label changed,
+   With ``QRELAY_ADAPTIVE_AUDIT_SHARE`` it also spends extra audits where the model's errors move
+   the headline most (:mod:`services.reporting.adaptive`),
 4. watches the headline comparison's anytime-valid sequence and, once its decision is clear,
    stops human work on the queries nobody started (:mod:`services.reporting.stopping`, issue 12),
 5. stores the grading progress with the ETA (``grading``, ``counts.judgements/items_done``),
@@ -37,7 +39,7 @@ from evaluators.automation import audit_agreement
 from services.core import clock
 from services.reporting import completion
 from services.reporting import consensus as updater
-from services.reporting import routing, stopping
+from services.reporting import adaptive, routing, stopping
 from services.reporting.cache import LabelCache
 from services.reporting.config import ReportingConfig
 from services.store import consensus, evaluations, items
@@ -133,6 +135,13 @@ class ReportingWorker:
             routed = None
         if routed is not None:
             fields["automation"] = routed.automation
+        try:
+            adapted = adaptive.step(es, prefix, self.labels, evaluation_id, doc, cfg.adaptive_audit_share)
+        except Exception:  # noqa: BLE001 - the random audit share stands on its own
+            log.exception("adaptive audit failed", extra={"evaluation": evaluation_id})
+            adapted = None
+        if adapted is not None:
+            fields["automation"] = {**(fields.get("automation") or {}), "adaptive_audit": adapted}
         stop = self._watch(evaluation_id, doc)
         if stop is not None:
             fields["stopping"] = stop
