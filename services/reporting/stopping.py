@@ -11,7 +11,8 @@ the queue:
 * an item still waiting for humans (``needs_humans``, no judgement, no live lease) whose query no
   grader has started is no longer for humans (``needs_humans`` false, on the item and its
   consensus document; it stays unlabelled, so its query is not in the report);
-* the queries graders have started (an item judged or leased) are finished — every item of theirs
+* the queries graders have started (an item judged or leased, the calibration sample's aside: it is
+  served first, a few items of many queries) are finished — every item of theirs
   for humans, the ones drawn for audit included — so every query humans began counts, and the
   audit share is met over every query the report covers. Audit items of queries nobody started
   stop too: those queries are not in the report, so checking the model there buys nothing.
@@ -37,7 +38,8 @@ from services.store import consensus, items
 log = logging.getLogger("qrelay.stopping")
 
 MEASURE = "ndcg_cut_10"
-ITEM_FIELDS = ["item_id", "query_norm", "locale", "stratum", "needs_humans", "overlap", "judgements", "kind"]
+ITEM_FIELDS = ["item_id", "query_norm", "locale", "stratum", "needs_humans", "overlap", "judgements", "kind",
+               "calibration_sample"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def stop(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
     open_ = [r for r in rows if r.get("needs_humans") and r["item_id"] not in judged
              and not (r.get("judgements") or 0)]
     held = routing.held(es, prefix, [r["item_id"] for r in open_], {r["item_id"]: r for r in rows})
-    started = {_query(r) for r in rows if r["item_id"] in judged or r["item_id"] in held or (r.get("judgements") or 0)}
+    # the calibration sample is served first, a few items of many queries: judging one starts no query
+    started = {_query(r) for r in rows if not r.get("calibration_sample")
+               and (r["item_id"] in judged or r["item_id"] in held or (r.get("judgements") or 0))}
     todo = [r["item_id"] for r in open_ if _query(r) not in started]
     stamp = clock.now_iso()
     routing.write(es, prefix, [(i, {"needs_humans": False}) for i in todo],
