@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Mapping
 
 from services.core.errors import ConfigError
-from services.core.settings import ElasticsearchConfig, env_float, env_int, es_from_env
+from services.core.settings import (
+    POSITIVE, SHARE, ElasticsearchConfig, env_choice, env_float, es_from_env, settings_from_env,
+)
 from services.reporting.config import ReportingConfig
 
 ROLES = ("engineer", "grader", "ops", "admin")
@@ -195,22 +197,17 @@ def parse_secret(name: str, value: str) -> bytes:
 def from_env(env: Mapping[str, str] | None = None) -> Config:
     """Build the configuration from ``QRELAY_*`` variables; flags override it later via ``replace``."""
     env = os.environ if env is None else env
-    s = ServerConfig()
-    server = ServerConfig(
-        host=env.get("QRELAY_HOST", s.host),
-        port=env_int("QRELAY_PORT", env["QRELAY_PORT"]) if "QRELAY_PORT" in env else s.port,
-        max_workers=env_int("QRELAY_MAX_WORKERS", env["QRELAY_MAX_WORKERS"]) if "QRELAY_MAX_WORKERS" in env else s.max_workers,
-        drain_seconds=env_float("QRELAY_DRAIN_SECONDS", env.get("QRELAY_DRAIN_SECONDS", str(s.drain_seconds))),
-        log_format=env.get("QRELAY_LOG_FORMAT", s.log_format),
-        log_level=env.get("QRELAY_LOG_LEVEL", s.log_level).upper(),
+    server = settings_from_env(
+        ServerConfig, env, _SERVER_ENV,
+        host=env.get("QRELAY_HOST") or ServerConfig.host,
+        log_format=env_choice(env, "QRELAY_LOG_FORMAT", ServerConfig.log_format, ("json", "text")),
+        log_level=(env.get("QRELAY_LOG_LEVEL") or ServerConfig.log_level).upper(),
         rate_limits=parse_rate_limits(env.get("QRELAY_RATE_LIMITS", "")),
         tls_cert=Path(env["QRELAY_TLS_CERT"]) if env.get("QRELAY_TLS_CERT") else None,
         tls_key=Path(env["QRELAY_TLS_KEY"]) if env.get("QRELAY_TLS_KEY") else None,
     )
     if (server.tls_cert is None) != (server.tls_key is None):
         raise ConfigError("TLS needs both QRELAY_TLS_CERT and QRELAY_TLS_KEY (or --tls-cert and --tls-key)")
-    if server.log_format not in ("json", "text"):
-        raise ConfigError(f"QRELAY_LOG_FORMAT={server.log_format!r}: use json or text")
     tokens_spec = env.get("QRELAY_TOKENS")
     if tokens_spec is None:
         tokens_file = env.get("QRELAY_TOKENS_FILE")
@@ -225,44 +222,33 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     mapping = env.get("QRELAY_LOG_MAPPING")
     return Config(es=es_from_env(env), server=server, tokens=parse_tokens(tokens_spec or ""),
                   log_mapping_file=Path(mapping) if mapping else None,
-                  outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS", "300")),
+                  outage_seconds=env_float("QRELAY_OUTAGE_SECONDS", env.get("QRELAY_OUTAGE_SECONDS") or "300"),
                   secret_key=parse_secret("QRELAY_SECRET_KEY", env["QRELAY_SECRET_KEY"])
                   if env.get("QRELAY_SECRET_KEY") else None,
-                  reporting=ReportingConfig.from_mapping(env), trends=_settings(TrendsConfig, env, _TRENDS_ENV),
-                  quality=_settings(QualityConfig, env, _QUALITY_ENV))
+                  reporting=ReportingConfig.from_mapping(env), trends=settings_from_env(TrendsConfig, env, _TRENDS_ENV),
+                  quality=settings_from_env(QualityConfig, env, _QUALITY_ENV))
 
 
 # field -> (variable, check, what the check wants)
-_POSITIVE = (lambda x: x > 0, "must be positive")
-_SHARE = (lambda x: 0 < x < 1, "must lie strictly between 0 and 1")
+_SERVER_ENV = {
+    "port": ("QRELAY_PORT", lambda x: 0 <= x < 65536, "must be a port number (0 picks a free one)"),
+    "max_workers": ("QRELAY_MAX_WORKERS", *POSITIVE),
+    "drain_seconds": ("QRELAY_DRAIN_SECONDS", lambda x: x >= 0, "must not be negative"),
+}
 _TRENDS_ENV = {
-    "min_recurrence_seconds": ("QRELAY_RECURRENCE_MIN_SECONDS", *_POSITIVE),
-    "scheduler_seconds": ("QRELAY_SCHEDULER_SECONDS", *_POSITIVE),
-    "webhook_attempts": ("QRELAY_WEBHOOK_ATTEMPTS", *_POSITIVE),
-    "webhook_backoff_seconds": ("QRELAY_WEBHOOK_BACKOFF_SECONDS", *_POSITIVE),
-    "webhook_max_backoff_seconds": ("QRELAY_WEBHOOK_MAX_BACKOFF_SECONDS", *_POSITIVE),
-    "webhook_timeout_seconds": ("QRELAY_WEBHOOK_TIMEOUT_SECONDS", *_POSITIVE),
+    "min_recurrence_seconds": ("QRELAY_RECURRENCE_MIN_SECONDS", *POSITIVE),
+    "scheduler_seconds": ("QRELAY_SCHEDULER_SECONDS", *POSITIVE),
+    "webhook_attempts": ("QRELAY_WEBHOOK_ATTEMPTS", *POSITIVE),
+    "webhook_backoff_seconds": ("QRELAY_WEBHOOK_BACKOFF_SECONDS", *POSITIVE),
+    "webhook_max_backoff_seconds": ("QRELAY_WEBHOOK_MAX_BACKOFF_SECONDS", *POSITIVE),
+    "webhook_timeout_seconds": ("QRELAY_WEBHOOK_TIMEOUT_SECONDS", *POSITIVE),
 }
 _QUALITY_ENV = {
-    "gold_accuracy": ("QRELAY_QUALITY_GOLD_ACCURACY", *_SHARE),
-    "consensus_agreement": ("QRELAY_QUALITY_CONSENSUS_AGREEMENT", *_SHARE),
-    "reliability": ("QRELAY_QUALITY_RELIABILITY", *_SHARE),
-    "skip_rate": ("QRELAY_QUALITY_SKIP_RATE", *_SHARE),
-    "drift_alpha": ("QRELAY_QUALITY_DRIFT_ALPHA", *_SHARE),
-    "min_judgements": ("QRELAY_QUALITY_MIN_JUDGEMENTS", *_POSITIVE),
-    "confidence": ("QRELAY_QUALITY_CONFIDENCE", *_SHARE),
+    "gold_accuracy": ("QRELAY_QUALITY_GOLD_ACCURACY", *SHARE),
+    "consensus_agreement": ("QRELAY_QUALITY_CONSENSUS_AGREEMENT", *SHARE),
+    "reliability": ("QRELAY_QUALITY_RELIABILITY", *SHARE),
+    "skip_rate": ("QRELAY_QUALITY_SKIP_RATE", *SHARE),
+    "drift_alpha": ("QRELAY_QUALITY_DRIFT_ALPHA", *SHARE),
+    "min_judgements": ("QRELAY_QUALITY_MIN_JUDGEMENTS", *POSITIVE),
+    "confidence": ("QRELAY_QUALITY_CONFIDENCE", *SHARE),
 }
-
-
-def _settings(cls, env: Mapping[str, str], names: dict):
-    """``cls`` with each field read from its variable when set (typed like the default, checked)."""
-    values = {}
-    for name, (var, ok, wants) in names.items():
-        if var not in env:
-            continue
-        parse = env_int if isinstance(getattr(cls, name), int) else env_float
-        value = parse(var, env[var])
-        if not ok(value):
-            raise ConfigError(f"{var}={env[var]!r} {wants}")
-        values[name] = value
-    return cls(**values)

@@ -49,19 +49,52 @@ def env_float(name: str, value: str) -> float:
         raise ConfigError(f"{name}={value!r} is not a number") from None
 
 
-def env_positive(env: Mapping[str, str], name: str, default: float) -> float:
-    """``env[name]`` as a positive number; ``default`` when unset or empty.
+def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    """``env[name]`` when it is one of ``choices``; ``default`` when unset or empty.
 
-    >>> env_positive({"QRELAY_X": "2.5"}, "QRELAY_X", 1.0), env_positive({}, "QRELAY_X", 1.0)
-    (2.5, 1.0)
+    >>> env_choice({"QRELAY_MODE": "b"}, "QRELAY_MODE", "a", ("a", "b")), env_choice({}, "QRELAY_MODE", "a", ("a", "b"))
+    ('b', 'a')
     """
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    value = env_float(name, raw)
-    if not value > 0:
-        raise ConfigError(f"{name}={raw!r} must be positive")
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+# checks for `settings_from_env`: (check, what the check wants)
+POSITIVE = (lambda x: x > 0, "must be positive")
+SHARE = (lambda x: 0 < x < 1, "must lie strictly between 0 and 1")
+
+
+def settings_from_env(cls, env: Mapping[str, str], names: Mapping[str, tuple], **given):
+    """``cls`` with each field in ``names`` (field -> (variable, check, what it wants)) read from
+    its variable when set and not empty — typed like the field's default, then checked — and the
+    fields in ``given`` as they are. The one way every settings object reads ``QRELAY_*``.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class S:
+    ...     every: int = 3
+    ...     wait: float = 1.0
+    >>> settings_from_env(S, {"QRELAY_EVERY": "5", "QRELAY_WAIT": ""},
+    ...                   {"every": ("QRELAY_EVERY", *POSITIVE), "wait": ("QRELAY_WAIT", *POSITIVE)})
+    S(every=5, wait=1.0)
+    >>> settings_from_env(S, {"QRELAY_EVERY": "0"}, {"every": ("QRELAY_EVERY", *POSITIVE)})
+    Traceback (most recent call last):
+    ...
+    services.core.errors.ConfigError: QRELAY_EVERY='0' must be positive
+    """
+    values = dict(given)
+    for name, (var, ok, wants) in names.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        default = getattr(cls, name)
+        value = env_int(var, raw) if isinstance(default, int) and not isinstance(default, bool) else env_float(var, raw)
+        if not ok(value):
+            raise ConfigError(f"{var}={raw!r} {wants}")
+        values[name] = value
+    return cls(**values)
 
 
 def es_from_env(env: Mapping[str, str]) -> ElasticsearchConfig:

@@ -244,6 +244,9 @@ class Dispatcher:
         self.counter = JudgedCounter(es, prefix)
         # items each grader leased lately through this process (the holds search lags a second)
         self._recent: dict[str, deque[str]] = {}
+        # grouped path: per grader, (seat, assignment id) of the lease this process last saw end
+        self.grouped = cfg.es_path == "grouped"
+        self._seat_hints: dict[str, tuple[int, str]] = {}
 
     # --- who is asking -------------------------------------------------------------------
 
@@ -321,16 +324,28 @@ class Dispatcher:
         pool = self._pool(grader, kind)
         if pool is None:
             return None
-        for attempt in range(2):
-            items = pool.pick(grader["grader_id"], self.cfg.lease_candidates)
+        # grouped: a realtime read costs Elasticsearch per document, so read a few candidates' slots
+        # at a time and try again (the pool learns which items were full or held) — fewer
+        # documents per lease than reading many at once
+        k, tries = ((self.cfg.read_candidates, self.cfg.read_tries) if self.grouped
+                    else (self.cfg.lease_candidates, 1))
+        refreshed = False
+        for _ in range(tries + 1):
+            items = pool.pick(grader["grader_id"], k)
             if not items:
-                if attempt == 0:
+                if not refreshed:
+                    refreshed = True
                     pool.refresh(force=True)
                     continue
                 return None
             try:
-                return self._lease_one(grader, items, pool=pool, realtime_check=realtime_check)
+                lease = self._lease_one(grader, items, pool=pool, realtime_check=realtime_check)
             except _ProfileChanged:
+                return None
+            if lease is not None or not self.grouped:
+                return lease
+            tries -= 1
+            if tries <= 0:
                 return None
         return None
 
@@ -371,13 +386,16 @@ class Dispatcher:
         cap = self.cfg.max_live_leases
         wanted = [(it, s) for it in items for s in range(int(it.get("overlap") or 1))]
         ids = [assignments.slot_id(it["item_id"], s) for it, s in wanted]
-        others = seats.specs(self.prefix, me, cap)
+        hint = self._seat_hints.get(me)
+        # one seat (the one whose lease this process saw end) or all of them
+        others = seats.specs(self.prefix, me, cap, only=hint[0] if hint else None)
+        n_seats = len(others)
         if realtime_check:  # the profile came from the cache: read it realtime with the slots
             others.append({"_index": graders.index(self.prefix), "_id": me})
         slots, rest = assignments.get_slots_with(self.es, self.prefix, ids, others)
-        my_seats = [atomic.Doc.from_mget(d) for d in rest[:cap]]
+        my_seats = [atomic.Doc.from_mget(d) for d in rest[:n_seats]]
         if realtime_check:
-            g = rest[cap]
+            g = rest[n_seats]
             fresh = g.get("_source") if g.get("found") else None
             if fresh is None:
                 self._profiles.pop(me, None)
@@ -389,7 +407,13 @@ class Dispatcher:
         version = int(grader.get("status_version") or 0)  # as read realtime in this call or the one before
         self.cfg.faults.hit("next.before_claim")
         at = clock.now()
-        seat = self._free_seat(me, my_seats, at, version)
+        if hint and leases.seat_is_free_after(my_seats[0].source, hint[1], at, version):
+            seat = my_seats[0]
+        else:
+            if hint:  # the seat is taken after all: read them all
+                my_seats = seats.get_all(self.es, self.prefix, me, cap)
+            seat = self._free_seat(me, my_seats, at, version)
+        self._seat_hints.pop(me, None)
         by_item: dict[str, list[assignments.Slot]] = {}
         for it, s in wanted:
             by_item.setdefault(it["item_id"], []).append(slots[assignments.slot_id(it["item_id"], s)])
@@ -435,6 +459,15 @@ class Dispatcher:
                         pool.held(it["item_id"], {me})
                     break
         return None
+
+    def lease_ended(self, grader_id: str, slot: dict[str, Any] | None) -> None:
+        """Note that this grader's lease ``slot`` was just submitted or skipped here (acknowledged):
+        on the grouped path the grader's next lease reads only that seat instead of all of them
+        (it is free while it still names this assignment; anything else: all seats are read)."""
+        if self.grouped and slot is not None and slot.get("seat") is not None:
+            if len(self._seat_hints) > 100_000:
+                self._seat_hints.clear()
+            self._seat_hints[grader_id] = (int(slot["seat"]), slot["assignment_id"])
 
     def _held_lately(self, grader_id: str, item_id: str) -> None:
         if len(self._recent) > 100_000:

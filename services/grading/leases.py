@@ -141,3 +141,16 @@ def seat_is_free(seat: dict[str, Any], slot: dict[str, Any] | None, at: datetime
     if seat.get("state") != "LEASED":
         return seat_looks_free(seat, at, status_version)
     return not (slot is not None and slot.get("assignment_id") == seat.get("assignment_id") and is_live(slot, at))
+
+
+def seat_is_free_after(seat: dict[str, Any] | None, ended: str, at: datetime, status_version: int) -> bool:
+    """Whether a seat is free, knowing that the lease ``ended`` (an assignment id) was submitted or
+    skipped: a seat still LEASED to that assignment is free (its slot left LEASED for good).
+
+    >>> s = {"state": "LEASED", "assignment_id": "it1:0:abc", "lease_expire": "2030-01-01T00:00:00Z"}
+    >>> seat_is_free_after(s, "it1:0:abc", NOW, 0), seat_is_free_after(s, "it2:0:def", NOW, 0)
+    (True, False)
+    """
+    if seat is not None and seat.get("state") == "LEASED" and seat.get("assignment_id") == ended:
+        return True
+    return seat_looks_free(seat, at, status_version)

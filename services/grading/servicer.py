@@ -16,6 +16,7 @@ from services.grading.handles import Handles
 from services.grading.reconcile import Reconciler
 from services.grading.scales import Guidelines
 from services.store import queue
+from services.store.group_commit import GroupCommit
 
 _KINDS = {common_pb2.POINTWISE: "pointwise", common_pb2.SIDE_BY_SIDE: "side_by_side"}
 _SCALES = {"pointwise": common_pb2.POINTWISE_0_3, "side_by_side": common_pb2.SIDE_BY_SIDE_MINUS3_PLUS3}
@@ -62,8 +63,13 @@ def _me() -> str:
 
 class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
     def __init__(self, ctx, cfg: GradingConfig | None = None):
-        self.es, self.prefix = ctx.es, ctx.prefix
         self.cfg = cfg or GradingConfig()
+        self.prefix = ctx.prefix
+        self.es = ctx.es
+        if self.cfg.es_path == "grouped":  # concurrent calls share requests (services.store.group_commit)
+            self.es = GroupCommit(ctx.es, max_wait=self.cfg.group_wait_seconds,
+                                  flushers=self.cfg.group_flushers)
+            ctx.closers.append(self.es.close)
         self.dispatch = Dispatcher(self.es, self.prefix, self.cfg)
         self.guidelines = Guidelines(self.cfg.guidelines_dir)
         self.handles = Handles(ctx.secret)
@@ -97,15 +103,18 @@ class GradingServicer(grading_pb2_grpc.GradingServiceServicer):
         field = request.WhichOneof("rating")
         rating = judging.Rating(field, getattr(request, field) if field else 0, request.comment, request.flagged,
                                 self.guidelines.versions)
-        j = judging.submit(self.es, self.prefix, _me(), aid, rating, known=self.dispatch.leases.take(aid),
+        known = self.dispatch.leases.take(aid)
+        j = judging.submit(self.es, self.prefix, _me(), aid, rating, known=known,
                            count=self.dispatch.counter.add, faults=self.cfg.faults)
+        self.dispatch.lease_ended(_me(), known.doc if known else None)
         return judgement_to_proto(j, self.handles.encode(aid))
 
     def SkipAssignment(self, request, context):
         aid = self._aid(request.name)
         reason = aip.enum_name(grading_pb2.SkipReason, request.reason, "reason") if request.reason else ""
-        self.dispatch.leases.take(aid)  # the slot changes: submits read it again
+        known = self.dispatch.leases.take(aid)  # the slot changes: submits read it again
         judging.skip(self.es, self.prefix, _me(), aid, reason, request.comment)
+        self.dispatch.lease_ended(_me(), known.doc if known else None)
         return grading_pb2.SkipAssignmentResponse()
 
     def ExtendLease(self, request, context):

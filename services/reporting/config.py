@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from services.core.settings import env_float, env_positive
+from services.core.settings import POSITIVE, settings_from_env
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,15 @@ class ReportingConfig:
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
-        d = cls()
-        return cls(
-            interval_seconds=env_positive(env, "QRELAY_REPORTING_SECONDS", d.interval_seconds),
-            refit_every=int(env_positive(env, "QRELAY_CONSENSUS_REFIT_EVERY", d.refit_every)),
-            refit_growth=env_positive(env, "QRELAY_CONSENSUS_REFIT_GROWTH", d.refit_growth),
-            slack_seconds=env_positive(env, "QRELAY_CONSENSUS_SLACK_SECONDS", d.slack_seconds),
-            claim_seconds=env_positive(env, "QRELAY_REPORTING_CLAIM_SECONDS", d.claim_seconds),
-            rate_window_seconds=d.rate_window_seconds,
-            adaptive_audit_share=env_float("QRELAY_ADAPTIVE_AUDIT_SHARE",
-                                           env.get("QRELAY_ADAPTIVE_AUDIT_SHARE") or str(d.adaptive_audit_share)),
-        )
+        return settings_from_env(cls, env, _ENV)
+
+
+# field -> (variable, check, what the check wants)
+_ENV = {
+    "interval_seconds": ("QRELAY_REPORTING_SECONDS", *POSITIVE),
+    "refit_every": ("QRELAY_CONSENSUS_REFIT_EVERY", *POSITIVE),
+    "refit_growth": ("QRELAY_CONSENSUS_REFIT_GROWTH", *POSITIVE),
+    "slack_seconds": ("QRELAY_CONSENSUS_SLACK_SECONDS", *POSITIVE),
+    "claim_seconds": ("QRELAY_REPORTING_CLAIM_SECONDS", *POSITIVE),
+    "adaptive_audit_share": ("QRELAY_ADAPTIVE_AUDIT_SHARE", lambda x: 0 <= x <= 1, "must lie in [0, 1]"),
+}

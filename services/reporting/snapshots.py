@@ -70,8 +70,18 @@ def snapshot_docs(evaluation: dict[str, Any], rows: Iterable[dict[str, Any]],
     return [{
         **base, "snapshot_id": metrics.snapshot_id(ev_id, r["ranker"], r["segment"], r["measure"]),
         "ranker": r["ranker"], "segment": r["segment"], "segment_fields": list(r.get("segment_fields") or []),
-        "measure": r["measure"], **{k: r[k] for k in ROW_FIELDS if r.get(k) is not None},
+        "measure": r["measure"], **{k: r[k] for k in ROW_FIELDS if _storable(r.get(k))},
     } for r in rows]
+
+
+def _storable(value: Any) -> bool:
+    """Whether a row value goes into the snapshot: JSON has no NaN (a one-query segment's
+    interval), and Elasticsearch refuses the whole document for one.
+
+    >>> [_storable(v) for v in (None, float("nan"), 0.5, "e")]
+    [False, False, True, True]
+    """
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 
 
 def rows_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:

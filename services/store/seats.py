@@ -41,9 +41,9 @@ def seat_id(grader: str, k: int) -> str:
     return f"{grader}:{k}"
 
 
-def specs(prefix: str, grader: str, cap: int) -> list[dict[str, Any]]:
-    """mget specs of a grader's seats, in seat order."""
-    return [{"_index": index(prefix), "_id": seat_id(grader, k)} for k in range(cap)]
+def specs(prefix: str, grader: str, cap: int, only: int | None = None) -> list[dict[str, Any]]:
+    """mget specs of a grader's seats, in seat order (``only``: just that one)."""
+    return [{"_index": index(prefix), "_id": seat_id(grader, k)} for k in (range(cap) if only is None else [only])]
 
 
 def get_all(es: Elasticsearch, prefix: str, grader: str, cap: int) -> list[Doc]:

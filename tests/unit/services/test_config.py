@@ -35,7 +35,7 @@ def test_from_env_reads_qrelay_variables(tmp_path):
 @pytest.mark.parametrize("env, needle", [
     ({"QRELAY_PORT": "abc"}, "QRELAY_PORT='abc' is not an integer"),
     ({"QRELAY_ES_VERIFY_CERTS": "maybe"}, "not a boolean"),
-    ({"QRELAY_LOG_FORMAT": "xml"}, "use json or text"),
+    ({"QRELAY_LOG_FORMAT": "xml"}, "must be one of json, text"),
     ({"QRELAY_TOKENS_FILE": "/nonexistent/tokens"}, "cannot be read"),
 ])
 def test_from_env_errors_name_the_setting(env, needle):
