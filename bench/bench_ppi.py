@@ -177,6 +177,125 @@ def cost(queries: int) -> None:
                              ["+ model-only, human-only, prediction-powered", f"{ppi:.2f}"]])
 
 
+def to_precision(queries: int, reps: int) -> None:
+    """Human judgements for ±0.01 on the headline (NDCG@10, treatment − control) and to its verdict:
+    naive (humans judge every item) vs PPI with a random audit vs PPI with the adaptive audit at
+    the same number of audits, and the anytime-valid sequence's price (issue 12). Two models: the
+    fixture's (off by one as often as a single human, everywhere) and one as good in most locales
+    but weak in two (off by one on 45% of their items) — where the adaptive audit has something to find."""
+    from fixtures.evaluations import labelled
+
+    t0 = time.perf_counter()
+    lab = labelled.build("need", queries, auto_share=0.6, audit_share=0.25, side_by_side=False, overlap=1)
+    pw = [d for d in lab.consensus if d["kind"] == "pointwise"]
+    truth = np.array([lab.truth[d["item_id"]] for d in pw])
+    model = np.array([int(d["model_label"]) for d in pw])
+    rng = np.random.default_rng(12)
+    weak = np.isin([d["locale"] for d in pw], ["ja-JP", "ar-SA"])
+    off = (rng.random(truth.size) < 0.45) & weak
+    weak_model = np.where(weak, np.clip(truth + np.where(off, rng.choice([-1, 1], truth.size), 0), 0, 3), model)
+    print(f"\n4. Human judgements for ±0.01 on the headline (NDCG@10, treatment − control) and to the anytime-valid "
+          f"verdict: labelled fixture, {queries:,} queries, 60% of items settled by the model, one simulated grader "
+          f"per item (off by one 15% of the time), {reps} repetitions each")
+    for name, labels_ in (("fixture model (errors alike in every stratum)", model),
+                          ("model weak in ja-JP and ar-SA (off by one on 45% there)", weak_model)):
+        _need(lab, pw, truth, labels_, reps, name, rng)
+    print(f"   ({time.perf_counter() - t0:.0f} s, load {os.getloadavg()[0]:.1f}) 'for ±0.01' scales each design's "
+          "judgements by (half-width / 0.01)²; the anytime-valid column by the sequence's width at the last look "
+          "instead (it may be read at every look); 'to the anytime verdict': human judgements (expected, per "
+          "query) until the sequence excludes 0, queries in random order as the query-complete order serves them")
+
+
+def _need(lab, pw, truth, model, reps: int, name: str, rng) -> None:
+    from evaluators.reporting import headline_sequence, ppi_estimate, query_values, stratified
+    from evaluators.reporting.audit import audit_inclusion, residual_sd
+
+    strata = [x["key"] for x in lab.evaluation["strata"]]
+    w = np.array([x["weight"] for x in lab.evaluation["strata"]])
+    qids = sorted({d["query_id"] for d in pw})
+    qix = {q: i for i, q in enumerate(qids)}
+    query = np.array([qix[d["query_id"]] for d in pw])
+    nq = len(qids)
+    q_stratum = np.zeros(nq, dtype=np.int64)
+    q_stratum[query] = [strata.index(d["stratum"]) for d in pw]
+    st = q_stratum[query]
+    ranks = np.array([[d["ranks"].get(r, 0) for d in pw] for r in ("control", "treatment")])
+    settled = np.array([d["source"] == "model" or bool(d["audit"]) for d in pw])
+    m = "ndcg_cut_10"
+    floor, share = 0.10, 0.25  # the adaptive audit: 10% random everywhere, the rest of a 25% budget by Neyman
+    n_h = np.bincount(st[settled], minlength=len(w)).astype(float)
+    q_h = np.bincount(q_stratum, minlength=len(w)).astype(float)
+    per = np.bincount(query, minlength=nq).astype(float)
+    everyone = np.ones(truth.size, bool)
+
+    def human_labels():  # one grader per item, off by one 15% of the time (the fixture's noise)
+        off = rng.random(truth.size) < 0.15
+        return np.clip(truth + np.where(off, rng.choice([-1, 1], truth.size), 0), 0, 3)
+
+    def design(pi, human):
+        routed = ~settled | (rng.random(truth.size) < pi)
+        v = query_values(query, model, np.where(routed, human, -1), routed, pi, ranks, nq, [m], max_grade=3)
+        y, hh = v.ppi[m][1] - v.ppi[m][0], v.human[m][1] - v.human[m][0]
+        ok = np.isfinite(y) & np.isfinite(hh)
+        r = ppi_estimate(y[ok], hh[ok], v.inclusion[ok], v.labelled[ok], q_stratum[ok], w)
+        return r.ppi, int(routed.sum()), y, ok, v
+
+    def to_verdict(values, ok, pi_items, order) -> float:
+        done = order[ok[order]]
+        dec = headline_sequence(values, q_stratum, w, order=done).decision
+        work = np.bincount(query, weights=pi_items, minlength=nq)  # expected human judgements per query
+        return float(work[done[:dec.look]].sum()) if dec.stop else float("nan")
+
+    rows = {k: [] for k in ("naive", "ppi", "adaptive")}
+    verdict = {k: [] for k in rows}
+    cs_ratio, pis = [], []
+    for _ in range(reps):
+        human = human_labels()
+        order = rng.permutation(nq)
+        v = query_values(query, model, human, everyone, np.ones(truth.size), ranks, nq, [m], max_grade=3)
+        dn = v.human[m][1] - v.human[m][0]
+        e = stratified(dn, q_stratum, w)
+        rows["naive"].append((e.high - e.low, truth.size))
+        verdict["naive"].append(to_verdict(dn, np.isfinite(dn), np.ones(truth.size), order))
+        pi_r = np.where(settled, share, 1.0)
+        e, used, y, ok, v = design(pi_r, human)
+        rows["ppi"].append((e.high - e.low, used))
+        verdict["ppi"].append(to_verdict(y, ok, pi_r, order))
+        # adaptive: Neyman on the residuals that a random audit showed (this repetition's, as a pilot)
+        audits = np.bincount(q_stratum, weights=v.audits, minlength=len(w))
+        dm = v.model[m][1] - v.model[m][0]
+        usable = np.isfinite(y - dm)
+        n_usable = np.bincount(st[settled & usable[query]], minlength=len(w)).astype(float)
+        s_h = residual_sd(y, dm, q_stratum, np.full(len(w), share), n_usable, audits, len(w))
+        pi_h = audit_inclusion(w, s_h, settled=n_h, queries=q_h, audit_share=floor, extra_share=share - floor)
+        pis.append(pi_h)
+        pi_a = np.where(settled, pi_h[st], 1.0)
+        e, used, ya, oka, _ = design(pi_a, human)
+        rows["adaptive"].append((e.high - e.low, used))
+        verdict["adaptive"].append(to_verdict(ya, oka, pi_a, order))
+        sq = headline_sequence(ya, q_stratum, w, order=order[oka[order]])
+        cs_ratio.append((sq.high - sq.low) / (e.high - e.low))
+    vt = query_values(query, model, truth, everyone, np.ones(truth.size), ranks, nq, [m], max_grade=3)
+    true_d = stratified(vt.human[m][1] - vt.human[m][0], q_stratum, w).mean
+    ratio = float(np.mean(cs_ratio))
+    print(f"\n   {name}: true difference {true_d:+.4f} over the sampled queries; {truth.size:,} pooled items, "
+          f"{settled.mean():.0%} settled; adaptive audit probability per stratum (mean over repetitions) "
+          + ", ".join(f"{k} {p:.2f}" for k, p in zip(strata, np.mean(pis, axis=0))))
+    table = []
+    for k, label in (("naive", "naive: humans judge every item"), ("ppi", f"PPI, random audit {share:.0%}"),
+                     ("adaptive", f"PPI + adaptive audit ({floor:.0%} random + Neyman, {share:.0%} in all)")):
+        hw = np.mean([r[0] for r in rows[k]]) / 2
+        used = np.mean([r[1] for r in rows[k]])
+        need = used * (hw / 0.01) ** 2
+        ver = np.array(verdict[k])
+        table.append([label, f"{used:,.0f}", f"±{hw:.4f}", f"{need:,.0f}",
+                      f"{need * ratio ** 2:,.0f}" if k == "adaptive" else "",
+                      f"{np.nanmedian(ver):,.0f} ({np.isfinite(ver).mean():.0%} decided)" if np.isfinite(ver).any()
+                      else "not decided"])
+    _table(["design", "judgements (all queries)", "95% ±", "for ±0.01", "for ±0.01 anytime-valid",
+            "to the anytime verdict (median)"], table)
+
+
 def _table(header, rows) -> None:
     widths_ = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
     for row in [header] + rows:
@@ -187,13 +306,19 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--reps", type=int, default=1000)
-    p.add_argument("--skip-es", action="store_true", help="only the coverage and cost sections")
+    p.add_argument("--skip-es", action="store_true", help="only the coverage, cost and judgements-needed sections")
+    p.add_argument("--need-reps", type=int, default=20, help="repetitions of the judgements-needed section")
+    p.add_argument("--only-need", action="store_true", help="only the judgements-needed section (issue 12)")
     args = p.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
+    if args.only_need:
+        to_precision(args.queries, args.need_reps)
+        return 0
     if not args.skip_es:
         widths(args.queries)
     coverage(args.reps)
     cost(max(args.queries, 5000))
+    to_precision(args.queries, args.need_reps)
     return 0
 
 

@@ -3,7 +3,7 @@ headline difference is significant.
 
     python bench/bench_verdict.py                          # 5,000 queries, 100 graders, arm "today"
     python bench/bench_verdict.py --queries 200            # smoke run (a few minutes)
-    python bench/bench_verdict.py --arm today,issue12      # one row per arm, same settings
+    python bench/bench_verdict.py --arm today,query-complete,adaptive   # one row per arm, same settings
 
 Per arm, against a real ``qrelay serve`` and the local Elasticsearch (``QRELAY_ES_URL``):
 
@@ -31,8 +31,11 @@ Per arm, against a real ``qrelay serve`` and the local Elasticsearch (``QRELAY_E
    randomisation test's p < 0.05 — with a fixed-sample test looked at again and again this is
    **optional stopping**, the chance of a false verdict somewhere along the looks is well above
    5% — and the first look where CompareRankers' anytime-valid confidence sequence of the
-   headline (issue 12) decides a direction. Arm "issue12" adds issue 12's grading order and
-   streamed pre-judgement once they exist.
+   headline (issue 12) decides a direction. Arms: "today" (items at random within priority and
+   deadline, every item judged), "query-complete" (issue 12: whole queries in a random order within
+   strata, and the server stops human work once the headline's anytime-valid sequence decides —
+   the evaluation completes DECISION_REACHED), "adaptive" (that, plus the adaptive audit);
+   "issue12" would add streamed pre-judgement, which is not built.
 5. **Truth.** The fixture knows every hidden grade: the true NDCG@10 of both rankers over the
    sampled queries (the report's estimator with perfect labels on every query; lists from
    ``ExportEvaluation``) and over the whole comparable log population (every query both buckets
@@ -103,19 +106,35 @@ class Arm:
     # The verdict of one look (a RankerComparison).
     verdict: Callable = fixed_sample_verdict
     rule: str = "randomisation p < 0.05 at a look (fixed-sample test, optional stopping)"
+    # Settings of the server for this arm (e.g. the adaptive audit's extra share).
+    server_env: dict = field(default_factory=dict)
 
 
+def _today(spec) -> None:
+    """Today's order and no early stop: items at random within priority and deadline, every item judged."""
+    from services._proto.qrelay.v1 import evaluation_pb2 as ev
+
+    spec.grading_order = ev.ITEM_RANDOM
+    spec.stopping.grade_everything = True
+
+
+ANYTIME = "CompareRankers' anytime-valid confidence sequence of the headline decides a direction"
+ADAPTIVE_EXTRA = "0.1"  # the adaptive arm's extra audit share (QRELAY_ADAPTIVE_AUDIT_SHARE)
 ARMS = {
-    "today": Arm("today", "items by priority and deadline (random within), pre-judgement before grading"),
-    # Its verdict rule is on main (CompareRankers.sequential); its order and streaming are not yet.
+    "today": Arm("today", "items by priority and deadline (random within), pre-judgement before grading, every "
+                          "item judged", shape_spec=_today),
+    # issue 12: the spec's defaults — whole queries in a random order within strata, and the server stops
+    # human work (DECISION_REACHED) once the headline's anytime-valid sequence decides
+    "query-complete": Arm("query-complete", "query-complete random order, anytime-valid early stop",
+                          verdict=anytime_verdict, rule=ANYTIME),
+    "adaptive": Arm("adaptive", f"query-complete random order, anytime-valid early stop, adaptive audit "
+                                f"(+{ADAPTIVE_EXTRA} of settled items by Neyman's rule)",
+                    verdict=anytime_verdict, rule=ANYTIME, server_env={"QRELAY_ADAPTIVE_AUDIT_SHARE": ADAPTIVE_EXTRA}),
     "issue12": Arm(
         "issue12", "query-complete random order, streamed pre-judgement, anytime-valid stopping",
-        missing="issue 12's grading order and streaming are not on this branch: it needs a query-complete random "
-                "grading order (a spec or routing option, to set in shape_spec) and pre-judgement that hands "
-                "queries to grading as they are scored (streamed_prejudge=True); its stopping rule, CompareRankers' "
-                "anytime-valid sequence, is already read at every look of every arm",
-        streamed_prejudge=True, verdict=anytime_verdict,
-        rule="CompareRankers' anytime-valid confidence sequence of the headline decides a direction"),
+        missing="streamed pre-judgement is not built (issue 12 left it out): the job scores every item before the "
+                "evaluation enters GRADING; arms query-complete and adaptive have the rest",
+        streamed_prejudge=True, verdict=anytime_verdict, rule=ANYTIME),
 }
 
 
@@ -283,6 +302,7 @@ class ArmResult:
     offered: float = float("nan")  # judgements per simulated second, everyone busy
     clock: dict = field(default_factory=dict)
     sampled_truth: Truth | None = None
+    completion: str = ""  # how the evaluation completed (reason: message), "" when it did not within the run
     server_cpu_s: float = float("nan")
     grading_real_s: float = float("nan")
     load: str = ""
@@ -426,8 +446,9 @@ async def run_arm(arm: Arm, args, address: str, server_pid: int, env: dict) -> A
         members = list(zip(profiles, credentials))
 
         if args.history_queries:
-            name = await session.create("history", spec_for(args.log_index, args.history_queries, args.seed + 1000,
-                                                            1, False), f"history-{arm.name}")
+            history = spec_for(args.log_index, args.history_queries, args.seed + 1000, 1, False)
+            history.stopping.grade_everything = True  # graded to the end: the calibration's labels
+            name = await session.create("history", history, f"history-{arm.name}")
             await session.wait_state(name, {"PREJUDGING"})
             await session.prejudge(name)
             await session.wait_state(name, {"GRADING", "COMPLETE"})
@@ -502,6 +523,8 @@ async def run_arm(arm: Arm, args, address: str, server_pid: int, env: dict) -> A
                      "paused_real": clock.paused_real, "sim": clock.now()}
         e = await session.get(name)
         out.items, out.for_humans = e.grading.items, e.grading.items_for_humans
+        if e.HasField("completion"):
+            out.completion = f"{ev.CompletionReason.Name(e.completion.reason)}: {e.completion.message}"
         pj = out.prejudge
         out.auto_judged = int(pj.get("auto_judged", 0))
         # settled by the model alone (the audit share goes to humans too), as the evaluation reports it
@@ -608,6 +631,7 @@ def print_arm(r: ArmResult, args) -> None:
     print(f"graders: {len(t.graders)} submitted; {t.careless:,} judgements by careless graders "
           f"({t.careless / max(t.judgements, 1):.0%}); {t.matched / max(t.judgements, 1):.0%} of all judgements equal "
           f"the hidden grade")
+    print(f"completion: {r.completion or 'not within the run'}; {t.judgements:,} human judgements in all")
     print(f"server CPU {r.server_cpu_s:.0f} s over {r.grading_real_s:.0f} s real grading; load average at the end "
           f"{r.load}")
     print("\nlooks: simulated time, judgements, complete queries, NDCG@10 difference [95% t interval], p t / "
@@ -635,7 +659,8 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         pre = r.production_s + r.prejudge_s
-        done = hms(pre + r.complete.t_sim) if r.complete else f"not within the run ({hms(r.clock['sim'])} graded)"
+        done = (f"{hms(pre + r.complete.t_sim)}, {r.complete.judgements:,} judgements, "
+                f"{r.completion.split(':')[0]}" if r.complete else f"not within the run ({hms(r.clock['sim'])} graded)")
         for rule, v in (("fixed-sample: randomisation p < 0.05", r.verdict),
                         ("anytime-valid sequence decides", r.anytime)):
             if v is None:
@@ -664,9 +689,9 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
     print("time to verdict = production + pre-judgement (machine time, uncompressed) + simulated grading time; "
           "wall time = real time from CreateEvaluation to the verdict's look (looks halt the clock).")
     print("Note: a fixed-sample test read at every look is optional stopping: its false-verdict rate over the looks "
-          "exceeds the nominal 5%. The anytime-valid sequence (issue 12, on main) covers every look at once; it "
+          "exceeds the nominal 5%. The anytime-valid sequence (issue 12) covers every look at once; it "
           "assumes the queries complete in a random order, which today's item order does not give (queries with "
-          "few pooled items complete first).")
+          "few pooled items complete first) and the query-complete order does.")
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -754,7 +779,7 @@ def main() -> int:
                    "QRELAY_TOKEN": TOKENS["engineer"]}
             with qrelay_server(url, args.prefix, tmp / f"serve-{arm.name}.log",
                                {"QRELAY_REPORTING_SECONDS": str(args.reporting_seconds),
-                                "QRELAY_LOG_LEVEL": "WARNING"}) as (address, proc):
+                                "QRELAY_LOG_LEVEL": "WARNING", **arm.server_env}) as (address, proc):
                 env["QRELAY_ADDRESS"] = address
                 print(f"\narm {arm.name}: server {address}", flush=True)
                 results.append(asyncio.run(run_arm(arm, args, address, proc.pid, env)))

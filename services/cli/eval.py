@@ -54,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--priority", type=int, help="0..100 (default 50)")
     c.add_argument("--deadline", help="ISO date/time the judgements are needed by")
     c.add_argument("--team", help="owner team")
+    c.add_argument("--min-effect", type=float, help="smallest headline difference that matters (NDCG@10 units, "
+                                                    "e.g. 0.01): grading stops once the decision is clear")
+    c.add_argument("--grade-everything", action="store_true", help="no early stop: judge everything for humans")
+    c.add_argument("--item-order", action="store_true", help="items in random order instead of whole queries")
     c.add_argument("--request-id", help="idempotency key (default: a new UUID); reuse it to retry safely")
     c.add_argument("--watch", action="store_true", help="watch progress after creating")
     add_json_flag(c, "the evaluation (with --watch: then each progress report, one per line)")
@@ -143,6 +147,12 @@ def build_spec(args: argparse.Namespace) -> tuple[str, ev.EvaluationSpec]:
                         ("priority", "priority"), ("team", "owner_team")):
         if getattr(args, attr) is not None:
             setattr(spec, field, getattr(args, attr))
+    if args.min_effect is not None:
+        spec.stopping.min_effect = args.min_effect
+    if args.grade_everything:
+        spec.stopping.grade_everything = True
+    if args.item_order:
+        spec.grading_order = ev.ITEM_RANDOM
     plan = spec.sample_plan
     if args.size is not None:
         plan.size = args.size
@@ -338,6 +348,10 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
         m = e.completion
         print(f"  completed {m.complete_time.ToDatetime():%Y-%m-%d %H:%M} UTC ({ev.CompletionReason.Name(m.reason)}): "
               f"{m.message}")
+    elif e.state == ev.GRADING:
+        stop = ("grades everything (no early stop)" if s.stopping.grade_everything else
+                f"stops early once the headline decision is clear (min effect {s.stopping.min_effect:g})")
+        print(f"  {stop}")
     if e.strata:
         print("  strata (population queries / traffic weight / sampled):")
         for st in e.strata:

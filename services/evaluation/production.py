@@ -20,7 +20,8 @@ from typing import Callable
 import numpy as np
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from evaluators.sampling import InfeasiblePlan, frequency_bands, stratified_sample
+from evaluators.lineage import digest
+from evaluators.sampling import InfeasiblePlan, frequency_bands, query_order, stratified_sample
 from services.core import clock
 from services.core.logmapping import LogFieldMapping
 from services.core.errors import FailedPrecondition
@@ -266,8 +267,13 @@ class Producer:
         counts = {"queries": len(drawn.units), "pii_dropped": drawn.dropped["pii"],
                   "garbage_dropped": drawn.dropped["garbage"], "uncovered_dropped": drawn.dropped["uncovered"],
                   "below_floor_dropped": drawn.dropped["below_floor"], "items": 0, "gold_items": 0, "identical_pairs": 0}
+        # issue 12: whole queries in a random order within strata, recorded so it can be replayed
+        order = order_seed(spec.plan.seed, evaluation_id)
+        keys = query_order(drawn.stratum_of, order) if spec.query_complete else None
         evaluations.update_counts(self.es, self.prefix, evaluation_id, counts, strata=drawn.strata,
-                                  heartbeat=clock.now_iso(), progress={"done": 0, "total": len(drawn.units)})
+                                  heartbeat=clock.now_iso(), progress={"done": 0, "total": len(drawn.units)},
+                                  grading_order={"kind": "query_complete" if keys is not None else "item_random",
+                                                 "seed": order})
         common = {
             "evaluation_id": evaluation_id, "overlap": spec.overlap, "priority": spec.priority,
             "deadline": spec.deadline.isoformat() if spec.deadline else None,
@@ -281,11 +287,16 @@ class Producer:
             strata = drawn.stratum_of[start:start + CHUNK]
             results = self._results(source, spec, kfield, group_paths, chunk, strata, locale_in_group)
             batch = []
-            for q in results:
+            for i, q in enumerate(results):
+                made = []
                 if spec.pointwise:
-                    batch += pointwise_items(evaluation_id, q, [r.id for r in spec.rankers], common)
+                    made += pointwise_items(evaluation_id, q, [r.id for r in spec.rankers], common)
                 if spec.side_by_side:
-                    batch += side_by_side_items(evaluation_id, q, [r.id for r in spec.rankers], common)
+                    made += side_by_side_items(evaluation_id, q, [r.id for r in spec.rankers], common)
+                if keys is not None:
+                    for it in made:
+                        it["order_key"] = float(keys[start + i])
+                batch += made
             items.write(self.es, self.prefix, batch)
             live += sum(1 for it in batch if it["kind"] == "pointwise")
             counts["items"] = counts.get("items", 0) + len(batch)
@@ -296,7 +307,12 @@ class Producer:
             want = gold_count(live, spec.gold_share)
             locales = sorted({q for q in (u.group[locale_in_group] for u in drawn.units)} if locale_in_group is not None else set())
             picked = gold.sample(self.es, self.prefix, want, seed=spec.plan.seed, locales=locales)
-            items.write(self.es, self.prefix, gold_items(evaluation_id, picked, common))
+            golden = gold_items(evaluation_id, picked, common)
+            if keys is not None:
+                # a gold query is served as a whole, at a random place in the order, like a live one
+                for it in golden:
+                    it["order_key"] = gold_order_key(order, it["query_norm"])
+            items.write(self.es, self.prefix, golden)
 
         counts.update(items.counts_by(self.es, self.prefix, evaluation_id))
         evaluations.transition(self.es, self.prefix, evaluation_id, {"PRODUCING"}, "PREJUDGING",
@@ -349,3 +365,14 @@ class Producer:
             for q, docs in zip(out, lists):
                 q.lists[ranker.id] = docs
         return out
+
+
+def order_seed(plan_seed: int, evaluation_id: str) -> int:
+    """The grading order's seed: the sample plan's seed with the evaluation's id, so two evaluations
+    on the same plan are not graded in the same pattern (recorded in ``grading_order.seed``)."""
+    return int(digest({"plan_seed": int(plan_seed), "evaluation": evaluation_id}, 15), 16)
+
+
+def gold_order_key(seed: int, query_norm: str) -> float:
+    """A gold query's order key: uniform in [0, 1) like a live query's, the same for its items."""
+    return int(digest({"order": seed, "gold_query": query_norm}, 13), 16) / 16 ** 13

@@ -99,6 +99,11 @@ class Spec:
     owner_team: str
     recurrence: Recurrence | None = None
     alerting: Alerting | None = None
+    # issue 12: graders get whole queries in a seeded random order within strata (else: items at random)
+    query_complete: bool = True
+    # issue 12: stop grading once the headline decision is clear (see EvaluationSpec.stopping)
+    early_stop: bool = True
+    min_effect: float = 0.0
 
     @property
     def kinds(self) -> list[str]:
@@ -184,6 +189,11 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
     plan = _plan(s.sample_plan, v)
     recurrence = _recurrence(s.recurrence, v, min_recurrence_s) if s.HasField("recurrence") else None
     alerting = _alerting(s.alerting, v) if s.HasField("alerting") else None
+    min_effect = s.stopping.min_effect
+    v.check(math.isfinite(min_effect) and 0 <= min_effect < 1, f"{P}.stopping.min_effect",
+            f"must be finite and in [0, 1) in the headline measure's units (e.g. 0.01 of NDCG@10), got {min_effect}")
+    v.check(s.grading_order in evaluation_pb2.GradingOrder.values(), f"{P}.grading_order",
+            f"unknown grading order {s.grading_order}")
     v.raise_if_any()
     return Spec(
         display_name=display_name, index_pattern=src.index_pattern.strip(), start=start, end=end,
@@ -193,6 +203,8 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
         priority=s.priority or 50,
         deadline=deadline,
         owner_team=s.owner_team, recurrence=recurrence, alerting=alerting,
+        query_complete=s.grading_order != evaluation_pb2.ITEM_RANDOM,
+        early_stop=not s.stopping.grade_everything, min_effect=float(min_effect),
     )
 
 

@@ -2,7 +2,8 @@
 
 A grader gets items only in their locales and skills (kinds), from evaluations in GRADING
 they are allowed on (their programmes' owner teams; no programmes: all), highest priority
-first, then earliest deadline; never an item they already held (judged, skipped, or let
+first, then earliest deadline, then whole queries in the order of their random keys (issue 12:
+a query-complete grading order); never an item they already held (judged, skipped, or let
 expire); never a slot beyond the item's overlap (the slots are the overlap).
 
 The critical path of NextAssignment is two round trips: one realtime multi-get of the
@@ -10,7 +11,7 @@ candidates' slots *and* the grader's profile (so a suspension applies at once), 
 ``create`` or optimistic replace of a slot. Candidates come from a short-lived in-process pool
 per (evaluations, locales, kinds) — one search serves many calls; the pool is only a list of
 items worth trying: the slots, read realtime, decide everything (overlap, "never the same item
-twice", free or live). Ties in priority and deadline are sampled at random per call, so
+twice", free or live). Ties in priority, deadline and order key are sampled at random per call, so
 concurrent graders and server replicas rarely reach for the same slot. When the pool yields
 nothing, the per-call paged search of old runs before the grader hears "queue empty".
 """
@@ -98,7 +99,7 @@ class CandidatePool:
             log.warning("could not refresh the candidate pool", exc_info=True)
 
     def pick(self, grader_id: str, k: int) -> list[dict[str, Any]]:
-        """Up to ``k`` items for a grader: the best (priority, deadline) tier first, sampled at random."""
+        """Up to ``k`` items for a grader: the best (priority, deadline, order key) tier first, sampled at random."""
         if self._expires <= time.monotonic():
             if self._items and not self._refreshing.locked():
                 # the search runs off the request path; this call goes on with the current list
@@ -127,7 +128,9 @@ class CandidatePool:
 
 
 def _rank(item: dict[str, Any]) -> tuple:
-    return (item.get("priority") or 0, item.get("deadline") or "")
+    # the query's order key is part of the tier: a grader samples among one query's items (issue 12)
+    key = item.get("order_key")
+    return (item.get("priority") or 0, item.get("deadline") or "", float("inf") if key is None else key)
 
 
 class LeaseCache:

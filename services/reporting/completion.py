@@ -3,7 +3,8 @@
 An evaluation completes when every item that needs humans has its ``overlap`` judgements
 (ALL_JUDGED), when nothing needed humans at all (NOTHING_TO_JUDGE), or when its deadline passes
 first (DEADLINE_PASSED: the report covers what was labelled by then, and the completion message
-says how much that was). The counts come from the consensus documents, so they are exactly what
+says how much that was), or when the headline comparison's decision became clear and the work
+still out for humans is done (DECISION_REACHED, issue 12: :mod:`services.reporting.stopping`). The counts come from the consensus documents, so they are exactly what
 reports will see.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.store import consensus, evaluations, judgements
 log = logging.getLogger("qrelay.completion")
 
 ALL_JUDGED, DEADLINE_PASSED, NOTHING_TO_JUDGE = "ALL_JUDGED", "DEADLINE_PASSED", "NOTHING_TO_JUDGE"
+DECISION_REACHED = "DECISION_REACHED"
 
 
 def grading_progress(es: Elasticsearch, prefix: str, evaluation_id: str, first_judgement: str | None,
@@ -60,8 +62,10 @@ class Decision:
     reason: str  # ALL_JUDGED | DEADLINE_PASSED | NOTHING_TO_JUDGE
 
 
-def decide(grading: dict[str, Any], deadline: str | None, now: dt.datetime) -> Decision | None:
-    """Whether the evaluation is complete, and why (None: keep grading).
+def decide(grading: dict[str, Any], deadline: str | None, now: dt.datetime,
+           stopping: dict[str, Any] | None = None) -> Decision | None:
+    """Whether the evaluation is complete, and why (None: keep grading). ``stopping``: the
+    evaluation's early-stopping state (decided: the headline decision is clear).
 
     >>> g = {"items": 10, "items_for_humans": 4, "items_done": 4}
     >>> decide(g, None, clock.now()).reason
@@ -70,9 +74,13 @@ def decide(grading: dict[str, Any], deadline: str | None, now: dt.datetime) -> D
     'DEADLINE_PASSED'
     >>> decide({**g, "items_done": 3}, None, clock.now()) is None
     True
+    >>> decide(g, None, clock.now(), {"decided": True}).reason
+    'DECISION_REACHED'
     """
     if not grading.get("items"):
         return None  # not seeded yet
+    if (stopping or {}).get("decided") and grading["items_done"] >= grading["items_for_humans"]:
+        return Decision(DECISION_REACHED)
     if grading["items_for_humans"] == 0:
         return Decision(NOTHING_TO_JUDGE)
     if grading["items_done"] >= grading["items_for_humans"]:
@@ -86,7 +94,8 @@ def _share(part: int, whole: int, what: str) -> str:
     return f"{part:,} of {whole:,} {what}" + (f" ({part / whole:.0%})" if whole else "")
 
 
-def completion(decision: Decision, grading: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+def completion(decision: Decision, grading: dict[str, Any], now: dt.datetime,
+               stopping: dict[str, Any] | None = None) -> dict[str, Any]:
     """The evaluation's ``completion`` (Completion): reason, coverage and one plain sentence.
 
     >>> g = {"items": 4935, "items_labelled": 3912, "items_for_humans": 1835, "items_done": 812, "judgements": 2650}
@@ -100,10 +109,22 @@ def completion(decision: Decision, grading: dict[str, Any], now: dt.datetime) ->
     elif decision.reason == ALL_JUDGED:
         message = (f"all {humans:,} items for humans judged ({grading['judgements']:,} judgements); "
                    f"{_share(labelled, items, 'items labelled')}")
+    elif decision.reason == DECISION_REACHED:
+        st = stopping or {}
+        iv = st.get("interval") or {}
+        message = (f"stopped early, the decision was clear: {st.get('verdict', '')} on {st.get('measure', '')} "
+                   f"({st.get('candidate', '')} vs {st.get('baseline', '')}; anytime-valid "
+                   f"{iv.get('level', 0):.0%} interval [{iv.get('low', 0):+.4f}, {iv.get('high', 0):+.4f}] "
+                   f"after {st.get('decided_queries', 0):,} complete queries); "
+                   f"{_share(labelled, items, 'items labelled')}; {grading['judgements']:,} judgements")
     else:
         message = (f"deadline passed: {_share(labelled, items, 'items labelled')}; "
                    f"{_share(done, humans, 'items for humans fully judged')}")
-    return {
+    extra = {}
+    if decision.reason == DECISION_REACHED and stopping:
+        extra = {"decision": stopping.get("verdict", ""), "decided_queries": int(stopping.get("decided_queries") or 0),
+                 "decided_interval": stopping.get("interval") or {}}
+    return {**extra,
         "reason": decision.reason, "coverage": round(labelled / items, 6) if items else 0.0,
         "human_coverage": round(done / humans, 6) if humans else 1.0, "message": message,
         "items": items, "items_labelled": labelled, "items_for_humans": humans, "items_done": done,

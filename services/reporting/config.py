@@ -42,6 +42,11 @@ class ReportingConfig:
     routing_refit_growth: float = 0.25
     routing_min_locale_labels: int = 5
     routing_min_locale_model: int = 200
+    # Adaptive audit (services.reporting.adaptive, issue 12): this share of the model-settled items
+    # goes to humans beyond the random audit share, spread over strata by Neyman's rule on the
+    # headline difference; 0 (the default) keeps the random audit share alone — the extra share
+    # is extra human work, a choice for the operator.
+    adaptive_audit_share: float = 0.0
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
@@ -56,4 +61,5 @@ _ENV = {
     "slack_seconds": ("QRELAY_CONSENSUS_SLACK_SECONDS", *POSITIVE),
     "claim_seconds": ("QRELAY_REPORTING_CLAIM_SECONDS", *POSITIVE),
     "routing_min_labels": ("QRELAY_ROUTING_MIN_LABELS", *POSITIVE),
+    "adaptive_audit_share": ("QRELAY_ADAPTIVE_AUDIT_SHARE", lambda x: 0 <= x <= 1, "must lie in [0, 1]"),
 }

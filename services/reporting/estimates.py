@@ -7,7 +7,8 @@ label as truth — the model's too, on the items it settled. Beside them:
 * **ppi** — the model's labels corrected by the human audit of them
   (:mod:`evaluators.reporting.ppi`): unbiased whatever the model's errors, given each item's
   known probability of having been routed to humans (1 for items the model was unsure of, the
-  audit share for the items it settled);
+  probability recorded on a settled item — the audit share, or its stratum's adaptive audit
+  probability (issue 12) — for the items it settled);
 * **human** — human labels alone, each unit weighted by the inverse of its probability of having
   been judged in full by humans (only estimable when enough such units exist);
 * **model** — the model's labels taken as truth on every item (no valid interval; shown for
@@ -40,6 +41,15 @@ def settled(items: Items) -> np.ndarray:
     return (~items.needs_humans | items.audit) & (items.source != SOURCE["tie"]) & ~raced
 
 
+def inclusion(ls: LabelSet, items: Items) -> np.ndarray:
+    """Each item's probability of having been routed to humans: 1 unless the model settled it;
+    a settled item's own recorded probability (adaptive audit, issue 12: it differs by stratum),
+    else the routing's audit share."""
+    share = ls.audit_share or 1.0
+    own = items.inclusion if items.inclusion is not None else np.full(len(items), np.nan)
+    return np.where(settled(items), np.where(np.isfinite(own) & (own > 0), own, share), 1.0)
+
+
 def design_note(ls: LabelSet) -> str:
     """Why the label set cannot carry prediction-powered estimates ("" when it can)."""
     n = int(settled(ls.pointwise).sum() + settled(ls.sxs).sum())
@@ -58,11 +68,11 @@ def pointwise_values(ls: LabelSet, measures, max_grade: int) -> QueryValues | No
     pw = ls.pointwise
     human = np.where(pw.source == SOURCE["human"], pw.label, -1)
     model = np.where(np.isfinite(pw.model_label), np.rint(np.nan_to_num(pw.model_label)), -1).astype(np.int64)
-    inclusion = np.where(settled(pw), ls.audit_share or 1.0, 1.0)
+    pi = inclusion(ls, pw)
     # an item routed to humans with certainty, or settled and not drawn: consistent by construction
-    routed = pw.needs_humans | (inclusion >= 1)
+    routed = pw.needs_humans | (pi >= 1)
     grade = max(max_grade, int(model.max(initial=0)), int(human.max(initial=0)))
-    return query_values(pw.query, model, human, routed, inclusion, pw.ranks, len(ls.query_ids), measures,
+    return query_values(pw.query, model, human, routed, pi, pw.ranks, len(ls.query_ids), measures,
                         max_grade=grade)
 
 
@@ -71,11 +81,11 @@ def sxs_design(ls: LabelSet, prefs_human: np.ndarray, prefs_model: np.ndarray):
     a tie of identical lists is known for certain (a human-equivalent 0)."""
     sx = ls.sxs
     tie = sx.source == SOURCE["tie"]
-    inclusion = np.where(settled(sx), ls.audit_share or 1.0, 1.0)
-    routed = sx.needs_humans | tie | (inclusion >= 1)
+    pi = inclusion(ls, sx)
+    routed = sx.needs_humans | tie | (pi >= 1)
     human = np.where(tie, 0.0, np.where(sx.source == SOURCE["human"], prefs_human, np.nan))
-    ppi, hum, _ = item_values(prefs_model, human, routed, inclusion)
-    return ppi, hum, inclusion, routed & np.isfinite(human)
+    ppi, hum, _ = item_values(prefs_model, human, routed, pi)
+    return ppi, hum, pi, routed & np.isfinite(human)
 
 
 def _row(kind: str, value: float, lo: float, hi: float, *, est=None, units: int, checks: int = 0, lam=None,

@@ -36,6 +36,8 @@ class Items:
     human_time: np.ndarray = None  # epoch seconds of the first human label (NaN: none, or not recorded)
     judgements: np.ndarray = None
     model_label: np.ndarray = None  # NaN when the model did not judge it
+    # a settled item's recorded probability of a human check (NaN: not recorded; the audit share then)
+    inclusion: np.ndarray = None
     label: np.ndarray = None  # pointwise: grade, -1 unlabelled; SxS: preference, NaN unlabelled
     doc_id: list = field(default_factory=list)  # pointwise
     ranks: np.ndarray = None  # pointwise: (rankers, items), 0 = not in the ranker's list
@@ -96,6 +98,7 @@ class _Columns:
         self.human_time: list[float] = []
         self.judgements: list[int] = []
         self.model_label: list[float] = []
+        self.inclusion: list[float] = []
         self.label: list[float] = []
         self.doc_id: list[str] = []
         self.ranks: list[list[int]] = [[] for _ in range(n_rankers)]
@@ -112,6 +115,7 @@ class _Columns:
         it.human_time = np.array(self.human_time, dtype=np.float64)
         it.judgements = np.array(self.judgements, dtype=np.int64)
         it.model_label = np.array(self.model_label, dtype=np.float64)
+        it.inclusion = np.array(self.inclusion, dtype=np.float64)
         label = np.array(self.label, dtype=np.float64)
         label[it.source == SOURCE["none"]] = np.nan
         it.label = np.where(np.isnan(label), unlabelled, label)
@@ -161,6 +165,8 @@ def load(es: Elasticsearch, prefix: str, evaluation_id: str, rankers: list[str],
         c.judgements.append(int(d.get("judgements") or 0))
         m = d.get("model_label")
         c.model_label.append(nan if m is None else float(m))
+        p = d.get("audit_probability")
+        c.inclusion.append(nan if p is None else float(p))
         value = d.get("label") if c.kind == 0 else d.get("preference")
         c.label.append(nan if value is None else float(value))
         if c.kind == 0:
@@ -242,6 +248,7 @@ def relabel(base: LabelSet, source: LabelSet) -> LabelSet:
     pw.human_time = take(sp.human_time, np.nan)
     pw.judgements = take(sp.judgements, 0)
     pw.model_label = take(sp.model_label, np.nan)
+    pw.inclusion = take(sp.inclusion, np.nan)
     pw.label = take(sp.label, -1)
     kind, vrow, value, count = source.votes
     back = np.full(len(sp), -1, dtype=np.int64)

@@ -143,8 +143,8 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
 
     # leases: an item a grader holds (or has judged) is not the routing's to take
     auto_ids = [i for i, d in decisions.items() if d["auto"]]
-    held = _held(es, prefix, auto_ids, {r["item_id"]: r for r in rows})
-    for item_id in held:
+    leased = held(es, prefix, auto_ids, {r["item_id"]: r for r in rows})
+    for item_id in leased:
         decisions[item_id]["auto"] = False
     item_changes, cons_changes = [], []
     routed = []
@@ -170,11 +170,11 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
             routed.append(item_id)
         item_changes.append((item_id, fields))
         cons_changes.append((item_id, cons))
-    _write(es, prefix, item_changes, cons_changes)
+    write(es, prefix, item_changes, cons_changes)
     # a grader may have leased one between the check and the write: give it back to the graders
-    back = _held(es, prefix, routed, {r["item_id"]: r for r in rows})
+    back = held(es, prefix, routed, {r["item_id"]: r for r in rows})
     if back:
-        _write(es, prefix, [(i, {"needs_humans": True, "audit": False, "prejudgement": {"auto": False}}) for i in back],
+        write(es, prefix, [(i, {"needs_humans": True, "audit": False, "prejudgement": {"auto": False}}) for i in back],
                [(i, {"needs_humans": True, "audit": False, "source": "none", "label": None, "preference": None,
                      "confidence": None, "method": None, "update_time": stamp}) for i in back])
     out.routed, out.returned = len(routed) - len(back), len(back)
@@ -218,7 +218,7 @@ def _waiting(item: dict[str, Any], cons: dict[str, Any]) -> bool:
         and cons.get("source") in (None, "none", "model")
 
 
-def _held(es: Elasticsearch, prefix: str, item_ids: list[str], by_id: dict[str, dict]) -> set[str]:
+def held(es: Elasticsearch, prefix: str, item_ids: list[str], by_id: dict[str, dict]) -> set[str]:
     """The items among ``item_ids`` with a slot a grader leased or submitted."""
     slot_ids = [assignments.slot_id(i, s) for i in item_ids for s in range(max(1, int(by_id[i].get("overlap") or 1)))]
     out = set()
@@ -229,7 +229,7 @@ def _held(es: Elasticsearch, prefix: str, item_ids: list[str], by_id: dict[str, 
     return out
 
 
-def _write(es: Elasticsearch, prefix: str, item_changes: list, cons_changes: list) -> None:
+def write(es: Elasticsearch, prefix: str, item_changes: list, cons_changes: list) -> None:
     if not item_changes:
         return
     _, errors = item_updates.write(es, prefix, item_changes)

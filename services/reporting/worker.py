@@ -8,9 +8,14 @@ Every ``interval_seconds`` it takes each evaluation in GRADING in turn and, unde
    calibration sample is labelled, the model is fitted on its own labels and what it is sure
    of is auto-judged,
 3. refreshes the model–human agreement on the audit share when an audit item's label changed,
-4. stores the grading progress with the ETA (``grading``, ``counts.judgements/items_done``),
-5. completes it when everything for humans is judged, nothing needed humans, or its deadline
-   passed: a final refit, then GRADING → COMPLETE, then the completion hooks.
+   With ``QRELAY_ADAPTIVE_AUDIT_SHARE`` it also spends extra audits where the model's errors move
+   the headline most (:mod:`services.reporting.adaptive`),
+4. watches the headline comparison's anytime-valid sequence and, once its decision is clear,
+   stops human work on the queries nobody started (:mod:`services.reporting.stopping`, issue 12),
+5. stores the grading progress with the ETA (``grading``, ``counts.judgements/items_done``),
+6. completes it when everything for humans is judged, nothing needed humans, the headline
+   decision is reached and the started queries are done, or its deadline passed: a final refit,
+   then GRADING → COMPLETE, then the completion hooks.
 
 Claims: ``consensus.owner`` + ``consensus.heartbeat`` on the evaluation document, taken with
 optimistic concurrency, so replicas share the evaluations and one that stops beating for
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import socket
 import threading
@@ -33,7 +39,8 @@ from evaluators.automation import audit_agreement
 from services.core import clock
 from services.reporting import completion
 from services.reporting import consensus as updater
-from services.reporting import routing
+from services.reporting import adaptive, routing, stopping
+from services.reporting.cache import LabelCache
 from services.reporting.config import ReportingConfig
 from services.store import consensus, evaluations, items
 
@@ -52,6 +59,7 @@ class ReportingWorker:
         self._stop = threading.Event()
         self._held: set[str] = set()
         self._seen: dict[str, dict[str, str]] = {}  # evaluation -> judgements of the slack window applied
+        self.labels = LabelCache(es, prefix, label_sets=2, answers=32)  # the headline sequence's label sets
         self._thread = threading.Thread(target=self._loop, name="reporting", daemon=True)
 
     def start(self) -> None:
@@ -127,9 +135,20 @@ class ReportingWorker:
             routed = None
         if routed is not None:
             fields["automation"] = routed.automation
+        try:
+            adapted = adaptive.step(es, prefix, self.labels, evaluation_id, doc, cfg.adaptive_audit_share)
+        except Exception:  # noqa: BLE001 - the random audit share stands on its own
+            log.exception("adaptive audit failed", extra={"evaluation": evaluation_id})
+            adapted = None
+        if adapted is not None:
+            fields["automation"] = {**(fields.get("automation") or {}), "adaptive_audit": adapted}
+        stop = self._watch(evaluation_id, doc)
+        if stop is not None:
+            fields["stopping"] = stop
+        stop = stop or doc.get("stopping")
         grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement, cfg.rate_window_seconds)
         now = clock.now()
-        decision = completion.decide(grading, doc.get("deadline"), now)
+        decision = completion.decide(grading, doc.get("deadline"), now, stop)
         if decision is not None and decision.reason != completion.NOTHING_TO_JUDGE:
             # The final consensus: every judgement, a freshly fitted model.
             final = updater.update(es, prefix, evaluation_id, state, cfg, force_refit=True, seen=seen)
@@ -149,9 +168,30 @@ class ReportingWorker:
         if decision is None:
             evaluations.update_counts(es, prefix, evaluation_id, fields.pop("counts"), **fields)
             return None
-        done = completion.completion(decision, grading, now)
+        done = completion.completion(decision, grading, now, stop)
         self._seen.pop(evaluation_id, None)
         return decision.reason if completion.complete(es, prefix, evaluation_id, done, fields) else None
+
+    def _watch(self, evaluation_id: str, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """The early-stopping state to store (None: nothing new): the headline sequence while
+        undecided; the decision once it is clear, after taking the work nobody started off the queue."""
+        rule = stopping.rule(doc)
+        if rule is None or (doc.get("stopping") or {}).get("decided"):
+            return None
+        try:
+            seq = stopping.watch(self.es, self.prefix, self.labels, evaluation_id, rule)
+        except Exception:  # noqa: BLE001 - stopping early is an optimisation: grading goes on
+            log.exception("the headline sequence could not be computed", extra={"evaluation": evaluation_id})
+            return None
+        if seq is None:
+            return None
+        if seq["decision"] != "decided":
+            iv = {k: (v if math.isfinite(v) else None) for k, v in seq["interval"].items()}  # ±inf before burn-in
+            return {"decided": False, "looks": int(seq["looks"]), "eligible": int(seq["eligible"]),
+                    "interval": iv, "min_effect": rule.min_effect}
+        decided = stopping.decision(seq, rule)
+        decided["stopped_items"] = stopping.stop(self.es, self.prefix, evaluation_id)
+        return decided
 
     def _agreement(self, evaluation_id: str) -> dict[str, Any]:
         """The audit share's model–human agreement per locale, as the evaluation stores it."""

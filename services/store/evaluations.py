@@ -10,7 +10,7 @@ from services.store.family import BOOL, DATE, INT, KEYWORD, LONG, OPAQUE, TEXT, 
 
 FAMILY = IndexFamily(
     name="evaluations",
-    version=3,
+    version=4,
     doc="Evaluations: the engineer's spec (opaque), state, counts, strata and weights.",
     properties={
         "evaluation_id": KEYWORD,
@@ -37,6 +37,8 @@ FAMILY = IndexFamily(
         "automation": OPAQUE,
         "grading": OPAQUE,  # human grading progress: items done, judgements, rate, ETA
         "completion": OPAQUE,  # how it completed: reason, coverage, message
+        "grading_order": OPAQUE,  # how the items were ordered for graders: kind and seed (issue 12)
+        "stopping": OPAQUE,  # the early-stopping rule on the headline and the decision once reached (issue 12)
         "complete_time": DATE,
         "grading_start_time": DATE,  # when it entered GRADING (scorecards' SLA clock starts here)
         "consensus": OPAQUE,  # the reporting worker's state: seeded, watermark, fitted reliability

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from elasticsearch import Elasticsearch, helpers
 
-from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, LONG, OPAQUE, TEXT, IndexFamily
+from services.store.family import BOOL, DATE, DOUBLE, FLOAT, INT, KEYWORD, LONG, OPAQUE, TEXT, IndexFamily
 from services.store.scan import scan
 
 _DOC = {"type": "object", "dynamic": "strict", "properties": {
@@ -17,7 +17,7 @@ _DOC = {"type": "object", "dynamic": "strict", "properties": {
 
 FAMILY = IndexFamily(
     name="items",
-    version=4,
+    version=5,
     doc="Judgement items: pointwise pairs and SxS pairs, gold items, pre-judgements and routing.",
     properties={
         "item_id": KEYWORD,
@@ -42,6 +42,9 @@ FAMILY = IndexFamily(
         "overlap": INT,
         "priority": INT,
         "deadline": DATE,
+        # the grading order within a priority and deadline: one random key per query, so graders get
+        # whole queries one after another (evaluators.sampling.query_order); never sent to graders
+        "order_key": DOUBLE,
         "needs_humans": BOOL,
         "audit": BOOL,
         # the probability with which the audit draw sends an auto-judged item to humans (every

@@ -15,7 +15,7 @@ from services.store import evaluations, items
 
 # Fields a task needs; the rest of an item (rankers' ranks, pre-judgements) stays in ES.
 TASK_FIELDS = ["item_id", "evaluation_id", "kind", "query", "locale", "doc", "left", "right", "overlap",
-               "priority", "deadline", "gold", "gold_label", "judgements"]
+               "priority", "deadline", "gold", "gold_label", "judgements", "order_key"]
 
 # Items still short of judgements: `judgements` < `overlap` (a missing counter is 0). Written without
 # scripts (clusters may run without painless): one clause per overlap value up to MAX_OVERLAP, and
@@ -40,7 +40,9 @@ def candidates(es: Elasticsearch, prefix: str, evaluation_ids: Sequence[str], lo
                kinds: Sequence[str], size: int, seed: int, after: list | None = None, exclude: Sequence[str] = ()
                ) -> tuple[list[dict[str, Any]], list | None]:
     """Open items a grader may get, highest ``priority`` first, then earliest ``deadline``
-    (none last), ties in a random order per ``seed`` so concurrent graders spread out; never the
+    (none last), then the lowest ``order_key`` — the query's place in a query-complete grading
+    order (issue 12: all items of a query share it; none last) — ties in a random order per
+    ``seed`` so concurrent graders spread out (within a query, its items); never the
     ``exclude``d ones (what the grader already held). Returns (items, sort key of the last one for
     the next page)."""
     if not evaluation_ids or not locales or not kinds:
@@ -59,7 +61,8 @@ def candidates(es: Elasticsearch, prefix: str, evaluation_ids: Sequence[str], lo
     body: dict[str, Any] = {
         "size": size, "query": query, "_source": TASK_FIELDS, "track_total_hits": False,
         "sort": [{"priority": {"order": "desc", "missing": 0}},
-                 {"deadline": {"order": "asc", "missing": "_last"}}, "_score", {"item_id": "asc"}],
+                 {"deadline": {"order": "asc", "missing": "_last"}},
+                 {"order_key": {"order": "asc", "missing": "_last"}}, "_score", {"item_id": "asc"}],
     }
     if after:
         body["search_after"] = after

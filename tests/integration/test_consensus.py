@@ -24,7 +24,7 @@ from tests.integration.serving import TOKENS, auth, qrelay_server
 
 # Passes every 0.3 s; a claim goes stale after 5 s; re-read 2 s of judgements before the newest.
 ENV = {"QRELAY_REPORTING_SECONDS": "0.3", "QRELAY_REPORTING_CLAIM_SECONDS": "5",
-       "QRELAY_CONSENSUS_SLACK_SECONDS": "2"}
+       "QRELAY_CONSENSUS_SLACK_SECONDS": "2", "QRELAY_ADAPTIVE_AUDIT_SHARE": "0.3"}
 SLACK_S = 2.0
 
 
@@ -42,7 +42,7 @@ def replicas(es_url, es, tmp_path_factory):
 class Grading:
     """One evaluation in GRADING with its own locale, graders and a channel per replica."""
 
-    def __init__(self, es, replicas, items_of, **seed):
+    def __init__(self, es, replicas, items_of, fields=None, **seed):
         self.es, self.prefix = es, replicas[2]
         self.channels = [grpc.insecure_channel(a) for a in replicas[:2]]
         self.eval_id = f"ev{uuid.uuid4().hex[:10]}"
@@ -50,7 +50,8 @@ class Grading:
         self.items = items_of(self.eval_id, self.locale)
         # items first, then GRADING (as pre-judgement does): the workers seed consensus from complete items
         w.seed(es, self.prefix, self.eval_id, self.items, state="PREJUDGING", **seed)
-        es.update(index=evaluations.index(self.prefix), id=self.eval_id, doc={"state": "GRADING"}, refresh=True)
+        es.update(index=evaluations.index(self.prefix), id=self.eval_id, doc={"state": "GRADING", **(fields or {})},
+                  refresh=True)
         time.sleep(2.2)  # the servers cache the evaluations in GRADING for 2 s
         self.stub = evaluation_pb2_grpc.EvaluationServiceStub(self.channels[0])
 
@@ -231,4 +232,139 @@ def test_two_replicas_share_the_work_and_take_over_a_dead_ones_claim(es, replica
     final = g.docs()
     assert sum(d["judgements"] for d in final.values()) == 24 == judgements.count(es, g.prefix, g.eval_id)
     assert labels(final) == labels({i: {**final[i], **v} for i, v in recompute_all(es, g.prefix, g.eval_id).items()})
+    g.close()
+
+
+def _headline_spec(min_effect: float = 0.0, grade_everything: bool = False) -> dict:
+    """A stored spec with a headline comparison (control vs treatment, pointwise)."""
+    import datetime as dt
+
+    from google.protobuf import json_format
+
+    s = ev.EvaluationSpec(log_source=ev.LogSource(index_pattern="logs"), kinds=[common_pb2.POINTWISE],
+                          rankers=[ev.Ranker(id=r, log_bucket=ev.LogBucket(bucket=r)) for r in ("control", "treatment")],
+                          sample_plan=ev.SamplePlan(size=40),
+                          stopping=ev.Stopping(min_effect=min_effect, grade_everything=grade_everything))
+    s.log_source.window.start_time.FromDatetime(dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))
+    s.log_source.window.end_time.FromDatetime(dt.datetime(2024, 6, 8, tzinfo=dt.timezone.utc))
+    return json_format.MessageToDict(s, preserving_proto_field_name=True)
+
+
+def headline_queries(eval_id, locale, n=40):
+    """``n`` queries of two items each, in order-key order: treatment ranks a Perfect document
+    first where control ranks an Irrelevant one, except on every third query, where both rank the
+    same two (grades from the doc number, as :func:`grade_of` answers)."""
+    from services.evaluation import pooling
+
+    out = []
+    for i in range(n):
+        good, bad = w.doc(8 * i + 3, "p"), w.doc(8 * i + 4, "p")
+        lists = {"control": [bad, good] if i % 3 else [good, bad], "treatment": [good, bad]}
+        made = pooling.pointwise_items(eval_id, w._query("q", i, locale, lists), ["control", "treatment"],
+                                       w._common(eval_id, 1, 50, None))
+        out += [{**it, "order_key": (i + 0.5) / n} for it in made]
+    return out
+
+
+def test_grading_stops_early_once_the_headline_decision_is_clear(es, replicas):
+    """Issue 12: the anytime-valid sequence of the headline decides after 30 complete queries
+    (its burn-in); the worker stops the queries nobody started and completes the evaluation with
+    DECISION_REACHED; the report says it stopped early."""
+    from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
+
+    g = Grading(es, replicas, headline_queries, fields={
+        "spec": _headline_spec(), "kinds": ["pointwise"], "strata": [{"key": "head", "weight": 1.0}]})
+    g.wait("seeded", lambda e: e.grading.items == 80)
+    done = judge(g.grader(0), 66)  # 33 queries; the decision may stop the queue sooner
+    e = g.wait("complete", lambda e: e.state == ev.COMPLETE)
+    c = e.completion
+    assert c.reason == ev.DECISION_REACHED and c.decision == "candidate better", c
+    assert 30 <= c.decided_queries <= 33 and c.decided_interval.low > 0
+    assert c.human_coverage == 1.0 and c.coverage == len(done) / 80 < 1
+    assert c.message.startswith("stopped early, the decision was clear: candidate better on ndcg_cut_10")
+    # whole queries: every query is judged in full or not at all, the untouched ones off the queue
+    docs = g.docs()
+    by_query: dict[str, set] = {}
+    for d in docs.values():
+        by_query.setdefault(d["query_norm"], set()).add(bool(d.get("judgements")))
+        assert bool(d.get("needs_humans")) == bool(d.get("judgements"))
+    assert all(len(v) == 1 for v in by_query.values())
+    cmp = reporting_pb2_grpc.ReportingServiceStub(g.channels[0]).CompareRankers(rp.CompareRankersRequest(
+        name=f"evaluations/{g.eval_id}", baseline="control", candidate="treatment"), metadata=auth("engineer"),
+        timeout=60)
+    assert cmp.partial and cmp.partial_reason == c.message
+    g.close()
+
+
+AUDIT, AUDIT_SEED = 0.3, 7
+
+
+def settled_queries(eval_id, locale, n=48):
+    """``n`` queries of four items, all settled by the model with a random audit share: right in
+    the head stratum, over-rating everything in the tail (a Perfect for every document)."""
+    from evaluators.automation import audit_draw
+    from services.evaluation import pooling
+
+    out = []
+    for i in range(n):
+        stratum = "head" if i < n // 2 else "tail"
+        docs = [w.doc(8 * i + k, "p") for k in range(4)]  # grades 0, 1, 2, 3 (grade_of: the number mod 4)
+        lists = {"control": docs, "treatment": docs[::-1]}
+        q = w._query("q", i, locale, lists)
+        q.stratum = stratum
+        for it in pooling.pointwise_items(eval_id, q, ["control", "treatment"], w._common(eval_id, 1, 50, None)):
+            truth = int(it["doc"]["doc_id"][2:]) % 4
+            drawn = audit_draw(AUDIT_SEED, it["item_id"]) < AUDIT
+            out.append({**it, "needs_humans": drawn, "audit": drawn, "audit_probability": AUDIT,
+                        "prejudgement": {"grade": truth if stratum == "head" else 3, "auto": True,
+                                         "confidence": 0.9, "model": "m", "model_version": "m1"}})
+    return out
+
+
+def test_adaptive_audit_sends_more_of_the_stratum_where_the_model_errs_and_records_each_probability(es, replicas):
+    """Issue 12: with an extra audit share (QRELAY_ADAPTIVE_AUDIT_SHARE=0.3 on these servers), once
+    the random audit has shown the model wrong in the tail and right in the head, the tail's
+    settled items get a higher probability of a human check (Neyman's rule), recorded on items and
+    consensus documents; the newly drawn ones go to humans, and the comparison stays estimable."""
+    from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
+
+    g = Grading(es, replicas, settled_queries, fields={
+        "spec": _headline_spec(grade_everything=True), "kinds": ["pointwise"],
+        "strata": [{"key": "head", "weight": 0.5}, {"key": "tail", "weight": 0.5}],
+        "automation": {"audit_share": AUDIT, "seed": AUDIT_SEED, "threshold": 0.8}})
+    drawn = [it for it in g.items if it["audit"]]
+    g.wait("seeded", lambda e: e.grading.items == len(g.items))
+    judge(g.grader(0), len(drawn) - 1)  # one left: the evaluation stays in GRADING
+    def allocated():
+        a = ((evaluations.get(es, g.prefix, g.eval_id).get("automation") or {}).get("adaptive_audit") or {})
+        return a if (a.get("strata") or {}).get("tail", {}).get("inclusion", 0) > AUDIT else None
+
+    deadline = time.monotonic() + 120
+    while not allocated() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    doc = allocated()
+    assert doc, evaluations.get(es, g.prefix, g.eval_id).get("automation")
+    head, tail = doc["strata"]["head"], doc["strata"]["tail"]
+    assert AUDIT <= head["inclusion"] < tail["inclusion"] and tail["residual_sd"] > head["residual_sd"], doc
+    docs = g.docs()
+    # an item's probability only rises, to its stratum's newest: every item of a stratum has the same one
+    (p_head,) = {d["audit_probability"] for d in docs.values() if d["stratum"] == "head"}
+    (p_tail,) = {d["audit_probability"] for d in docs.values() if d["stratum"] == "tail"}
+    assert p_head >= head["inclusion"] and p_tail >= tail["inclusion"] and p_tail > p_head
+    es.indices.refresh(index=f"{g.prefix}items")
+    items = {h["_id"]: h["_source"] for h in es.search(index=f"{g.prefix}items", size=1000, query={
+        "term": {"evaluation_id": g.eval_id}})["hits"]["hits"]}
+    from evaluators.automation import audit_draw
+
+    for item_id, d in docs.items():
+        p = d["audit_probability"]
+        assert items[item_id]["audit_probability"] == p == (p_tail if d["stratum"] == "tail" else p_head)
+        # drawn exactly when the item's fixed draw falls below its recorded probability
+        assert d["audit"] == (audit_draw(AUDIT_SEED, item_id) < p) == d["needs_humans"]
+    assert doc["audits_added"] == sum(d["audit"] for d in docs.values()) - len(drawn) > 0
+    judge(g.grader(1))
+    cmp = reporting_pb2_grpc.ReportingServiceStub(g.channels[0]).CompareRankers(rp.CompareRankersRequest(
+        name=f"evaluations/{g.eval_id}", baseline="control", candidate="treatment"), metadata=auth("engineer"),
+        timeout=60)
+    assert any(x.kind == "ppi" for x in cmp.differences[0].estimates)
     g.close()

@@ -116,6 +116,14 @@ def test_items_pool_pairs_once_and_reveal_no_ranker(es, server, produced):
         assert i["identical"] == ([d["doc_id"] for d in i["left"]] == [d["doc_id"] for d in i["right"]])
         assert i["needs_humans"] == (not i["identical"])
     assert produced.counts.identical_pairs == sum(i["identical"] for i in sxs)
+    # issue 12: one order key per query (all its items, both kinds), a different one for every query
+    keys = {}
+    for i in items:
+        keys.setdefault((i["query_norm"], i["locale"]), set()).add(i["order_key"])
+    assert all(len(k) == 1 for k in keys.values())
+    assert len({k for ks in keys.values() for k in ks}) == len(keys) == 60
+    doc = es.get(index=f"{server[1]}evaluations", id=produced.name.split("/")[1])["_source"]
+    assert doc["grading_order"]["kind"] == "query_complete" and doc["grading_order"]["seed"] > 0
 
 
 def test_no_pii_reaches_items(es, server, produced):
@@ -169,6 +177,7 @@ def test_gold_items_are_mixed_in(stub, es, server, fixture_logs):
     assert e.counts.gold_items == round(live * 0.1 / 0.9)
     gold = [i for i in items_of(es, prefix, e.name.split("/")[1]) if i["gold"]]
     assert len(gold) == e.counts.gold_items and all(i["kind"] == "pointwise" and "gold_label" in i for i in gold)
+    assert all(0 <= i["order_key"] < 1 for i in gold)  # a gold query takes its place in the order like a live one
 
 
 def test_live_search_template_ranker(stub, es, server, fixture_logs):

@@ -160,6 +160,27 @@ def test_routing_priority_then_deadline_and_never_the_same_item_twice(world):
     assert len(world.judgements()) == 6
 
 
+def test_whole_queries_in_order_key_order_after_priority(world):
+    """Issue 12: graders get whole queries (all their pooled items) one after another in the
+    order of the queries' random keys; priority still comes first, items without a key last."""
+    from services.evaluation import pooling
+
+    keys = {"q0": 0.7, "q1": 0.2, "q2": 0.5}
+    items = []
+    for q, key in keys.items():
+        lists = {"A": [w.doc(k, f"{q}-") for k in range(3)]}
+        made = pooling.pointwise_items(world.eval_id, w._query(q, 0, world.locale, lists), ["A"],
+                                       w._common(world.eval_id, 1, 50, None))
+        items += [{**it, "order_key": key} for it in made]
+    urgent = w.pointwise(world.eval_id, 1, locale=world.locale, priority=90, tag="urgent")
+    unkeyed = w.pointwise(world.eval_id, 1, locale=world.locale, tag="unkeyed")
+    world.seed(items + urgent + unkeyed)
+    g = world.grader()
+    served = [a.task.pointwise.result.doc_id for a in g.drain()]
+    assert served[0] == "durgent0" and served[-1] == "dunkeyed0"
+    assert [d.split("-")[0] for d in served[1:-1]] == ["dq1"] * 3 + ["dq2"] * 3 + ["dq0"] * 3
+
+
 def test_never_more_live_leases_than_overlap(world):
     world.seed(w.pointwise(world.eval_id, 1, locale=world.locale, overlap=2))
     graders = [world.grader() for _ in range(3)]

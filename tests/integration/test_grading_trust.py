@@ -444,9 +444,19 @@ def test_wire_level_neither_the_sxs_side_nor_gold_is_predictable_better_than_cha
     import random
 
     half = WIRE_TASKS // 2
-    _bulk_seed(world, w.side_by_side(world.eval_id, WIRE_TASKS, locale=world.locale)
-               + w.pointwise(world.eval_id, half, locale=world.locale, query="running shoes", tag="p")
-               + w.gold(world.eval_id, half, locale=world.locale, query="tennis racket", tag="g"))
+    seeded = (w.side_by_side(world.eval_id, WIRE_TASKS, locale=world.locale)
+              + w.pointwise(world.eval_id, half, locale=world.locale, query="running shoes", tag="p")
+              + w.gold(world.eval_id, half, locale=world.locale, query="tennis racket", tag="g"))
+    # the query-complete order as production writes it (issue 12): live queries a random permutation
+    # (query_order), gold queries a key from their text (gold_order_key) — the order must not tell them apart
+    from evaluators.sampling import query_order
+    from services.evaluation.production import gold_order_key
+
+    live = sorted({it["query_norm"] for it in seeded if not it.get("gold")})
+    key = dict(zip(live, query_order(["head"] * len(live), seed=3).tolist()))
+    for it in seeded:
+        it["order_key"] = gold_order_key(3, it["query_norm"]) if it.get("gold") else key[it["query_norm"]]
+    _bulk_seed(world, seeded)
     obs = _observe(world)
     sxs = [o for o in obs if o["a"].task.WhichOneof("body") == "side_by_side"]
     pw = [o for o in obs if o["a"].task.WhichOneof("body") == "pointwise"]

@@ -93,3 +93,26 @@ def test_traffic_weighted_head_is_capped_at_its_distinct_queries():
     bands = frequency_bands(counts, traffic_share=np.array([0.5, 0.8]))
     s = stratified_sample(counts, bands, 3, 6, traffic_weighted=True, seed=1)
     assert s.allocated.sum() == 6 and s.allocated[0] <= s.population_queries[0]
+
+
+# --- the grading order (issue 12) ---------------------------------------------------------------
+
+def test_query_order_is_a_random_permutation_within_each_stratum_and_interleaves_strata_by_size():
+    from evaluators.sampling import query_order
+
+    strata = ["head"] * 100 + ["tail"] * 300
+    keys = query_order(strata, seed=7)
+    assert keys.shape == (400,) and ((keys >= 0) & (keys < 1)).all() and len(set(keys.tolist())) == 400
+    np.testing.assert_array_equal(keys, query_order(strata, seed=7))  # seeded
+    assert not np.array_equal(keys, query_order(strata, seed=8))
+    # every prefix of the order holds the strata in proportion to their size (within a query or two)
+    served = np.asarray(strata)[np.argsort(keys)]
+    for t in (1, 17, 100, 233, 399):
+        head = int((served[:t] == "head").sum())
+        assert abs(head - t * 100 / 400) <= 1.5
+    # within a stratum the order is uniform: the first quarter of the head is any of its queries
+    firsts = np.zeros(100)
+    for s in range(300):
+        k = query_order(strata, seed=s)[:100]
+        firsts[np.argsort(k)[:25]] += 1
+    assert firsts.min() > 30 and firsts.max() < 120  # each ~75 times of 300 (binomial sd ≈ 7.5)

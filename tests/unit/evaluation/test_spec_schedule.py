@@ -71,3 +71,13 @@ def test_every_bad_alerting_and_recurrence_field_is_named_at_once():
                       "evaluation.spec.alerting.alpha"}
     assert "unknown measure 'nope'" in v["evaluation.spec.alerting.measures[1]"]
     assert "names 9 measures" in v["evaluation.spec.alerting.measures[2]"]
+
+
+def test_grading_order_and_early_stopping_default_on_and_min_effect_is_checked():
+    s = from_proto("x", _spec())
+    assert (s.query_complete, s.early_stop, s.min_effect) == (True, True, 0.0)
+    s = from_proto("x", _spec(grading_order=ev.ITEM_RANDOM, stopping=ev.Stopping(min_effect=0.01, grade_everything=True)))
+    assert (s.query_complete, s.early_stop, s.min_effect) == (False, False, 0.01)
+    for bad in (float("nan"), float("inf"), -0.01, 1.0):
+        assert "must be finite and in [0, 1)" in _violations(_spec(stopping=ev.Stopping(min_effect=bad)))[
+            "evaluation.spec.stopping.min_effect"]

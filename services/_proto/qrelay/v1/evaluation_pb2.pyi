@@ -29,6 +29,7 @@ class CompletionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ALL_JUDGED: _ClassVar[CompletionReason]
     DEADLINE_PASSED: _ClassVar[CompletionReason]
     NOTHING_TO_JUDGE: _ClassVar[CompletionReason]
+    DECISION_REACHED: _ClassVar[CompletionReason]
 
 class CalibrationSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -36,6 +37,12 @@ class CalibrationSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRIOR: _ClassVar[CalibrationSource]
     EARLIER_EVALUATIONS: _ClassVar[CalibrationSource]
     WITHIN_EVALUATION: _ClassVar[CalibrationSource]
+
+class GradingOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GRADING_ORDER_UNSPECIFIED: _ClassVar[GradingOrder]
+    QUERY_COMPLETE: _ClassVar[GradingOrder]
+    ITEM_RANDOM: _ClassVar[GradingOrder]
 
 class SamplingUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -60,10 +67,14 @@ COMPLETION_REASON_UNSPECIFIED: CompletionReason
 ALL_JUDGED: CompletionReason
 DEADLINE_PASSED: CompletionReason
 NOTHING_TO_JUDGE: CompletionReason
+DECISION_REACHED: CompletionReason
 CALIBRATION_SOURCE_UNSPECIFIED: CalibrationSource
 PRIOR: CalibrationSource
 EARLIER_EVALUATIONS: CalibrationSource
 WITHIN_EVALUATION: CalibrationSource
+GRADING_ORDER_UNSPECIFIED: GradingOrder
+QUERY_COMPLETE: GradingOrder
+ITEM_RANDOM: GradingOrder
 SAMPLING_UNIT_UNSPECIFIED: SamplingUnit
 TRAFFIC_WEIGHTED: SamplingUnit
 UNIQUE_QUERY: SamplingUnit
@@ -128,7 +139,7 @@ class GradingProgress(_message.Message):
     def __init__(self, items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ..., judgements_wanted: _Optional[int] = ..., judgements: _Optional[int] = ..., judgements_per_minute: _Optional[float] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labelled_share: _Optional[float] = ..., items: _Optional[int] = ..., items_labelled: _Optional[int] = ...) -> None: ...
 
 class Completion(_message.Message):
-    __slots__ = ("reason", "coverage", "human_coverage", "message", "complete_time", "items", "items_labelled", "items_for_humans", "items_done")
+    __slots__ = ("reason", "coverage", "human_coverage", "message", "complete_time", "items", "items_labelled", "items_for_humans", "items_done", "decision", "decided_queries", "decided_interval")
     REASON_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_FIELD_NUMBER: _ClassVar[int]
     HUMAN_COVERAGE_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +149,9 @@ class Completion(_message.Message):
     ITEMS_LABELLED_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FOR_HUMANS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_DONE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_QUERIES_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     reason: CompletionReason
     coverage: float
     human_coverage: float
@@ -147,7 +161,10 @@ class Completion(_message.Message):
     items_labelled: int
     items_for_humans: int
     items_done: int
-    def __init__(self, reason: _Optional[_Union[CompletionReason, str]] = ..., coverage: _Optional[float] = ..., human_coverage: _Optional[float] = ..., message: _Optional[str] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., items: _Optional[int] = ..., items_labelled: _Optional[int] = ..., items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ...) -> None: ...
+    decision: str
+    decided_queries: int
+    decided_interval: _common_pb2.Interval
+    def __init__(self, reason: _Optional[_Union[CompletionReason, str]] = ..., coverage: _Optional[float] = ..., human_coverage: _Optional[float] = ..., message: _Optional[str] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., items: _Optional[int] = ..., items_labelled: _Optional[int] = ..., items_for_humans: _Optional[int] = ..., items_done: _Optional[int] = ..., decision: _Optional[str] = ..., decided_queries: _Optional[int] = ..., decided_interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ...) -> None: ...
 
 class Recurrence(_message.Message):
     __slots__ = ("every", "window")
@@ -254,7 +271,7 @@ class LocaleAutomation(_message.Message):
     def __init__(self, locale: _Optional[str] = ..., items: _Optional[int] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., automation_rate: _Optional[float] = ..., audit_judged: _Optional[int] = ..., agreement: _Optional[float] = ..., calibration_source: _Optional[_Union[CalibrationSource, str]] = ..., calibration_labels: _Optional[int] = ..., heldout_agreement: _Optional[float] = ...) -> None: ...
 
 class EvaluationSpec(_message.Message):
-    __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team", "recurrence", "alerting")
+    __slots__ = ("log_source", "rankers", "kinds", "depth", "overlap", "gold_share", "sample_plan", "priority", "deadline", "owner_team", "recurrence", "alerting", "stopping", "grading_order")
     LOG_SOURCE_FIELD_NUMBER: _ClassVar[int]
     RANKERS_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +284,8 @@ class EvaluationSpec(_message.Message):
     OWNER_TEAM_FIELD_NUMBER: _ClassVar[int]
     RECURRENCE_FIELD_NUMBER: _ClassVar[int]
     ALERTING_FIELD_NUMBER: _ClassVar[int]
+    STOPPING_FIELD_NUMBER: _ClassVar[int]
+    GRADING_ORDER_FIELD_NUMBER: _ClassVar[int]
     log_source: LogSource
     rankers: _containers.RepeatedCompositeFieldContainer[Ranker]
     kinds: _containers.RepeatedScalarFieldContainer[_common_pb2.JudgementKind]
@@ -279,7 +298,17 @@ class EvaluationSpec(_message.Message):
     owner_team: str
     recurrence: Recurrence
     alerting: Alerting
-    def __init__(self, log_source: _Optional[_Union[LogSource, _Mapping]] = ..., rankers: _Optional[_Iterable[_Union[Ranker, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[_common_pb2.JudgementKind, str]]] = ..., depth: _Optional[int] = ..., overlap: _Optional[int] = ..., gold_share: _Optional[float] = ..., sample_plan: _Optional[_Union[SamplePlan, _Mapping]] = ..., priority: _Optional[int] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_team: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., alerting: _Optional[_Union[Alerting, _Mapping]] = ...) -> None: ...
+    stopping: Stopping
+    grading_order: GradingOrder
+    def __init__(self, log_source: _Optional[_Union[LogSource, _Mapping]] = ..., rankers: _Optional[_Iterable[_Union[Ranker, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[_common_pb2.JudgementKind, str]]] = ..., depth: _Optional[int] = ..., overlap: _Optional[int] = ..., gold_share: _Optional[float] = ..., sample_plan: _Optional[_Union[SamplePlan, _Mapping]] = ..., priority: _Optional[int] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_team: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., alerting: _Optional[_Union[Alerting, _Mapping]] = ..., stopping: _Optional[_Union[Stopping, _Mapping]] = ..., grading_order: _Optional[_Union[GradingOrder, str]] = ...) -> None: ...
+
+class Stopping(_message.Message):
+    __slots__ = ("min_effect", "grade_everything")
+    MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    GRADE_EVERYTHING_FIELD_NUMBER: _ClassVar[int]
+    min_effect: float
+    grade_everything: bool
+    def __init__(self, min_effect: _Optional[float] = ..., grade_everything: _Optional[bool] = ...) -> None: ...
 
 class LogSource(_message.Message):
     __slots__ = ("index_pattern", "window", "filters")

@@ -1,0 +1,101 @@
+"""Adaptive audit (issue 12): more human checks of the model where its errors move the headline
+most — per stratum, by Neyman's rule — with every settled item's probability of a check recorded,
+so the prediction-powered estimates stay unbiased (:mod:`evaluators.reporting.audit`).
+
+One :func:`step` per pass of the reporting worker, for an evaluation with a headline comparison
+(:func:`services.reporting.stopping.headline`), an audit share, and a server that spends an
+extra audit share (``QRELAY_ADAPTIVE_AUDIT_SHARE``, 0 = off); re-allocated whenever the human
+labels grew by a tenth since the last allocation, once the random audit has checked every stratum
+a little, and never after the headline decision.
+
+The design stays a Poisson sample with known probabilities: a settled item goes to humans when
+its fixed uniform draw (:func:`evaluators.automation.audit_draw`, the same draw as the random
+audit) falls below its probability, and an item's probability only ever rises — to its stratum's
+current one — so an item is audited exactly when its draw is below its final recorded probability,
+which is the weight :mod:`evaluators.reporting.ppi` gives it. Items newly drawn go to humans
+(``needs_humans``, ``audit``); their model label stands until a human's replaces it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from elasticsearch import Elasticsearch
+
+from evaluators.automation import audit_draw
+from evaluators.reporting.audit import audit_inclusion, residual_sd
+from services.core import clock
+from services.reporting import estimates, routing, stopping
+from services.reporting.cache import LabelCache
+from services.reporting.labels import SOURCE
+
+log = logging.getLogger("qrelay.adaptive")
+
+REGROW = 0.1  # re-allocate once the human labels grew by this share
+MIN_AUDITS = 10  # audits a stratum needs for its own residual estimate (fewer: the pooled one)
+
+
+def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, doc: dict[str, Any],
+         extra_share: float) -> dict[str, Any] | None:
+    """One allocation (see the module docstring); the ``automation.adaptive_audit`` to store, or None."""
+    automation = doc.get("automation") or {}
+    audit_share = float(automation.get("audit_share") or 0.0)
+    head = stopping.headline(doc)
+    if extra_share <= 0 or audit_share <= 0 or head is None or (doc.get("stopping") or {}).get("decided"):
+        return None
+    ctx, ev = stopping.context(es, prefix, cache, evaluation_id, "adaptive audit")
+    if ctx is None or ctx.qv is None:
+        return None
+    ls, pw, m = ctx.labels, ctx.labels.pointwise, stopping.MEASURE
+    humans = int((pw.source == SOURCE["human"]).sum())
+    before = automation.get("adaptive_audit") or {}
+    if before and humans < (1 + REGROW) * int(before.get("at_labels") or 0):
+        return None
+    a, b = ev.rankers.index(head[0]), ev.rankers.index(head[1])
+    h = len(ctx.weights)
+    st = ls.query_stratum[pw.query]
+    settled = estimates.settled(pw) & (st >= 0)
+    pi = estimates.inclusion(ls, pw)
+    n_h = np.bincount(st[settled], minlength=h).astype(float)
+    q_h = np.bincount(ls.query_stratum[ls.query_stratum >= 0], minlength=h).astype(float)
+    audited = settled & pw.needs_humans & (pw.source == SOURCE["human"])
+    pi_now = np.divide(np.bincount(st[settled], weights=pi[settled], minlength=h), n_h, out=np.full(h, audit_share),
+                       where=n_h > 0)
+    audits = np.bincount(st[audited], minlength=h)
+    # not before the random audit has checked every stratum a little (min(MIN_AUDITS, half of what it
+    # will check there)): an item's probability never falls, so an early guess would stay spent
+    need = np.minimum(MIN_AUDITS, np.ceil(0.5 * audit_share * n_h))
+    if ((n_h > 0) & (audits < need)).any():
+        return None
+    qv = ctx.qv
+    d_ppi, d_model = qv.ppi[m][b] - qv.ppi[m][a], qv.model[m][b] - qv.model[m][a]
+    usable = np.isfinite(d_ppi - d_model)
+    n_usable = np.bincount(st[settled & usable[pw.query]], minlength=h).astype(float)
+    s_h = residual_sd(d_ppi, d_model, ls.query_stratum, pi_now, n_usable, audits, h, min_audits=MIN_AUDITS)
+    if not (s_h > 0).any():
+        return None  # the audit has not caught the model out anywhere yet: nothing to steer by
+    pi_h = audit_inclusion(ctx.weights, s_h, settled=n_h, queries=q_h, audit_share=audit_share,
+                           extra_share=extra_share)
+    seed = int(automation.get("seed") or 0)
+    raise_ = np.flatnonzero(settled & (pi_h[np.maximum(st, 0)] > pi + 1e-9))
+    item_changes, cons_changes, added = [], [], 0
+    stamp = clock.now_iso()
+    for row in raise_.tolist():
+        new = round(float(pi_h[st[row]]), 6)
+        item_id = pw.item_id[row]
+        fields: dict[str, Any] = {"audit_probability": new}
+        if not pw.audit[row] and audit_draw(seed, item_id) < new:
+            fields.update(needs_humans=True, audit=True)
+            added += 1
+        item_changes.append((item_id, fields))
+        cons_changes.append((item_id, {**fields, "update_time": stamp}))
+    routing.write(es, prefix, item_changes, cons_changes)
+    keys = [s.get("key", "") for s in ev.strata]
+    out = {"at_labels": humans, "extra_share": extra_share, "update_time": stamp,
+           "strata": {k: {"inclusion": round(float(p), 6), "residual_sd": round(float(s), 6), "settled": int(n)}
+                      for k, p, s, n in zip(keys, pi_h, s_h, n_h)},
+           "raised": int(before.get("raised") or 0) + len(item_changes),
+           "audits_added": int(before.get("audits_added") or 0) + added}
+    log.info("adaptive audit", extra={"evaluation": evaluation_id, "raised": len(item_changes), "added": added})
+    return out
