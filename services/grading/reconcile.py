@@ -54,13 +54,18 @@ class Reconciler:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop, letting a pass in flight finish first (the client it uses closes after this)."""
         self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 run_once(self.es, self.prefix)
             except Exception:  # noqa: BLE001 - Elasticsearch down or busy: the next pass tries again
+                if self._stop.is_set():
+                    return  # shutting down: the next start's pass does it
                 log.warning("judgement reconciliation failed; retrying in %.0f s", self.interval, exc_info=True)
             self._stop.wait(self.interval)
