@@ -667,7 +667,7 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
                 print(f"| {r.arm.name} | {rule} | – | – | – | {r.tally.judgements:,} (all of the run) | {len(r.looks)} "
                       f"| {r.automation:.1%} | none by the end of the run | – | {done} |")
                 continue
-            if v is r.anytime:
+            if rule.startswith("anytime"):
                 sign = 1 if v.seq_verdict == "candidate better" else -1
                 said = f"{v.seq_verdict}: sequence [{v.seq_low:+.4f}, {v.seq_high:+.4f}], n={v.queries}"
             else:
