@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 
+from services.store import bulk
 from services.store.family import BOOL, DATE, FLOAT, INT, KEYWORD, LONG, OPAQUE, IndexFamily
 from services.store.scan import scan
 
@@ -69,26 +70,14 @@ def index(prefix: str) -> str:
     return FAMILY.index(prefix)
 
 
-def _bulk(es: Elasticsearch, actions: Iterable[dict[str, Any]], chunk_size: int, refresh: bool | str = False,
-          existing_ok: bool = False) -> tuple[int, list[dict]]:
-    ok, errors = 0, []
-    for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
-                                                raise_on_exception=False, max_retries=3, refresh=refresh):
-        if success:
-            ok += 1
-        elif not (existing_ok and next(iter(info.values())).get("status") == 409):
-            errors.append(info)
-    return ok, errors
-
-
 def write(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]], chunk_size: int = 1000,
           refresh: bool | str = False, create_only: bool = False) -> tuple[int, list[dict]]:
     """Replace the consensus documents (id = ``item_id``), or with ``create_only`` write only
     those that do not exist yet (never touching one that does); returns ``(written, per-item errors)``."""
     idx = index(prefix)
     op = "create" if create_only else "index"
-    return _bulk(es, ({"_op_type": op, "_index": idx, "_id": d["item_id"], "_source": d} for d in docs),
-                 chunk_size, refresh, existing_ok=create_only)
+    return bulk.write(es, ({"_op_type": op, "_index": idx, "_id": d["item_id"], "_source": d} for d in docs),
+                      chunk_size, refresh, existing_ok=create_only)
 
 
 def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
@@ -116,7 +105,7 @@ def update(es: Elasticsearch, prefix: str, changes: Iterable[tuple[str, dict[str
            chunk_size: int = 1000) -> tuple[int, list[dict]]:
     """Partial updates ``(item_id, fields)`` of existing documents; returns ``(updated, per-item errors)``."""
     idx = index(prefix)
-    return _bulk(es, ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in changes), chunk_size)
+    return bulk.write(es, ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in changes), chunk_size)
 
 
 def progress(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, int]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 
+from services.store import bulk
 from services.store.family import DATE, KEYWORD, IndexFamily
 
 FAMILY = IndexFamily(
@@ -53,13 +54,7 @@ def write(es: Elasticsearch, prefix: str, texts: Iterable[tuple[str, str]], now:
     actions = ({"_op_type": "index", "_index": idx, "_id": text_id(t),
                 "_source": {"title": t.split("\n", 1)[0], "text": t, "locale": loc, "update_time": now}}
                for t, loc in texts)
-    ok, errors = 0, []
-    for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
-                                                raise_on_exception=False, max_retries=3):
-        if success:
-            ok += 1
-        else:
-            errors.append(info)
+    ok, errors = bulk.write(es, actions, chunk_size)
     if errors:
         raise RuntimeError(f"{len(errors)} result texts were not indexed (first: {errors[0]})")
     es.indices.refresh(index=idx)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 
-from services.store import items, judgements
+from services.store import bulk, items, judgements
 from services.store.scan import scan
 
 ITEM_FIELDS = [
@@ -84,14 +84,7 @@ def write(
     """Partial updates ``(doc id, fields)`` of items; returns ``(updated, per-item errors)``."""
     idx = items_index(prefix)
     actions = ({"_op_type": "update", "_index": idx, "_id": i, "doc": d} for i, d in updates)
-    ok, errors = 0, []
-    for success, info in helpers.streaming_bulk(es, actions, chunk_size=chunk_size, raise_on_error=False,
-                                                raise_on_exception=False, max_retries=3):
-        if success:
-            ok += 1
-        else:
-            errors.append(info)
-    return ok, errors
+    return bulk.write(es, actions, chunk_size)
 
 
 def refresh_items(es: Elasticsearch, prefix: str) -> None:

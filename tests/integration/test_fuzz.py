@@ -12,9 +12,7 @@ import uuid
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_status import rpc_status
 
 from services import wirefuzz
 from services._proto.qrelay.v1 import evaluation_pb2, evaluation_pb2_grpc, grading_pb2, grading_pb2_grpc
@@ -23,7 +21,7 @@ from services._proto.qrelay.v1 import operations_pb2 as ops_pb2
 from services._proto.qrelay.v1 import operations_pb2_grpc
 from tests.integration import test_grading_support as w
 from tests.integration.serving import TOKENS, auth, qrelay_server
-from tests.integration.test_grading import World, _drop
+from tests.integration.test_grading import World, _drop, bad_request_fields
 
 EXAMPLES = int(os.environ.get("QRELAY_FUZZ_EXAMPLES", "60"))  # per RPC
 
@@ -59,16 +57,6 @@ def _error(call, *args, **kw) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as e:
         call(*args, **kw)
     return e.value
-
-
-def _violations(err: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(err)  # raises if the details did not arrive intact
-    out = []
-    for d in status.details:
-        br = error_details_pb2.BadRequest()
-        if d.Unpack(br):
-            out += [v.field for v in br.field_violations]
-    return out
 
 
 def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
@@ -117,17 +105,17 @@ def test_what_fuzzing_found_first_answers_invalid_argument(fuzzed):
     for call, request, md, field in cases:
         err = _error(call, request, metadata=md, timeout=30)
         assert err.code() == invalid, (call, err.code(), err.details()[:200])
-        assert field in _violations(err), (call, _violations(err)[:5])
+        assert field in bad_request_fields(err), (call, bad_request_fields(err)[:5])
         assert len(err.details().encode()) <= 512
     export = ch.unary_stream("/qrelay.v1.ReportingService/ExportEvaluation")(
         reporting_pb2.ExportEvaluationRequest(name=fuzzed["names"][0], format=2**31 - 1).SerializeToString(),
         metadata=auth("engineer"), timeout=30)
     err = _error(lambda: next(export))
-    assert err.code() == invalid and "format" in _violations(err)
+    assert err.code() == invalid and "format" in bad_request_fields(err)
     # bytes that are no message at all: gRPC's own INTERNAL "Exception deserializing request" before
     garbage = ch.unary_unary("/qrelay.v1.EvaluationService/GetEvaluation")
     err = _error(garbage, b"\xff\xff\xff", metadata=auth("engineer"), timeout=30)
-    assert err.code() == invalid and _violations(err) == ["request"]
+    assert err.code() == invalid and bad_request_fields(err) == ["request"]
     err = _error(garbage, b"\xff\xff\xff", timeout=30)
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED  # who asks is still checked first
 
