@@ -37,8 +37,8 @@ def settled(items: Items) -> np.ndarray:
     """Items the model settled: not routed to humans, or routed only as an audit. An item humans
     labelled although neither routed to them nor drawn for audit (a grader leased it as the
     routing settled it) was in fact sent to humans: it counts as theirs, with certainty."""
-    raced = ~items.needs_humans & ~items.audit & (items.source == SOURCE["human"])
-    return (~items.needs_humans | items.audit) & (items.source != SOURCE["tie"]) & ~raced
+    human = items.source == SOURCE["human"]
+    return (items.audit | (~items.needs_humans & ~human)) & (items.source != SOURCE["tie"])
 
 
 def inclusion(ls: LabelSet, items: Items) -> np.ndarray:
