@@ -25,6 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "whichever predicts held-out labels better (default auto)")
     p.add_argument("--features", choices=("all", "no_clicks", "cosine"), default="all",
                    help="signals the model reads (default all; no_clicks leaves the click model out)")
+    p.add_argument("--no-stream", dest="stream", action="store_false",
+                   help="score every item before grading opens (default: stream — score whole queries in the order "
+                        "graders get them and open grading after the first wave, so graders start while the rest "
+                        "is encoded)")
+    p.add_argument("--first-wave-queries", type=int, default=50,
+                   help="queries in the first wave when streaming; each next wave is twice the last (default 50)")
     p.add_argument("--actors", type=int, help="encoder actors, one model copy each (default: one per CPU, or per GPU)")
     p.add_argument("--cpus-per-actor", type=float, default=1.0, help="CPUs reserved by each actor (default 1)")
     p.add_argument("--batch-size", type=int, default=64, help="texts per encode batch (default 64)")
@@ -45,7 +51,7 @@ def config_from_args(evaluation_id: str, args: argparse.Namespace):
         evaluation_id=evaluation_id, model=args.model, cross_encoder=args.cross_encoder, threshold=args.threshold,
         audit_share=args.audit_share, seed=args.seed, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
         batch_size=args.batch_size, device=args.device, dtype=args.dtype, learner=args.learner, features=args.features,
-        log_mapping=log_mapping(os.environ),
+        log_mapping=log_mapping(os.environ), stream=args.stream, first_wave_queries=args.first_wave_queries,
     )
 
 

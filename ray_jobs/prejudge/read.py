@@ -65,6 +65,11 @@ class Items:
     pw_doc_id: list[str] = field(default_factory=list)
     pw_stratum: list[str] = field(default_factory=list)
     pw_ranks: list[dict] = field(default_factory=list)  # ranker -> 1-based rank
+    # where the item stands in the grading order (priority, then order key; the job streams in it)
+    # and whether an earlier run of the job scored it already
+    pw_priority: list[int] = field(default_factory=list)
+    pw_order: list[float] = field(default_factory=list)  # inf: none (item-random order)
+    pw_scored: list[bool] = field(default_factory=list)
     sx_id: list[str] = field(default_factory=list)
     sx_item: list[str] = field(default_factory=list)
     sx_locale: list[str] = field(default_factory=list)
@@ -72,6 +77,10 @@ class Items:
     sx_gold: list[bool] = field(default_factory=list)
     sx_identical: list[bool] = field(default_factory=list)
     sx_query_norm: list[str] = field(default_factory=list)
+    sx_stratum: list[str] = field(default_factory=list)
+    sx_priority: list[int] = field(default_factory=list)
+    sx_order: list[float] = field(default_factory=list)
+    sx_scored: list[bool] = field(default_factory=list)
     sr_item: list[int] = field(default_factory=list)
     sr_side: list[int] = field(default_factory=list)
     sr_rank: list[int] = field(default_factory=list)
@@ -96,6 +105,8 @@ class Items:
             self.sx_q.append(self.texts.add(query)); self.sx_gold.append(bool(src.get("gold")))
             self.sx_identical.append(identical)
             self.sx_query_norm.append(src.get("query_norm") or query)
+            self.sx_stratum.append(src.get("stratum") or "")
+            self._place("sx", src)
             keys: dict[str, int] = {}
             for side, (lst, txt) in enumerate(zip(lists, texts)):
                 for rank, (d, t) in enumerate(zip(lst, txt)):
@@ -119,6 +130,13 @@ class Items:
         self.pw_doc_id.append(str((src.get("doc") or {}).get("doc_id") or ""))
         self.pw_stratum.append(src.get("stratum") or "")
         self.pw_ranks.append(dict(src.get("ranks") or {}))
+        self._place("pw", src)
+
+    def _place(self, kind: str, src: dict[str, Any]) -> None:
+        getattr(self, f"{kind}_priority").append(int(src.get("priority") or 0))
+        key = src.get("order_key")
+        getattr(self, f"{kind}_order").append(float(key) if key is not None else float("inf"))
+        getattr(self, f"{kind}_scored").append(bool(src.get("scored")))
 
     @property
     def n(self) -> int:

@@ -1,7 +1,8 @@
 """The signals of every (query, result) row the job scores, as named feature columns
 (the definitions are :mod:`evaluators.features`; this module fetches what they need).
 
-* cosine and interaction components: from the embeddings the job computed (unit vectors);
+* cosine and interaction components: from the embeddings the job computed (unit vectors), filled
+  row by row as the job encodes (:func:`embed`) in a basis fitted on its first pairs (:func:`basis`);
 * BM25: the result texts are indexed in the ``lexical`` index and each query searched against
   its own pooled results (:mod:`services.store.lexical`);
 * clicks: the events of the evaluation's queries in its log source (window and filters) are
@@ -69,9 +70,11 @@ def log_source(ev: dict, mapping: LogFieldMapping, es) -> tuple[logs.LogSource |
     return source, key, ""
 
 
-def compute(es, prefix: str, ev: dict, items, labels, vecs: np.ndarray, mapping: LogFieldMapping,
+def compute(es, prefix: str, ev: dict, items, labels, mapping: LogFieldMapping,
             log: Callable[[str], None] = lambda s: None) -> Signals:
-    """Every feature column of the ``pw``, ``sr`` and ``lab`` rows (see the module docstring)."""
+    """Every feature column of the ``pw``, ``sr`` and ``lab`` rows that needs no embedding (BM25,
+    clicks, ranks); the cosine and interaction columns are NaN until :func:`embed` fills them, so
+    the job can encode query by query (streamed pre-judgement) while these are computed once."""
     out = Signals()
     texts = items.texts.texts
     q_pw, d_pw = items.arrays("pw_q").astype(np.int64), items.arrays("pw_d").astype(np.int64)
@@ -79,15 +82,8 @@ def compute(es, prefix: str, ev: dict, items, labels, vecs: np.ndarray, mapping:
     q_sr = items.arrays("sx_q").astype(np.int64)[sr_item] if len(sr_item) else np.zeros(0, np.int64)
     d_sr = items.arrays("sr_d").astype(np.int64)
     q_lab, d_lab = np.asarray(labels.q, np.int64), np.asarray(labels.d, np.int64)
-
-    # cosine + interaction components, in a basis fitted on the evaluation's own pairs
-    basis = F.interaction_basis(vecs[np.r_[q_pw, q_sr]], vecs[np.r_[d_pw, d_sr]]) if len(q_pw) + len(q_sr) \
-        else F.interaction_basis(vecs[q_lab], vecs[d_lab])
-    for rows, q, d in (("pw", q_pw, d_pw), ("sr", q_sr, d_sr), ("lab", q_lab, d_lab)):
-        cols = getattr(out, rows)
-        cols["cosine"] = np.einsum("ij,ij->i", vecs[q], vecs[d]) if len(q) else np.zeros(0)
-        cols.update(F.interaction_components(vecs[q], vecs[d], basis) if len(q) else
-                    {k: np.zeros(0) for k in F.INTERACTION})
+    for rows, n in (("pw", len(q_pw)), ("sr", len(q_sr)), ("lab", len(q_lab))):
+        getattr(out, rows).update(_nan(["cosine", *F.INTERACTION], n))
 
     # BM25 of each query against its pooled results (pointwise and side-by-side rows together)
     stored = [f or {} for f in labels.features]
@@ -132,6 +128,24 @@ def compute(es, prefix: str, ev: dict, items, labels, vecs: np.ndarray, mapping:
             if k in f and f[k] is not None and not (k in F.LEXICAL and fresh_lab[i]):
                 col[i] = float(f[k])
     return out
+
+
+def basis(vecs: np.ndarray, q: np.ndarray, d: np.ndarray, q_lab: np.ndarray, d_lab: np.ndarray) -> dict:
+    """The interaction basis, fitted on the evaluation's own pairs ``(q, d)`` (text indices) —
+    the first ones the job scores, when it streams — or on the labels' pairs without any."""
+    return F.interaction_basis(vecs[q], vecs[d]) if len(q) else F.interaction_basis(vecs[q_lab], vecs[d_lab])
+
+
+def embed(sig: Signals, rows: str, at: np.ndarray, q: np.ndarray, d: np.ndarray, vecs: np.ndarray,
+          basis_: dict) -> None:
+    """Fill the cosine and interaction columns of ``rows`` at positions ``at`` from the unit
+    vectors of their query and document texts ``q`` and ``d`` (the dot product is the cosine)."""
+    if not len(at):
+        return
+    cols = getattr(sig, rows)
+    cols["cosine"][at] = np.einsum("ij,ij->i", vecs[q], vecs[d])
+    for k, v in F.interaction_components(vecs[q], vecs[d], basis_).items():
+        cols[k][at] = v
 
 
 def _nan(names: list[str], n: int) -> dict[str, np.ndarray]:

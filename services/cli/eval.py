@@ -326,6 +326,9 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
     if a.model:
         print(f"  automation {a.automation_rate:.0%} by {a.model_version or a.model} (threshold {a.threshold:.2f}), "
               f"audit {a.audit}")
+        if a.streaming or a.scored < c.items:
+            print(f"  pre-judgement {'streaming' if a.streaming else 'stopped'}: {a.scored} of {c.items} items scored"
+                  + (" (graders get scored queries while the rest is encoded)" if a.streaming else ""))
         if a.HasField("calibration"):
             cal = a.calibration
             held = (f"; held-out agreement {cal.heldout_agreement:.0%} on {cal.heldout_labels}"

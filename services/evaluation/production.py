@@ -277,7 +277,7 @@ class Producer:
         common = {
             "evaluation_id": evaluation_id, "overlap": spec.overlap, "priority": spec.priority,
             "deadline": spec.deadline.isoformat() if spec.deadline else None,
-            "needs_humans": True, "audit": False, "judgements": 0, "gold": False, "identical": False,
+            "needs_humans": True, "scored": False, "audit": False, "judgements": 0, "gold": False, "identical": False,
             "create_time": doc["create_time"],
         }
         locale_in_group = (spec.plan.stratify_by.index("locale") if "locale" in spec.plan.stratify_by else None)

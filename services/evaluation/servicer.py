@@ -212,7 +212,10 @@ def automation_proto(a: dict) -> evaluation_pb2.Automation:
         model=a.get("model") or "", model_version=a.get("model_version") or "",
         automation_rate=float(a.get("automation_rate") or 0.0), auto_judged=int(a.get("auto_judged") or 0),
         audit=int(a.get("audit") or 0), threshold=float(a.get("threshold") or 0.0),
-        audit_share=float(a.get("audit_share") or 0.0))
+        audit_share=float(a.get("audit_share") or 0.0),
+        # before streaming, the job scored every item before grading opened
+        scored=int(a["scored"] if a.get("scored") is not None else a.get("items") or 0),
+        streaming=((a.get("progress") or {}).get("phase") or "done") != "done")
     agreement = a.get("audit_agreement") or {}
     for loc, row in sorted((a.get("locales") or {}).items()):
         audit = agreement.get(loc) or {}

@@ -3,6 +3,9 @@
 * **Seeding** (:func:`seed`), once per evaluation when grading starts: a document per item with
   what a report needs of it and its first label — the gold label for gold items, a tie for
   identical side-by-side lists, the model's label for auto-judged items, none otherwise.
+* **Streamed pre-judgement** (:func:`apply_scored`): the job scores the items a wave at a time
+  while grading runs; each new wave's documents get the model's side (its label for
+  auto-judged items, routing flags, lineage) — never replacing a human label.
 * **Incremental update** (:func:`update`): read only the judgements submitted since the newest
   one seen (minus a slack for refresh lag and clock skew), recompute just the items they touch
   from all of those items' judgements with the current reliability model
@@ -129,6 +132,39 @@ def seed(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
     return written
 
 
+# What a new wave's pre-judgement changes on a document that already has a human (or gold) label.
+MODEL_SIDE = ("needs_humans", "audit", "audit_probability", "calibration_sample", "model_label", "model_version",
+              "calibration_id")
+
+
+def apply_scored(es: Elasticsearch, prefix: str, evaluation_id: str, state: "State", prejudged: int) -> int:
+    """Bring the documents of the items scored since the last call up to date with their
+    pre-judgement (streamed pre-judgement); returns how many changed. A document still without a
+    human label becomes the item's seed document; one with a label gets only the model's side
+    (:data:`MODEL_SIDE`). Re-reading from ``state.scored_through`` inclusive makes a wave seen
+    half-refreshed complete on the next call; applying twice changes nothing."""
+    through = items_store.last_scored(es, prefix, evaluation_id)
+    rows = list(items_store.of_evaluation(es, prefix, evaluation_id, ITEM_FIELDS, scored_since=state.scored_through))
+    stored = store.get_many(es, prefix, [r["item_id"] for r in rows], ["judgements", "source"])
+    now = clock.now_iso()
+    fresh, changes = [], []
+    for it in rows:
+        doc, old = seed_doc(it, now), stored.get(it["item_id"])
+        if old is None:
+            fresh.append(doc)
+        elif not (old.get("judgements") or 0) and old.get("source") in (None, "none"):
+            changes.append((it["item_id"], doc))
+        else:
+            changes.append((it["item_id"], {**{k: doc[k] for k in MODEL_SIDE if k in doc}, "update_time": now}))
+    written, errors = store.write(es, prefix, fresh, create_only=True)
+    updated, more = store.update(es, prefix, changes)
+    if errors or more:
+        raise RuntimeError(f"{len(errors) + len(more)} consensus documents were not updated "
+                           f"(first: {(errors or more)[0]})")
+    state.scored, state.scored_through = prejudged, through or state.scored_through
+    return written + updated
+
+
 # --- the worker's state ---------------------------------------------------------------------
 
 
@@ -153,6 +189,10 @@ class State:
     reliability: dict[str, Any] = field(default_factory=dict)
     # kind -> the fit's lineage: fit_id (digest of the model), method, parameters, judgements, time
     fits: dict[str, Any] = field(default_factory=dict)
+    # streamed pre-judgement: items scored (counts.prejudged) whose documents carry it, and the
+    # newest pre-judgement time among them (the next wave's are read from there on)
+    scored: int = 0
+    scored_through: str | None = None
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any] | None) -> "State":

@@ -2,7 +2,9 @@
 
 Every ``interval_seconds`` it takes each evaluation in GRADING in turn and, under a claim,
 
-1. seeds its consensus documents (first pass only),
+1. seeds its consensus documents (first pass only) and, while the pre-judgement job streams,
+   gives each newly scored wave's documents the model's side (routing and the adaptive audit
+   wait for the stream to end: they rewrite items the job may still be writing),
 2. brings its consensus up to date (:func:`services.reporting.consensus.update`),
    then routes within the evaluation (:func:`services.reporting.routing.step`): once its
    calibration sample is labelled, the model is fitted on its own labels and what it is sure
@@ -117,10 +119,18 @@ class ReportingWorker:
         # written late (or a seed cut short) still get their documents.
         n_items = items.count(es, prefix, evaluation_id)
         created = 0
+        prejudged = int((doc.get("counts") or {}).get("prejudged") or 0)
         if not state.seeded or n_items != state.items:
+            through = items.last_scored(es, prefix, evaluation_id)  # before the seed reads the items
             created = updater.seed(es, prefix, evaluation_id)
             state.seeded, state.items = True, n_items
             state.seed_time = state.seed_time or clock.now_iso()
+            if state.scored_through is None:
+                state.scored, state.scored_through = prejudged, through
+        elif prejudged > state.scored and state.scored_through is not None:
+            # streamed pre-judgement: a new wave is scored; its documents get the model's side
+            updater.apply_scored(es, prefix, evaluation_id, state, prejudged)
+        streaming = evaluations.streaming(doc)
         seen = self._seen.setdefault(evaluation_id, {})
         # Judgements of items that had no document yet were skipped: a refit applies everything.
         result = updater.update(es, prefix, evaluation_id, state, cfg, seen=seen,
@@ -129,14 +139,16 @@ class ReportingWorker:
             return None  # the pass outlived the claim: the replica that took over carries on
         audit = result.audit_changed
         try:
-            routed = routing.step(es, prefix, evaluation_id, doc.get("automation") or {}, cfg)
+            # both wait for the stream to end: they rewrite items the job may still be writing
+            routed = None if streaming else routing.step(es, prefix, evaluation_id, doc.get("automation") or {}, cfg)
         except Exception:  # noqa: BLE001 - routing is an optimisation: consensus and completion go on
             log.exception("routing within the evaluation failed", extra={"evaluation": evaluation_id})
             routed = None
         if routed is not None:
             fields["automation"] = routed.automation
         try:
-            adapted = adaptive.step(es, prefix, self.labels, evaluation_id, doc, cfg.adaptive_audit_share)
+            adapted = None if streaming else adaptive.step(es, prefix, self.labels, evaluation_id, doc,
+                                                           cfg.adaptive_audit_share)
         except Exception:  # noqa: BLE001 - the random audit share stands on its own
             log.exception("adaptive audit failed", extra={"evaluation": evaluation_id})
             adapted = None
@@ -145,6 +157,12 @@ class ReportingWorker:
         stop = self._watch(evaluation_id, doc)
         if stop is not None:
             fields["stopping"] = stop
+        elif (doc.get("stopping") or {}).get("streaming") and not streaming:
+            # decided while the job still scored: the waves it wrote before it saw the decision
+            # are stopped too, once it has ended
+            stopped = stopping.stop(es, prefix, evaluation_id)
+            fields["stopping"] = stop = {**doc["stopping"], "streaming": False,
+                                         "stopped_items": int(doc["stopping"].get("stopped_items") or 0) + stopped}
         stop = stop or doc.get("stopping")
         grading = completion.grading_progress(es, prefix, evaluation_id, state.first_judgement, cfg.rate_window_seconds)
         now = clock.now()
@@ -191,6 +209,7 @@ class ReportingWorker:
                     "interval": iv, "min_effect": rule.min_effect}
         decided = stopping.decision(seq, rule)
         decided["stopped_items"] = stopping.stop(self.es, self.prefix, evaluation_id)
+        decided["streaming"] = evaluations.streaming(doc)
         return decided
 
     def _agreement(self, evaluation_id: str) -> dict[str, Any]:

@@ -110,6 +110,13 @@ def transition(
     raise FailedPrecondition(f"evaluations/{evaluation_id} kept changing under us; retry")
 
 
+def streaming(doc: dict[str, Any]) -> bool:
+    """Whether the pre-judgement job is still scoring items of this GRADING evaluation (streamed
+    pre-judgement: ``automation.progress.phase`` is ``done`` once it has finished)."""
+    phase = ((doc.get("automation") or {}).get("progress") or {}).get("phase")
+    return doc.get("state") == "GRADING" and phase not in (None, "done")
+
+
 def update_counts(es: Elasticsearch, prefix: str, evaluation_id: str, counts: dict[str, int], **fields: Any) -> None:
     """Set (not add) the given counters and fields; last writer wins, counters are recomputed, not incremented."""
     body = {"counts": counts, "update_time": now_iso(), **fields}

@@ -17,7 +17,7 @@ _DOC = {"type": "object", "dynamic": "strict", "properties": {
 
 FAMILY = IndexFamily(
     name="items",
-    version=5,
+    version=6,
     doc="Judgement items: pointwise pairs and SxS pairs, gold items, pre-judgements and routing.",
     properties={
         "item_id": KEYWORD,
@@ -46,6 +46,9 @@ FAMILY = IndexFamily(
         # whole queries one after another (evaluators.sampling.query_order); never sent to graders
         "order_key": DOUBLE,
         "needs_humans": BOOL,
+        # false from production until the pre-judgement job has scored the item: graders are never
+        # served an unscored item, so the job can stream (score query by query while grading runs)
+        "scored": BOOL,
         "audit": BOOL,
         # the probability with which the audit draw sends an auto-judged item to humans (every
         # auto-judged item carries it, drawn or not: estimates weight the audited ones by it)
@@ -119,6 +122,17 @@ def counts_by(es: Elasticsearch, prefix: str, evaluation_id: str) -> dict[str, i
 
 
 def of_evaluation(es: Elasticsearch, prefix: str, evaluation_id: str,
-                  fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Stream the evaluation's items (only ``fields`` when given)."""
-    return scan(es, index(prefix), {"term": {"evaluation_id": evaluation_id}}, fields)
+                  fields: Sequence[str] | None = None, scored_since: str | None = None) -> Iterator[dict[str, Any]]:
+    """Stream the evaluation's items (only ``fields`` when given; only those the pre-judgement
+    job scored at or after ``scored_since`` when given)."""
+    query: dict[str, Any] = {"term": {"evaluation_id": evaluation_id}}
+    if scored_since is not None:
+        query = {"bool": {"filter": [query, {"range": {"prejudgement.time": {"gte": scored_since}}}]}}
+    return scan(es, index(prefix), query, fields)
+
+
+def last_scored(es: Elasticsearch, prefix: str, evaluation_id: str) -> str | None:
+    """The newest ``prejudgement.time`` of the evaluation's items (None: none scored yet)."""
+    r = es.search(index=index(prefix), size=0, query={"term": {"evaluation_id": evaluation_id}},
+                  aggs={"last": {"max": {"field": "prejudgement.time"}}})
+    return r["aggregations"]["last"].get("value_as_string")

@@ -17,6 +17,7 @@ from services.store.scan import scan
 ITEM_FIELDS = [
     "item_id", "evaluation_id", "kind", "query", "locale", "doc", "left", "right",
     "identical", "gold", "gold_label", "prejudgement", "needs_humans", "query_norm", "stratum", "ranks",
+    "order_key", "priority", "scored",
 ]
 
 

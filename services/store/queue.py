@@ -43,7 +43,8 @@ def candidates(es: Elasticsearch, prefix: str, evaluation_ids: Sequence[str], lo
     (none last), then the lowest ``order_key`` — the query's place in a query-complete grading
     order (issue 12: all items of a query share it; none last) — ties in a random order per
     ``seed`` so concurrent graders spread out (within a query, its items); never the
-    ``exclude``d ones (what the grader already held). Returns (items, sort key of the last one for
+    ``exclude``d ones (what the grader already held), nor an item the pre-judgement job has not
+    scored yet (``scored`` false: it streams, issue 12). Returns (items, sort key of the last one for
     the next page)."""
     if not evaluation_ids or not locales or not kinds:
         return [], None
@@ -54,7 +55,7 @@ def candidates(es: Elasticsearch, prefix: str, evaluation_ids: Sequence[str], lo
             {"terms": {"kind": list(kinds)}},
             {"term": {"needs_humans": True}},
             _OPEN,
-        ], "must_not": [{"term": {"identical": True}}, *([{"terms": {"item_id": list(exclude)}}] if exclude else [])]}},
+        ], "must_not": [{"term": {"identical": True}}, {"term": {"scored": False}}, *([{"terms": {"item_id": list(exclude)}}] if exclude else [])]}},
         "random_score": {"seed": seed, "field": "_seq_no"},
         "boost_mode": "replace",
     }}

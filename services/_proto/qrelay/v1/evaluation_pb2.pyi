@@ -189,7 +189,7 @@ class Alerting(_message.Message):
     def __init__(self, measures: _Optional[_Iterable[str]] = ..., baseline_snapshots: _Optional[int] = ..., min_drop: _Optional[float] = ..., webhook_url: _Optional[str] = ..., alpha: _Optional[float] = ...) -> None: ...
 
 class Automation(_message.Message):
-    __slots__ = ("model", "model_version", "threshold", "automation_rate", "auto_judged", "audit", "locales", "calibration", "calibration_sample", "audit_share")
+    __slots__ = ("model", "model_version", "threshold", "automation_rate", "auto_judged", "audit", "locales", "calibration", "calibration_sample", "audit_share", "scored", "streaming")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +200,8 @@ class Automation(_message.Message):
     CALIBRATION_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     AUDIT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SCORED_FIELD_NUMBER: _ClassVar[int]
+    STREAMING_FIELD_NUMBER: _ClassVar[int]
     model: str
     model_version: str
     threshold: float
@@ -210,7 +212,9 @@ class Automation(_message.Message):
     calibration: Calibration
     calibration_sample: CalibrationSample
     audit_share: float
-    def __init__(self, model: _Optional[str] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ..., automation_rate: _Optional[float] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., locales: _Optional[_Iterable[_Union[LocaleAutomation, _Mapping]]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., calibration_sample: _Optional[_Union[CalibrationSample, _Mapping]] = ..., audit_share: _Optional[float] = ...) -> None: ...
+    scored: int
+    streaming: bool
+    def __init__(self, model: _Optional[str] = ..., model_version: _Optional[str] = ..., threshold: _Optional[float] = ..., automation_rate: _Optional[float] = ..., auto_judged: _Optional[int] = ..., audit: _Optional[int] = ..., locales: _Optional[_Iterable[_Union[LocaleAutomation, _Mapping]]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., calibration_sample: _Optional[_Union[CalibrationSample, _Mapping]] = ..., audit_share: _Optional[float] = ..., scored: _Optional[int] = ..., streaming: _Optional[bool] = ...) -> None: ...
 
 class Calibration(_message.Message):
     __slots__ = ("source", "labels", "heldout_labels", "heldout_agreement", "heldout_alpha", "heldout_ece", "learner", "features", "fit_time", "fits")
