@@ -194,7 +194,8 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
     min_effect = s.stopping.min_effect
     stop_rule = _stop_rule(s.stopping.rule, v)
     if v.check(math.isfinite(min_effect) and 0 <= min_effect < 1, f"{P}.stopping.min_effect",
-               f"must be finite and in [0, 1) in the headline measure's units (e.g. 0.01 of NDCG@10), got {min_effect}"):
+               f"must be finite and in [0, 1) in the headline measure's units (e.g. 0.01 of NDCG@10), "
+               f"got {min_effect}"):
         if problem := stop_rule_problem(stop_rule, min_effect):
             v.add(f"{P}.stopping.min_effect", problem)
     v.check(s.grading_order in evaluation_pb2.GradingOrder.values(), f"{P}.grading_order",

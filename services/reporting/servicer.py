@@ -55,10 +55,11 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
 
     def CompareRankers(self, request, context):
         rule = enum_name(evaluation_pb2.StoppingRule, request.stopping_rule, "stopping_rule")
+        rule = compare.DEFAULT_STOP_RULE if rule == "STOPPING_RULE_UNSPECIFIED" else rule
         r = compare.build(self.ctx.es, self.ctx.prefix, self.labels, id_of(request.name, "evaluations"),
                           request.baseline, request.candidate, list(request.measures), list(request.segment_by),
                           list(request.segments), request.confidence, _relabel(request.relabel_with),
-                          request.min_effect, compare.DEFAULT_RULE if rule == "STOPPING_RULE_UNSPECIFIED" else rule)
+                          request.min_effect, rule)
         return message(r, reporting_pb2.RankerComparison)
 
     def ExportEvaluation(self, request, context):
