@@ -27,7 +27,11 @@ STOPPING_RULE_HELP = ("the question the anytime-valid decision on the headline a
 
 
 def stopping_rule_line(rule: int, min_effect: float) -> str:
-    """When an evaluation's early stop decides, in words (``qrelay eval get``)."""
+    """When an evaluation's early stop decides, in words (``qrelay eval get``).
+
+    >>> stopping_rule_line(ev.EXCLUDES_MIN_EFFECT, 0.01)
+    'the sequence lies wholly above or wholly below the minimum effect +0.01 (EXCLUDES_MIN_EFFECT)'
+    """
     if rule == ev.EXCLUDES_MIN_EFFECT:
         return (f"the sequence lies wholly above or wholly below the minimum effect {min_effect:+g} "
                 f"(EXCLUDES_MIN_EFFECT)")

@@ -12,7 +12,7 @@ Beside each difference and verdict: the human-only, model-only and prediction-po
 and the one to lead with (:mod:`services.reporting.estimates`); the sentence quotes the lead.
 The headline difference (first measure, overall) is also watched as an anytime-valid confidence
 sequence over the queries in the order they became complete, with the decision to stop grading
-(:mod:`evaluators.reporting.sequential`).
+under the caller's stopping rule (:data:`RULES`; :mod:`evaluators.reporting.sequential`).
 """
 from __future__ import annotations
 
