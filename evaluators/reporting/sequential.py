@@ -9,8 +9,9 @@ mean of ``x`` over every eligible query is the stratified difference. If queries
 random order, the running mean of the ``x`` that arrived estimates it at every look, and the
 asymptotic confidence sequence of :func:`evaluators.stats.confidence_sequence` (valid over
 every look at once; unbounded values, so asymptotic) covers it; the first look at which the
-sequence excludes 0 — or, with a declared minimum effect, lies inside ``(−min, +min)`` — is a
-valid stopping time (:func:`evaluators.stats.stop_when`). The sequence is tightest at
+sequence excludes 0 — or, with a declared minimum effect, lies inside ``(−min, +min)``; under
+``rule="excludes_min_effect"``, the first that excludes ``+min`` — is a valid stopping time
+(:func:`evaluators.stats.stop_when`). The sequence is tightest at
 ``t_opt = n`` looks, fixed before the first look.
 
 >>> import numpy as np
@@ -48,9 +49,10 @@ class Sequence:
 
 
 def headline_sequence(differences, stratum, weights, traffic=None, *, order, level: float = 0.95,
-                      min_effect: float = 0.0) -> Sequence:
+                      min_effect: float = 0.0, rule: str = "zero") -> Sequence:
     """The sequence and decision (see the module notes). ``differences``: per eligible query, NaN
-    while incomplete; ``order``: the complete queries' indices in the order they completed."""
+    while incomplete; ``order``: the complete queries' indices in the order they completed;
+    ``rule``: :func:`evaluators.stats.stop_when`'s."""
     d = np.asarray(differences, dtype=np.float64)
     s = np.asarray(stratum, dtype=np.int64)
     idx = np.asarray(order, dtype=np.int64)
@@ -65,6 +67,6 @@ def headline_sequence(differences, stratum, weights, traffic=None, *, order, lev
                         "asymptotic", BURN_IN)
     x = n * coefficients(s, weights, traffic)[idx] * d[idx]
     cs = confidence_sequence(x, method="asymptotic", bounds=None, level=level, t_opt=float(n))
-    decision = stop_when(cs.low, cs.high, min_effect=min_effect, rule="zero")
+    decision = stop_when(cs.low, cs.high, min_effect=min_effect, rule=rule)
     return Sequence(n, int(idx.size), float(cs.estimate[-1]), float(cs.low[-1]), float(cs.high[-1]), level,
                     decision, cs.method, BURN_IN)

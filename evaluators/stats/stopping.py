@@ -10,7 +10,12 @@ headline difference (candidate − baseline):
   ``"baseline better"``; with ``min_effect > 0`` also stop when the interval lies inside
   ``(-min_effect, min_effect)`` — ``"no effect as large as min_effect"`` (futility);
 * ``rule="min_effect"``: stop when the interval lies above ``min_effect`` or below
-  ``-min_effect`` (an effect at least that large) or inside ``(-min_effect, min_effect)``.
+  ``-min_effect`` (an effect at least that large) or inside ``(-min_effect, min_effect)``;
+* ``rule="excludes_min_effect"``: stop when the interval excludes ``+min_effect`` — wholly above,
+  ``"candidate gains at least min_effect"``, or wholly below, ``"candidate gains less than
+  min_effect"`` (a launch bar: one value tested, from either side). If the true difference is
+  ``min_effect`` the sequence covers it at every look with probability ``level``, so the rule
+  decides at all in at most ``1 - level`` of runs.
 
 Example:
     >>> d = stop_when([-0.2, -0.05, 0.01, 0.02], [0.3, 0.2, 0.09, 0.05])
@@ -23,13 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RULES = ("zero", "min_effect")
+RULES = ("zero", "min_effect", "excludes_min_effect")
 
 
 @dataclass(frozen=True)
 class StopDecision:
     stop: bool
-    verdict: str  # "candidate better", "baseline better", "no effect as large as min_effect", "continue"
+    # "candidate better", "baseline better", "no effect as large as min_effect", "candidate gains at least
+    # min_effect", "candidate gains less than min_effect" (rule "excludes_min_effect"), "continue"
+    verdict: str
     look: int | None  # 1-based look at which it stopped (None: not yet)
     low: float  # the interval at that look (at the last look when not stopped)
     high: float
@@ -45,12 +52,16 @@ def stop_when(low, high, *, min_effect: float = 0.0, rule: str = "zero") -> Stop
         raise ValueError("each look needs low <= high (no NaN)")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    if not (min_effect >= 0) or (rule == "min_effect" and min_effect == 0):
-        raise ValueError("min_effect must be >= 0 (and > 0 for rule='min_effect')")
-    edge = 0.0 if rule == "zero" else min_effect
-    verdicts = (("candidate better", lo > edge), ("baseline better", hi < -edge))
-    if min_effect > 0:
-        verdicts += (("no effect as large as min_effect", (lo > -min_effect) & (hi < min_effect)),)
+    if not (min_effect >= 0) or (rule != "zero" and min_effect == 0):
+        raise ValueError(f"min_effect must be >= 0 (and > 0 for rule={rule!r})")
+    if rule == "excludes_min_effect":
+        verdicts = (("candidate gains at least min_effect", lo > min_effect),
+                    ("candidate gains less than min_effect", hi < min_effect))
+    else:
+        edge = 0.0 if rule == "zero" else min_effect
+        verdicts = (("candidate better", lo > edge), ("baseline better", hi < -edge))
+        if min_effect > 0:
+            verdicts += (("no effect as large as min_effect", (lo > -min_effect) & (hi < min_effect)),)
     first = [(int(np.argmax(hit)), name) for name, hit in verdicts if hit.any()]
     if not first:
         return StopDecision(False, "continue", None, float(lo[-1]), float(hi[-1]))

@@ -17,6 +17,25 @@ from services.cli.output import add_json_flag, print_json, to_jsonable
 
 KINDS = {"pointwise": [common_pb2.POINTWISE], "side-by-side": [common_pb2.SIDE_BY_SIDE],
          "both": [common_pb2.POINTWISE, common_pb2.SIDE_BY_SIDE]}
+# --stopping-rule: the StoppingRule values, as flags spell them (also `qrelay compare`)
+STOPPING_RULES = {"sign-or-equivalence": ev.SIGN_OR_EQUIVALENCE, "excludes-min-effect": ev.EXCLUDES_MIN_EFFECT}
+STOPPING_RULE_HELP = ("the question the anytime-valid decision on the headline answers: sign-or-equivalence (default) "
+                      "decides once the sequence excludes 0 (candidate or baseline better) or, with --min-effect, "
+                      "lies within ±min effect (no difference that matters); excludes-min-effect is a launch bar: "
+                      "it decides once the sequence lies wholly above +min effect (the candidate gains at least "
+                      "that) or wholly below it (it gains less), and needs --min-effect above 0")
+
+
+def stopping_rule_line(rule: int, min_effect: float) -> str:
+    """When an evaluation's early stop decides, in words (``qrelay eval get``).
+
+    >>> stopping_rule_line(ev.EXCLUDES_MIN_EFFECT, 0.01)
+    'the sequence lies wholly above or wholly below the minimum effect +0.01 (EXCLUDES_MIN_EFFECT)'
+    """
+    if rule == ev.EXCLUDES_MIN_EFFECT:
+        return (f"the sequence lies wholly above or wholly below the minimum effect {min_effect:+g} "
+                f"(EXCLUDES_MIN_EFFECT)")
+    return "the sequence excludes 0" + (f" or lies within ±{min_effect:g}" if min_effect else "")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--deadline", help="ISO date/time the judgements are needed by")
     c.add_argument("--team", help="owner team")
     c.add_argument("--min-effect", type=float, help="smallest headline difference that matters (NDCG@10 units, "
-                                                    "e.g. 0.01): grading stops once the decision is clear")
+                                                    "e.g. 0.01): grading stops once the decision is clear; with "
+                                                    "--stopping-rule excludes-min-effect, the gain the candidate "
+                                                    "must show")
+    c.add_argument("--stopping-rule", choices=list(STOPPING_RULES),
+                   help=f"{STOPPING_RULE_HELP}; grading stops early once it decides")
     c.add_argument("--grade-everything", action="store_true", help="no early stop: judge everything for humans")
     c.add_argument("--item-order", action="store_true", help="items in random order instead of whole queries")
     c.add_argument("--request-id", help="idempotency key (default: a new UUID); reuse it to retry safely")
@@ -149,6 +172,8 @@ def build_spec(args: argparse.Namespace) -> tuple[str, ev.EvaluationSpec]:
             setattr(spec, field, getattr(args, attr))
     if args.min_effect is not None:
         spec.stopping.min_effect = args.min_effect
+    if args.stopping_rule:
+        spec.stopping.rule = STOPPING_RULES[args.stopping_rule]
     if args.grade_everything:
         spec.stopping.grade_everything = True
     if args.item_order:
@@ -353,7 +378,8 @@ def _print(e: ev.Evaluation, as_json: bool) -> None:
               f"{m.message}")
     elif e.state == ev.GRADING:
         stop = ("grades everything (no early stop)" if s.stopping.grade_everything else
-                f"stops early once the headline decision is clear (min effect {s.stopping.min_effect:g})")
+                f"stops early once the headline decision is clear: "
+                f"{stopping_rule_line(s.stopping.rule, s.stopping.min_effect)}")
         print(f"  {stop}")
     if e.strata:
         print("  strata (population queries / traffic weight / sampled):")

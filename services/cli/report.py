@@ -11,6 +11,7 @@ import math
 
 from services._proto.qrelay.v1 import evaluation_pb2, reporting_pb2 as rp, reporting_pb2_grpc
 from services.cli.client import add_connection_flags, channel, metadata
+from services.cli.eval import STOPPING_RULE_HELP, STOPPING_RULES
 from services.cli.output import add_json_flag, print_json
 
 
@@ -52,7 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--candidate", required=True, help="candidate ranker id")
     c.add_argument("--min-effect", type=float, default=0.0, metavar="D",
                    help="smallest headline difference that matters (e.g. 0.01 for NDCG@10): the anytime-valid "
-                        "decision also stops once the difference is shown to be smaller")
+                        "decision also stops once the difference is shown to be smaller; with --stopping-rule "
+                        "excludes-min-effect, the gain the candidate must show")
+    c.add_argument("--stopping-rule", choices=list(STOPPING_RULES), default="sign-or-equivalence",
+                   help=f"{STOPPING_RULE_HELP}; pass the evaluation's own rule and --min-effect to see the decision "
+                        "its early stop watches")
     c.set_defaults(func=compare)
 
 
@@ -202,18 +207,20 @@ def compare(args: argparse.Namespace) -> int:
     return _show(args, "CompareRankers", rp.CompareRankersRequest(
         name=_name(args.evaluation), baseline=args.baseline, candidate=args.candidate, measures=args.measure,
         segment_by=args.segment_by, segments=args.segment, confidence=args.confidence,
-        relabel_with=_name(args.relabel_with) if args.relabel_with else "", min_effect=args.min_effect),
+        relabel_with=_name(args.relabel_with) if args.relabel_with else "", min_effect=args.min_effect,
+        stopping_rule=STOPPING_RULES[args.stopping_rule]),
         compare_lines)
 
 
 def sequential_line(s: rp.SequentialDecision) -> str:
     """The anytime-valid decision in one line."""
     if s.decision == "decided":
-        return (f"anytime-valid: DECIDED, {s.verdict}, at query {s.decided_at_look:,} of {s.eligible:,} "
-                f"(sequence {_ci(s.decided_interval, signed=True)}; now {_ci(s.interval, signed=True)} after "
-                f"{s.looks:,})")
+        return (f"anytime-valid: DECIDED, {s.verdict.replace('min_effect', f'{s.min_effect:g}')}, at query "
+                f"{s.decided_at_look:,} of {s.eligible:,} (sequence {_ci(s.decided_interval, signed=True)}; now "
+                f"{_ci(s.interval, signed=True)} after {s.looks:,})")
+    rule = " (excludes-min-effect rule)" if s.rule == evaluation_pb2.EXCLUDES_MIN_EFFECT else ""
     return (f"anytime-valid: KEEP GRADING, {s.looks:,} of {s.eligible:,} queries complete, sequence "
-            f"{_ci(s.interval, signed=True)}{f', min effect {s.min_effect:g}' if s.min_effect else ''}")
+            f"{_ci(s.interval, signed=True)}{f', min effect {s.min_effect:g}{rule}' if s.min_effect else ''}")
 
 
 def compare_lines(r: rp.RankerComparison) -> list[str]:

@@ -29,6 +29,7 @@ DEFAULT_BASELINE_SNAPSHOTS = 4
 MAX_BASELINE_SNAPSHOTS = 52
 DEFAULT_ALERT_ALPHA = 0.05
 MAX_URL = 2048
+DEFAULT_STOP_RULE = "SIGN_OR_EQUIVALENCE"  # the StoppingRule an unset rule means
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Spec:
     # issue 12: stop grading once the headline decision is clear (see EvaluationSpec.stopping)
     early_stop: bool = True
     min_effect: float = 0.0
+    stop_rule: str = DEFAULT_STOP_RULE  # a StoppingRule name; which question the early stop answers
 
     @property
     def kinds(self) -> list[str]:
@@ -190,8 +192,12 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
     recurrence = _recurrence(s.recurrence, v, min_recurrence_s) if s.HasField("recurrence") else None
     alerting = _alerting(s.alerting, v) if s.HasField("alerting") else None
     min_effect = s.stopping.min_effect
-    v.check(math.isfinite(min_effect) and 0 <= min_effect < 1, f"{P}.stopping.min_effect",
-            f"must be finite and in [0, 1) in the headline measure's units (e.g. 0.01 of NDCG@10), got {min_effect}")
+    stop_rule = _stop_rule(s.stopping.rule, v)
+    if v.check(math.isfinite(min_effect) and 0 <= min_effect < 1, f"{P}.stopping.min_effect",
+               f"must be finite and in [0, 1) in the headline measure's units (e.g. 0.01 of NDCG@10), "
+               f"got {min_effect}"):
+        if problem := stop_rule_problem(stop_rule, min_effect):
+            v.add(f"{P}.stopping.min_effect", problem)
     v.check(s.grading_order in evaluation_pb2.GradingOrder.values(), f"{P}.grading_order",
             f"unknown grading order {s.grading_order}")
     v.raise_if_any()
@@ -204,8 +210,31 @@ def from_proto(display_name: str, s: evaluation_pb2.EvaluationSpec, min_recurren
         deadline=deadline,
         owner_team=s.owner_team, recurrence=recurrence, alerting=alerting,
         query_complete=s.grading_order != evaluation_pb2.ITEM_RANDOM,
-        early_stop=not s.stopping.grade_everything, min_effect=float(min_effect),
+        early_stop=not s.stopping.grade_everything, min_effect=float(min_effect), stop_rule=stop_rule,
     )
+
+
+def stop_rule_problem(rule: str, min_effect: float) -> str | None:
+    """What is wrong with ``min_effect`` under the StoppingRule ``rule`` (None: nothing), one
+    sentence; its range is checked beside it.
+
+    >>> stop_rule_problem("EXCLUDES_MIN_EFFECT", 0.0)
+    'must be above 0 with the EXCLUDES_MIN_EFFECT rule: the gain the candidate must show (e.g. 0.01 of NDCG@10)'
+    """
+    if rule == "EXCLUDES_MIN_EFFECT" and not min_effect > 0:
+        return ("must be above 0 with the EXCLUDES_MIN_EFFECT rule: the gain the candidate must show "
+                "(e.g. 0.01 of NDCG@10)")
+    return None
+
+
+def _stop_rule(value: int, v: Violations) -> str:
+    """The stopping rule's name (unset: the default), or a violation for a number the contract lacks."""
+    if value not in evaluation_pb2.StoppingRule.values():
+        v.add(f"{P}.stopping.rule", f"unknown stopping rule {value}; one of "
+                                    f"{', '.join(evaluation_pb2.StoppingRule.keys()[1:])}")
+        return DEFAULT_STOP_RULE
+    name = evaluation_pb2.StoppingRule.Name(value)
+    return DEFAULT_STOP_RULE if name == "STOPPING_RULE_UNSPECIFIED" else name
 
 
 def _seconds(d) -> float:

@@ -12,7 +12,7 @@ Beside each difference and verdict: the human-only, model-only and prediction-po
 and the one to lead with (:mod:`services.reporting.estimates`); the sentence quotes the lead.
 The headline difference (first measure, overall) is also watched as an anytime-valid confidence
 sequence over the queries in the order they became complete, with the decision to stop grading
-(:mod:`evaluators.reporting.sequential`).
+under the caller's stopping rule (:data:`RULES`; :mod:`evaluators.reporting.sequential`).
 """
 from __future__ import annotations
 
@@ -25,10 +25,31 @@ from evaluators.reporting import Line, SxSLine, headline_sequence, oriented, sum
 from evaluators.stats import holm
 from services.core import clock
 from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
+from services.evaluation.spec import DEFAULT_STOP_RULE, stop_rule_problem
 from services.reporting import estimates, lineage, report, scope
 from services.reporting.cache import LabelCache
 
 N_PERMUTATIONS = 10_000
+# The contract's stopping rules (StoppingRule) and the pure rule of evaluators.stats.stop_when each is.
+RULES = {"SIGN_OR_EQUIVALENCE": "zero", "EXCLUDES_MIN_EFFECT": "excludes_min_effect"}
+
+
+def verdict_sentence(verdict: str, min_effect: float, low: float, high: float) -> str:
+    """A decided verdict in words, with the minimum effect it was decided against; ``low``/``high``:
+    the interval it decided on, which also says whether a gain short of the bar is a loss.
+
+    >>> verdict_sentence("candidate gains less than min_effect", 0.01, -0.03, -0.002)
+    'candidate gains less than 0.01 (worse than the baseline)'
+    """
+    if verdict == "no effect as large as min_effect":
+        return f"no difference of at least {min_effect:g}"
+    if verdict == "candidate gains at least min_effect":
+        return f"candidate gains at least {min_effect:g}"
+    if verdict == "candidate gains less than min_effect":
+        side = (" (worse than the baseline)" if high < 0 else
+                " (though better than the baseline)" if low > 0 else "")
+        return f"candidate gains less than {min_effect:g}{side}"
+    return verdict
 
 
 def _rankers(ev: scope.Evaluation, baseline: str, candidate: str) -> tuple[int, int]:
@@ -48,12 +69,14 @@ def _rankers(ev: scope.Evaluation, baseline: str, candidate: str) -> tuple[int, 
 
 def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, baseline: str, candidate: str,
           measures=(), segment_by=(), segments=(), confidence: float = 0.0, relabel_with: str = "",
-          min_effect: float = 0.0) -> dict:
-    """The comparison (see the module notes)."""
+          min_effect: float = 0.0, rule: str = DEFAULT_STOP_RULE) -> dict:
+    """The comparison (see the module notes); ``rule``: a key of :data:`RULES`."""
     ms = scope.measures(measures, scope.COMPARE_MEASURES)
     if not (math.isfinite(min_effect) and 0.0 <= min_effect < 1.0):
         raise InvalidArgument(FieldViolation("min_effect", f"must lie in [0, 1) in the headline measure's units "
                                                            f"(e.g. 0.01 for NDCG@10), got {min_effect}"))
+    if problem := stop_rule_problem(rule, min_effect):
+        raise InvalidArgument(FieldViolation("min_effect", problem))
     ev = scope.evaluation(es, prefix, evaluation_id, "a comparison")
     a, b = _rankers(ev, baseline, candidate)
     ctx = report.context(cache, ev, ms, segment_by, segments, confidence,
@@ -70,8 +93,8 @@ def build(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str,
     sxs_query = ctx.labels.sxs.query[np.isfinite(prefs)]
     ctx.require_named_segments(lambda mask: (both & mask).any() or mask[sxs_query].any())
     key = ("compare", evaluation_id, ctx.version, a, b, tuple(map(str, ms)), tuple(segment_by), tuple(segments),
-           ctx.level, min_effect)
-    body = cache.answer(key, lambda: _body(ctx, ms, a, b, prefs, baseline, candidate, min_effect,
+           ctx.level, min_effect, rule)
+    body = cache.answer(key, lambda: _body(ctx, ms, a, b, prefs, baseline, candidate, min_effect, rule,
                                            lambda: lineage.label_set(es, prefix, ctx.labels, ctx.version, ctx.source)))
     is_partial, why = report.partial(ctx)
     return {**body, "name": ev.name, "baseline": baseline, "candidate": candidate, "partial": is_partial,
@@ -84,7 +107,7 @@ def _names(ctx: report.Context, index: np.ndarray) -> np.ndarray:
 
 
 def _body(ctx: report.Context, ms, a: int, b: int, prefs: np.ndarray, baseline: str, candidate: str,
-          min_effect: float, label_set) -> dict:
+          min_effect: float, rule: str, label_set) -> dict:
     segs = ctx.segments()
     differences = []
     lines: dict[str, list[Line]] = {}
@@ -123,7 +146,7 @@ def _body(ctx: report.Context, ms, a: int, b: int, prefs: np.ndarray, baseline: 
     head = lines[str(ms[0])]
     sxs = verdicts[0] if verdicts else None
     overall, note = _headline(differences[0], head[0], ctx.level)
-    seq = sequential(ctx, str(ms[0]), a, b, min_effect)
+    seq = sequential(ctx, str(ms[0]), a, b, min_effect, rule)
     sentence = summary(candidate, str(ms[0]), overall, head[1:],
                        SxSLine(sxs["wins"], sxs["ties"], sxs["losses"], sxs["p_value_sign"], sxs["items"])
                        if sxs else None, ctx.level, note)
@@ -148,9 +171,10 @@ def _headline(d: dict, line: Line, level: float) -> tuple[Line, str]:
                 bool(math.isfinite(p) and p < 1.0 - level)), note
 
 
-def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: float) -> dict:
+def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: float,
+               rule: str = DEFAULT_STOP_RULE) -> dict:
     """The headline difference as an anytime-valid confidence sequence (``SequentialDecision``) plus
-    ``clause``, the sentence's words for it.
+    ``clause``, the sentence's words for it; ``rule`` (a key of :data:`RULES`) decides when it stops.
 
     Per-query values: prediction-powered with λ fixed at 1 (fixed before any look, as the
     time-uniform guarantee needs) when the routing is known, which are the human values when
@@ -175,21 +199,23 @@ def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: fl
     done = np.flatnonzero(np.isfinite(d[idx]))
     order = done[np.lexsort((idx[done], when[idx[done]]))]
     s = headline_sequence(d[idx], ls.query_stratum[idx], ctx.weights, ctx.traffic_of(eligible), order=order,
-                          level=ctx.level, min_effect=min_effect)
+                          level=ctx.level, min_effect=min_effect, rule=RULES[rule])
     dec = s.decision
     out = {"measure": measure, "decision": "decided" if dec.stop else "keep grading",
            "verdict": dec.verdict if dec.stop else "", "estimate": s.estimate, "looks": s.looks,
-           "eligible": s.eligible, "decided_at_look": dec.look or 0, "min_effect": min_effect, "values": kind,
+           "eligible": s.eligible, "decided_at_look": dec.look or 0, "min_effect": min_effect, "rule": rule,
+           "values": kind,
            "interval": {"low": s.low, "high": s.high, "level": s.level},
            "decided_interval": {"low": dec.low, "high": dec.high, "level": s.level},
            "method": (f"asymptotic confidence sequence (Waudby-Smith et al. 2024) over per-query {kind} differences "
                       f"re-weighted to traffic, one look per query in the order queries became complete, tightest at "
-                      f"{s.eligible:,} looks, silent for the first {s.burn_in - 1}; stop rule: the sequence excludes 0"
-                      + (f" or lies within ±{min_effect:g}" if min_effect else "")
-                      + ". Valid over every look if queries complete in random order within strata — the grading "
-                        "order decides that; the per-query values stay unbiased either way")}
+                      f"{s.eligible:,} looks, silent for the first {s.burn_in - 1}; stop rule: "
+                      f"{_rule_words(rule, min_effect)}. Valid over every look if queries complete in random order "
+                      "within strata — the grading order decides that; the per-query values stay unbiased either "
+                      "way")}
     if dec.stop:
-        out["clause"] = f"decided ({dec.verdict}) at {dec.look:,} of {s.eligible:,} queries"
+        out["clause"] = (f"decided ({verdict_sentence(dec.verdict, min_effect, dec.low, dec.high)}) at {dec.look:,} "
+                         f"of {s.eligible:,} queries")
     elif s.looks < s.burn_in:
         out["clause"] = (f"keep grading (the sequence opens after {s.burn_in} complete queries; {s.looks:,} of "
                          f"{s.eligible:,} so far)")
@@ -253,3 +279,10 @@ def _sxs_estimates(ctx: report.Context, sel, ppi, human, inclusion, judged, mode
                                None if traffic is None else traffic[fm], level=ctx.level, bounds=(-3.0, 3.0),
                                unit="items", difference=True, audits=int((units & settled & sx.needs_humans).sum()),
                                settled_items=int((units & settled).sum()))
+
+
+def _rule_words(rule: str, min_effect: float) -> str:
+    if rule == "EXCLUDES_MIN_EFFECT":
+        return (f"the sequence excludes the minimum effect {min_effect:+g} — wholly above it (the candidate gains "
+                f"at least {min_effect:g}) or wholly below it (it gains less)")
+    return "the sequence excludes 0" + (f" or lies within ±{min_effect:g}" if min_effect else "")

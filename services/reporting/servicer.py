@@ -11,7 +11,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from evaluators.metrics.registry import parse_measure
-from services._proto.qrelay.v1 import common_pb2, reporting_pb2, reporting_pb2_grpc
+from services._proto.qrelay.v1 import common_pb2, evaluation_pb2, reporting_pb2, reporting_pb2_grpc
 from services.aip import check_keyword, enum_name, id_of, page_after, page_token, time_of, timestamp
 from services.core.errors import FieldViolation, InvalidArgument
 from services.reporting import compare, export, report, scorecards, trends
@@ -54,10 +54,12 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         return message(r, reporting_pb2.EvaluationReport)
 
     def CompareRankers(self, request, context):
+        rule = enum_name(evaluation_pb2.StoppingRule, request.stopping_rule, "stopping_rule")
+        rule = compare.DEFAULT_STOP_RULE if rule == "STOPPING_RULE_UNSPECIFIED" else rule
         r = compare.build(self.ctx.es, self.ctx.prefix, self.labels, id_of(request.name, "evaluations"),
                           request.baseline, request.candidate, list(request.measures), list(request.segment_by),
                           list(request.segments), request.confidence, _relabel(request.relabel_with),
-                          request.min_effect)
+                          request.min_effect, rule)
         return message(r, reporting_pb2.RankerComparison)
 
     def ExportEvaluation(self, request, context):

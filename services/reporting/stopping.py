@@ -4,9 +4,10 @@ The headline is the spec's first ranker (baseline) against its second (candidate
 for pointwise evaluations with two rankers or more (``EvaluationSpec.stopping``). At every pass of
 the reporting worker :func:`watch` computes CompareRankers' anytime-valid confidence sequence of
 the headline (:func:`services.reporting.compare.sequential`, the same numbers a report shows);
-once it decides — the sequence excludes 0, or (with a minimum effect) lies within ±min_effect —
-the decision is stored on the evaluation (``stopping``) and :func:`stop` takes human work off
-the queue:
+once it decides under the spec's rule (``stopping.rule``: SIGN_OR_EQUIVALENCE, the default — the
+sequence excludes 0, or with a minimum effect lies within ±min_effect; EXCLUDES_MIN_EFFECT — it
+lies wholly above or wholly below +min_effect) the decision is stored on the evaluation
+(``stopping``) and :func:`stop` takes human work off the queue:
 
 * an item still waiting for humans (``needs_humans``, no judgement, no live lease) whose query no
   grader has started is no longer for humans (``needs_humans`` false, on the item and its
@@ -48,6 +49,7 @@ class Rule:
     candidate: str
     measure: str
     min_effect: float
+    rule: str = compare.DEFAULT_STOP_RULE  # a StoppingRule name (compare.RULES)
 
 
 def headline(doc: dict[str, Any]) -> tuple[str, str] | None:
@@ -66,7 +68,8 @@ def rule(doc: dict[str, Any]) -> Rule | None:
     head = headline(doc)
     if stopping.get("grade_everything") or head is None:
         return None
-    return Rule(*head, MEASURE, float(stopping.get("min_effect") or 0.0))
+    return Rule(*head, MEASURE, float(stopping.get("min_effect") or 0.0),
+                stopping.get("rule") or compare.DEFAULT_STOP_RULE)
 
 
 def context(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, what: str):
@@ -85,18 +88,19 @@ def watch(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str,
     if ctx is None:
         return None
     a, b = ev.rankers.index(r.baseline), ev.rankers.index(r.candidate)
-    seq = compare.sequential(ctx, r.measure, a, b, r.min_effect)
+    seq = compare.sequential(ctx, r.measure, a, b, r.min_effect, r.rule)
     seq.pop("clause", None)
     return seq
 
 
 def decision(seq: dict[str, Any], r: Rule) -> dict[str, Any]:
-    """What the evaluation stores once the sequence decided (``stopping``)."""
-    verdict = seq["verdict"]
-    if verdict.startswith("no effect"):
-        verdict = f"no difference of at least {r.min_effect:g}"
+    """What the evaluation stores once the sequence decided (``stopping``): the verdict as a
+    sentence that names the minimum effect it was decided against, and the interval it decided on."""
+    iv = seq["decided_interval"]
+    verdict = compare.verdict_sentence(seq["verdict"], r.min_effect, iv["low"], iv["high"])
     return {"decided": True, "verdict": verdict, "measure": r.measure, "baseline": r.baseline,
-            "candidate": r.candidate, "min_effect": r.min_effect, "decided_queries": int(seq["decided_at_look"]),
+            "candidate": r.candidate, "min_effect": r.min_effect, "rule": r.rule,
+            "decided_queries": int(seq["decided_at_look"]),
             "eligible": int(seq["eligible"]), "interval": seq["decided_interval"], "values": seq["values"],
             "decide_time": clock.now_iso()}
 

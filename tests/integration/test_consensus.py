@@ -235,8 +235,9 @@ def test_two_replicas_share_the_work_and_take_over_a_dead_ones_claim(es, replica
     g.close()
 
 
-def _headline_spec(min_effect: float = 0.0, grade_everything: bool = False) -> dict:
-    """A stored spec with a headline comparison (control vs treatment, pointwise)."""
+def _headline_spec(min_effect: float = 0.0, grade_everything: bool = False, rule: int = 0,
+                   stored: bool = True) -> dict | ev.EvaluationSpec:
+    """A spec with a headline comparison (control vs treatment, pointwise), as stored (or the message)."""
     import datetime as dt
 
     from google.protobuf import json_format
@@ -244,10 +245,10 @@ def _headline_spec(min_effect: float = 0.0, grade_everything: bool = False) -> d
     s = ev.EvaluationSpec(log_source=ev.LogSource(index_pattern="logs"), kinds=[common_pb2.POINTWISE],
                           rankers=[ev.Ranker(id=r, log_bucket=ev.LogBucket(bucket=r)) for r in ("control", "treatment")],
                           sample_plan=ev.SamplePlan(size=40),
-                          stopping=ev.Stopping(min_effect=min_effect, grade_everything=grade_everything))
+                          stopping=ev.Stopping(min_effect=min_effect, grade_everything=grade_everything, rule=rule))
     s.log_source.window.start_time.FromDatetime(dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))
     s.log_source.window.end_time.FromDatetime(dt.datetime(2024, 6, 8, tzinfo=dt.timezone.utc))
-    return json_format.MessageToDict(s, preserving_proto_field_name=True)
+    return json_format.MessageToDict(s, preserving_proto_field_name=True) if stored else s
 
 
 def headline_queries(eval_id, locale, n=40):
@@ -293,6 +294,54 @@ def test_grading_stops_early_once_the_headline_decision_is_clear(es, replicas):
         name=f"evaluations/{g.eval_id}", baseline="control", candidate="treatment"), metadata=auth("engineer"),
         timeout=60)
     assert cmp.partial and cmp.partial_reason == c.message
+    g.close()
+
+
+def test_the_launch_bar_rule_stops_once_the_gain_is_shown_to_fall_short_of_it(es, replicas):
+    """Issue 12, stopping.rule = EXCLUDES_MIN_EFFECT with a bar of 0.4: the headline's true gain is
+    about 0.25, so the sequence ([+0.15, +0.34] at its first look, the 30th query) is wholly below
+    the bar — a verdict today's rule would give as "candidate better". The evaluation completes
+    DECISION_REACHED saying so, `qrelay eval get` and CompareRankers (asked with the same rule) too;
+    the rule without a minimum effect is refused at the edge."""
+    from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
+    from tests.integration.test_grading import bad_request_fields
+
+    g = Grading(es, replicas, headline_queries, fields={
+        "spec": _headline_spec(0.4, rule=ev.EXCLUDES_MIN_EFFECT), "kinds": ["pointwise"],
+        "strata": [{"key": "head", "weight": 1.0}]})
+    g.wait("seeded", lambda e: e.grading.items == 80)
+    judge(g.grader(0), 66)
+    c = g.wait("complete", lambda e: e.state == ev.COMPLETE).completion
+    verdict = "candidate gains less than 0.4 (though better than the baseline)"
+    assert c.reason == ev.DECISION_REACHED and c.decision == verdict, c
+    assert 30 <= c.decided_queries <= 33 and 0 < c.decided_interval.low and c.decided_interval.high < 0.4
+    assert c.message.startswith(f"stopped early, the decision was clear: {verdict} on ndcg_cut_10")
+    r = subprocess.run([sys.executable, "-m", "services.cli", "eval", "get", "--server", replicas[0],
+                        "--token", TOKENS["engineer"], g.eval_id], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and f"(DECISION_REACHED): stopped early, the decision was clear: {verdict}" in r.stdout
+    reporting = reporting_pb2_grpc.ReportingServiceStub(g.channels[1])
+
+    def compare(min_effect=0.4, rule=ev.EXCLUDES_MIN_EFFECT):
+        return reporting.CompareRankers(rp.CompareRankersRequest(
+            name=f"evaluations/{g.eval_id}", baseline="control", candidate="treatment", min_effect=min_effect,
+            stopping_rule=rule), metadata=auth("engineer"), timeout=60)
+
+    cmp = compare()
+    s = cmp.sequential
+    assert (s.rule, s.decision, s.verdict) == (ev.EXCLUDES_MIN_EFFECT, "decided",
+                                               "candidate gains less than min_effect")
+    assert s.decided_at_look == c.decided_queries and s.decided_interval.high == pytest.approx(c.decided_interval.high)
+    assert f"anytime-valid: decided ({verdict}) at {s.decided_at_look}" in cmp.summary
+    assert cmp.partial_reason == c.message and "wholly above it" in s.method
+    for bad, field in (({"min_effect": 0.0}, "min_effect"), ({"rule": 9}, "stopping_rule")):
+        with pytest.raises(grpc.RpcError) as err:
+            compare(**bad)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(err.value) == [field]
+    with pytest.raises(grpc.RpcError) as err:
+        g.stub.CreateEvaluation(ev.CreateEvaluationRequest(evaluation=ev.Evaluation(
+            display_name="launch bar", spec=_headline_spec(rule=ev.EXCLUDES_MIN_EFFECT, stored=False))),
+            metadata=auth("engineer"), timeout=60)
+    assert bad_request_fields(err.value) == ["evaluation.spec.stopping.min_effect"]
     g.close()
 
 

@@ -81,3 +81,15 @@ def test_grading_order_and_early_stopping_default_on_and_min_effect_is_checked()
     for bad in (float("nan"), float("inf"), -0.01, 1.0):
         assert "must be finite and in [0, 1)" in _violations(_spec(stopping=ev.Stopping(min_effect=bad)))[
             "evaluation.spec.stopping.min_effect"]
+
+
+def test_the_launch_bar_rule_needs_a_minimum_effect_and_unknown_rules_are_rejected():
+    assert from_proto("x", _spec()).stop_rule == "SIGN_OR_EQUIVALENCE"
+    s = from_proto("x", _spec(stopping=ev.Stopping(rule=ev.EXCLUDES_MIN_EFFECT, min_effect=0.01)))
+    assert (s.stop_rule, s.min_effect) == ("EXCLUDES_MIN_EFFECT", 0.01)
+    v = _violations(_spec(stopping=ev.Stopping(rule=ev.EXCLUDES_MIN_EFFECT)))
+    assert v == {"evaluation.spec.stopping.min_effect": "must be above 0 with the EXCLUDES_MIN_EFFECT rule: the gain "
+                                                        "the candidate must show (e.g. 0.01 of NDCG@10)"}
+    v = _violations(_spec(stopping=ev.Stopping(rule=7, min_effect=0.01)))
+    assert v == {"evaluation.spec.stopping.rule": "unknown stopping rule 7; one of SIGN_OR_EQUIVALENCE, "
+                                                  "EXCLUDES_MIN_EFFECT"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evaluators.reporting import headline_sequence
 from evaluators.stats import (
     confidence_sequence,
     neyman_allocation,
@@ -83,6 +84,49 @@ def test_stopping_rule():
         stop_when([0.1], [0.0])
     with pytest.raises(ValueError):
         stop_when([0.0], [0.1], rule="min_effect")
+
+
+def test_the_launch_bar_rule_decides_which_side_of_min_effect():
+    # one value tested from either side: above 0 but not above the bar goes on
+    lo, hi = [-0.3, 0.01, 0.03], [0.3, 0.2, 0.12]
+    assert not stop_when(lo[:2], hi[:2], min_effect=0.02, rule="excludes_min_effect").stop
+    d = stop_when(lo, hi, min_effect=0.02, rule="excludes_min_effect")
+    assert (d.verdict, d.look, d.low, d.high) == ("candidate gains at least min_effect", 3, 0.03, 0.12)
+    d = stop_when([-0.3, 0.001], [0.3, 0.015], min_effect=0.02, rule="excludes_min_effect")
+    assert (d.verdict, d.look) == ("candidate gains less than min_effect", 2)  # better than 0, short of the bar
+    with pytest.raises(ValueError, match="excludes_min_effect"):
+        stop_when([0.0], [0.1], rule="excludes_min_effect")
+
+
+def _launch_runs(true_difference, reps=400, n=400, min_effect=0.02, seed=11):
+    """Verdicts of the launch-bar rule over simulated headlines (per-query sd 0.15, one look per query)."""
+    rng = np.random.default_rng(seed)
+    z = np.zeros(n, dtype=np.int64)
+    runs = [headline_sequence(rng.normal(true_difference, 0.15, n), z, [1.0], order=np.arange(n),
+                              min_effect=min_effect, rule="excludes_min_effect").decision for _ in range(reps)]
+    return [d.verdict for d in runs], [d.look for d in runs if d.stop]
+
+
+def test_the_launch_bar_rule_keeps_its_error_rate_however_often_it_is_watched():
+    # True gain exactly at the bar: any verdict means the sequence excluded the truth at some look,
+    # which an anytime-valid 95% sequence does in at most ~5% of runs (about 2% here).
+    verdicts, _ = _launch_runs(0.02)
+    assert verdicts.count("continue") >= 0.95 * len(verdicts)
+    # The same looks at a fixed-sample 95% t-interval decide in about a third of runs (optional stopping).
+    rng = np.random.default_rng(11)
+    t = np.arange(1, 401)
+    naive = 0
+    for _ in range(400):
+        d = rng.normal(0.02, 0.15, 400)
+        mean = np.cumsum(d) / t
+        half = 1.96 * np.sqrt(np.maximum(np.cumsum(d * d) / t - mean ** 2, 0) * t / np.maximum(t - 1, 1) / t)
+        naive += stop_when((mean - half)[29:], (mean + half)[29:], min_effect=0.02, rule="excludes_min_effect").stop
+    assert naive > 0.2 * 400
+    # A large gain clears the bar, a loss falls short of it, both long before the last look.
+    verdicts, looks = _launch_runs(0.08, reps=100)
+    assert set(verdicts) == {"candidate gains at least min_effect"} and np.median(looks) < 200
+    verdicts, looks = _launch_runs(-0.03, reps=100)
+    assert set(verdicts) == {"candidate gains less than min_effect"} and np.median(looks) < 200
 
 
 def test_neyman_allocation():

@@ -38,6 +38,12 @@ class CalibrationSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EARLIER_EVALUATIONS: _ClassVar[CalibrationSource]
     WITHIN_EVALUATION: _ClassVar[CalibrationSource]
 
+class StoppingRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STOPPING_RULE_UNSPECIFIED: _ClassVar[StoppingRule]
+    SIGN_OR_EQUIVALENCE: _ClassVar[StoppingRule]
+    EXCLUDES_MIN_EFFECT: _ClassVar[StoppingRule]
+
 class GradingOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     GRADING_ORDER_UNSPECIFIED: _ClassVar[GradingOrder]
@@ -72,6 +78,9 @@ CALIBRATION_SOURCE_UNSPECIFIED: CalibrationSource
 PRIOR: CalibrationSource
 EARLIER_EVALUATIONS: CalibrationSource
 WITHIN_EVALUATION: CalibrationSource
+STOPPING_RULE_UNSPECIFIED: StoppingRule
+SIGN_OR_EQUIVALENCE: StoppingRule
+EXCLUDES_MIN_EFFECT: StoppingRule
 GRADING_ORDER_UNSPECIFIED: GradingOrder
 QUERY_COMPLETE: GradingOrder
 ITEM_RANDOM: GradingOrder
@@ -307,12 +316,14 @@ class EvaluationSpec(_message.Message):
     def __init__(self, log_source: _Optional[_Union[LogSource, _Mapping]] = ..., rankers: _Optional[_Iterable[_Union[Ranker, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[_common_pb2.JudgementKind, str]]] = ..., depth: _Optional[int] = ..., overlap: _Optional[int] = ..., gold_share: _Optional[float] = ..., sample_plan: _Optional[_Union[SamplePlan, _Mapping]] = ..., priority: _Optional[int] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner_team: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., alerting: _Optional[_Union[Alerting, _Mapping]] = ..., stopping: _Optional[_Union[Stopping, _Mapping]] = ..., grading_order: _Optional[_Union[GradingOrder, str]] = ...) -> None: ...
 
 class Stopping(_message.Message):
-    __slots__ = ("min_effect", "grade_everything")
+    __slots__ = ("min_effect", "grade_everything", "rule")
     MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
     GRADE_EVERYTHING_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
     min_effect: float
     grade_everything: bool
-    def __init__(self, min_effect: _Optional[float] = ..., grade_everything: _Optional[bool] = ...) -> None: ...
+    rule: StoppingRule
+    def __init__(self, min_effect: _Optional[float] = ..., grade_everything: _Optional[bool] = ..., rule: _Optional[_Union[StoppingRule, str]] = ...) -> None: ...
 
 class LogSource(_message.Message):
     __slots__ = ("index_pattern", "window", "filters")

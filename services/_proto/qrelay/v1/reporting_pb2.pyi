@@ -318,7 +318,7 @@ class EvaluationReport(_message.Message):
     def __init__(self, name: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., krippendorff_alpha: _Optional[float] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ..., state: _Optional[_Union[_evaluation_pb2.EvaluationState, str]] = ..., estimator: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[_Union[Coverage, _Mapping]] = ..., automation: _Optional[_Union[AutomationSummary, _Mapping]] = ..., agreement: _Optional[_Union[RaterAgreement, _Mapping]] = ..., grading: _Optional[_Union[GradingSummary, _Mapping]] = ..., label_set: _Optional[_Union[LabelSet, _Mapping]] = ..., rankers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CompareRankersRequest(_message.Message):
-    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence", "segments", "relabel_with", "min_effect")
+    __slots__ = ("name", "baseline", "candidate", "measures", "segment_by", "confidence", "segments", "relabel_with", "min_effect", "stopping_rule")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BASELINE_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_FIELD_NUMBER: _ClassVar[int]
@@ -328,6 +328,7 @@ class CompareRankersRequest(_message.Message):
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     RELABEL_WITH_FIELD_NUMBER: _ClassVar[int]
     MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    STOPPING_RULE_FIELD_NUMBER: _ClassVar[int]
     name: str
     baseline: str
     candidate: str
@@ -337,7 +338,8 @@ class CompareRankersRequest(_message.Message):
     segments: _containers.RepeatedScalarFieldContainer[str]
     relabel_with: str
     min_effect: float
-    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ..., relabel_with: _Optional[str] = ..., min_effect: _Optional[float] = ...) -> None: ...
+    stopping_rule: _evaluation_pb2.StoppingRule
+    def __init__(self, name: _Optional[str] = ..., baseline: _Optional[str] = ..., candidate: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., segment_by: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[str]] = ..., relabel_with: _Optional[str] = ..., min_effect: _Optional[float] = ..., stopping_rule: _Optional[_Union[_evaluation_pb2.StoppingRule, str]] = ...) -> None: ...
 
 class MetricDifference(_message.Message):
     __slots__ = ("measure", "segment", "difference", "interval", "p_value_t", "p_value_permutation", "p_value_holm", "queries", "baseline_mean", "candidate_mean", "unweighted_difference", "significant", "estimates", "lead", "lead_reason")
@@ -404,7 +406,7 @@ class SideBySideVerdict(_message.Message):
     def __init__(self, segment: _Optional[str] = ..., wins: _Optional[int] = ..., ties: _Optional[int] = ..., losses: _Optional[int] = ..., mean_preference: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., p_value_sign: _Optional[float] = ..., p_value_wilcoxon: _Optional[float] = ..., items: _Optional[int] = ..., items_human: _Optional[int] = ..., estimates: _Optional[_Iterable[_Union[Estimate, _Mapping]]] = ..., lead: _Optional[str] = ..., lead_reason: _Optional[str] = ...) -> None: ...
 
 class SequentialDecision(_message.Message):
-    __slots__ = ("measure", "decision", "verdict", "estimate", "interval", "looks", "eligible", "decided_at_look", "decided_interval", "min_effect", "values", "method")
+    __slots__ = ("measure", "decision", "verdict", "estimate", "interval", "looks", "eligible", "decided_at_look", "decided_interval", "min_effect", "values", "method", "rule")
     MEASURE_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -417,6 +419,7 @@ class SequentialDecision(_message.Message):
     MIN_EFFECT_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
     measure: str
     decision: str
     verdict: str
@@ -429,7 +432,8 @@ class SequentialDecision(_message.Message):
     min_effect: float
     values: str
     method: str
-    def __init__(self, measure: _Optional[str] = ..., decision: _Optional[str] = ..., verdict: _Optional[str] = ..., estimate: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., looks: _Optional[int] = ..., eligible: _Optional[int] = ..., decided_at_look: _Optional[int] = ..., decided_interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., min_effect: _Optional[float] = ..., values: _Optional[str] = ..., method: _Optional[str] = ...) -> None: ...
+    rule: _evaluation_pb2.StoppingRule
+    def __init__(self, measure: _Optional[str] = ..., decision: _Optional[str] = ..., verdict: _Optional[str] = ..., estimate: _Optional[float] = ..., interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., looks: _Optional[int] = ..., eligible: _Optional[int] = ..., decided_at_look: _Optional[int] = ..., decided_interval: _Optional[_Union[_common_pb2.Interval, _Mapping]] = ..., min_effect: _Optional[float] = ..., values: _Optional[str] = ..., method: _Optional[str] = ..., rule: _Optional[_Union[_evaluation_pb2.StoppingRule, str]] = ...) -> None: ...
 
 class RankerComparison(_message.Message):
     __slots__ = ("name", "differences", "verdicts", "baseline", "candidate", "summary", "partial", "partial_reason", "estimator", "confidence", "label_set", "report_time", "sequential")
