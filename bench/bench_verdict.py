@@ -34,8 +34,10 @@ Per arm, against a real ``qrelay serve`` and the local Elasticsearch (``QRELAY_E
    headline (issue 12) decides a direction. Arms: "today" (items at random within priority and
    deadline, every item judged), "query-complete" (issue 12: whole queries in a random order within
    strata, and the server stops human work once the headline's anytime-valid sequence decides —
-   the evaluation completes DECISION_REACHED), "adaptive" (that, plus the adaptive audit);
-   "issue12" would add streamed pre-judgement, which is not built.
+   the evaluation completes DECISION_REACHED), "adaptive" (that, plus the adaptive audit),
+   "streamed" (query-complete and early stop, with streamed pre-judgement: graders start after
+   the job's first wave while the rest is encoded). Every arm but "streamed" pre-judges with
+   ``--no-stream`` before grading; ``--cold`` empties the embedding cache before each arm.
 5. **Truth.** The fixture knows every hidden grade: the true NDCG@10 of both rankers over the
    sampled queries (the report's estimator with perfect labels on every query; lists from
    ``ExportEvaluation``) and over the whole comparable log population (every query both buckets
@@ -100,8 +102,9 @@ class Arm:
     missing: str = ""
     # A change to the evaluation spec (e.g. a grading order).
     shape_spec: Callable = lambda spec: None
-    # Start the graders while pre-judgement still runs; the simulated clock then runs
-    # uncompressed until pre-judgement has finished (machine time is not compressed).
+    # Streamed pre-judgement: start the graders while pre-judgement still runs (grading opens after
+    # its first wave); the simulated clock then runs uncompressed until pre-judgement has finished
+    # (machine time is not compressed). The other arms run `qrelay prejudge --no-stream` first.
     streamed_prejudge: bool = False
     # The verdict of one look (a RankerComparison).
     verdict: Callable = fixed_sample_verdict
@@ -130,11 +133,9 @@ ARMS = {
     "adaptive": Arm("adaptive", f"query-complete random order, anytime-valid early stop, adaptive audit "
                                 f"(+{ADAPTIVE_EXTRA} of settled items by Neyman's rule)",
                     verdict=anytime_verdict, rule=ANYTIME, server_env={"QRELAY_ADAPTIVE_AUDIT_SHARE": ADAPTIVE_EXTRA}),
-    "issue12": Arm(
-        "issue12", "query-complete random order, streamed pre-judgement, anytime-valid stopping",
-        missing="streamed pre-judgement is not built (issue 12 left it out): the job scores every item before the "
-                "evaluation enters GRADING; arms query-complete and adaptive have the rest",
-        streamed_prejudge=True, verdict=anytime_verdict, rule=ANYTIME),
+    "streamed": Arm("streamed", "query-complete random order, streamed pre-judgement (graders start after the "
+                                "first wave), anytime-valid early stop",
+                    streamed_prejudge=True, verdict=anytime_verdict, rule=ANYTIME),
 }
 
 
@@ -324,9 +325,10 @@ def spec_for(log_index: str, size: int, seed: int, overlap: int, sxs: bool):
     return s
 
 
-def wipe(es, prefix: str, log_index: str) -> None:
-    """Every index of the prefix except the embedding cache (kept across runs on purpose) and the logs."""
-    keep = {f"{prefix}embeddings", log_index}
+def wipe(es, prefix: str, log_index: str, cold: bool = False) -> None:
+    """Every index of the prefix except the logs and — unless ``cold`` — the embedding cache
+    (kept across runs on purpose)."""
+    keep = {log_index} | (set() if cold else {f"{prefix}embeddings"})
     names = [n for n in es.indices.get(index=f"{prefix}*", expand_wildcards="all") if n not in keep]
     if names:
         es.indices.delete(index=",".join(names))
@@ -370,9 +372,11 @@ class Session:
                 raise SystemExit(f"{name} is {state} ({e.state_reason}) while waiting for {sorted(states)}")
             await asyncio.sleep(0.5)
 
-    async def prejudge(self, name: str) -> dict:
+    async def prejudge(self, name: str, stream: bool = False) -> dict:
         """``qrelay prejudge`` as a user runs it; its JSON summary."""
         argv = [sys.executable, "-m", "services.cli", "prejudge", name.split("/")[1], "--json", "--quiet"]
+        if not stream:
+            argv.append("--no-stream")
         if self.args.actors:
             argv += ["--actors", str(self.args.actors)]
         p = await asyncio.create_subprocess_exec(*argv, env=self.env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
@@ -463,7 +467,7 @@ async def run_arm(arm: Arm, args, address: str, server_pid: int, env: dict) -> A
         out.queries = produced.counts.queries
 
         clock = SimClock(args.compression, hold=args.hold)
-        prejudge = asyncio.create_task(session.prejudge(name))
+        prejudge = asyncio.create_task(session.prejudge(name, stream=arm.streamed_prejudge))
         if not arm.streamed_prejudge:
             out.prejudge = await prejudge
             out.prejudge_s = time.monotonic() - t0 - out.production_s
@@ -609,7 +613,11 @@ def print_arm(r: ArmResult, args) -> None:
     warm = "warm" if enc == 0 else ("cold" if hits == 0 else f"partly warm ({hits / (enc + hits):.0%} hits)")
     print(f"evaluation: {r.queries:,} queries, {r.items:,} items, {r.auto_judged:,} auto-judged, {r.for_humans:,} "
           f"for humans (overlap {args.overlap}); automation rate {r.automation:.1%}")
-    print(f"production {r.production_s:.0f} s; pre-judgement {r.prejudge_s:.0f} s, embedding cache {warm} "
+    sec = pj.get("seconds") or {}
+    waves = (f" in {pj.get('waves')} waves, grading open after {sec.get('to_grading', float('nan')):.0f} s "
+             f"(signals {sec.get('signals', float('nan')):.0f} s, first wave {sec.get('wave 0', float('nan')):.0f} s)"
+             if r.arm.streamed_prejudge else "")
+    print(f"production {r.production_s:.0f} s; pre-judgement {r.prejudge_s:.0f} s{waves}, embedding cache {warm} "
           f"({hits:,} texts from the cache, {enc:,} encoded)")
     c = r.clock
     # the rate while every grader has work: up to the verdict, the first "queue empty" or the end
@@ -658,7 +666,8 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
           "looks | automation | verdict | agrees with truth (sampled / population) | grading complete (simulated) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        pre = r.production_s + r.prejudge_s
+        # streamed: grading (on the uncompressed clock) ran while pre-judgement did, and counts in t_sim
+        pre = r.production_s + (0.0 if r.arm.streamed_prejudge else r.prejudge_s)
         done = (f"{hms(pre + r.complete.t_sim)}, {r.complete.judgements:,} judgements, "
                 f"{r.completion.split(':')[0]}" if r.complete else f"not within the run ({hms(r.clock['sim'])} graded)")
         for rule, v in (("fixed-sample: randomisation p < 0.05", r.verdict),
@@ -686,7 +695,9 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
     if population:
         print(f"truth, {population.what}: control {population.control:.4f}, treatment {population.treatment:.4f}, "
               f"difference {population.difference:+.4f}")
-    print("time to verdict = production + pre-judgement (machine time, uncompressed) + simulated grading time; "
+    print("time to verdict = production + pre-judgement (machine time, uncompressed) + simulated grading time "
+          "(streamed: production + simulated time from the first wave, on an uncompressed clock while "
+          "pre-judgement runs); "
           "wall time = real time from CreateEvaluation to the verdict's look (looks halt the clock).")
     print("Note: a fixed-sample test read at every look is optional stopping: its false-verdict rate over the looks "
           "exceeds the nominal 5%. The anytime-valid sequence (issue 12) covers every look at once; it "
@@ -728,6 +739,9 @@ def main() -> int:
     ap.add_argument("--prefix", default="qb-verdict-",
                     help="index prefix, fixed so the embedding cache survives between runs (everything else "
                          "under it is deleted at the start)")
+    ap.add_argument("--cold", action="store_true",
+                    help="every arm starts with an empty embedding cache (pre-judgement encodes everything: what "
+                         "streaming hides); default: the cache is kept, so arms after the first find it warm")
     ap.add_argument("--actors", type=int, default=None, help="pre-judgement encoder actors (default: one per CPU)")
     ap.add_argument("--reporting-seconds", type=float, default=1.0, help="the server's consensus worker interval")
     ap.add_argument("--seed", type=int, default=7)
@@ -774,7 +788,7 @@ def main() -> int:
               f"{args.report_every:.0f} simulated s", flush=True)
         results = []
         for arm in arms:
-            wipe(es, args.prefix, args.log_index)
+            wipe(es, args.prefix, args.log_index, cold=args.cold)
             env = {**os.environ, "QRELAY_ES_URL": url, "QRELAY_INDEX_PREFIX": args.prefix,
                    "QRELAY_TOKEN": TOKENS["engineer"]}
             with qrelay_server(url, args.prefix, tmp / f"serve-{arm.name}.log",

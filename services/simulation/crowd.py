@@ -74,7 +74,9 @@ class Tally:
     submit_ms: list = field(default_factory=list)  # real latency of SubmitJudgement calls
     ack_times: list = field(default_factory=list)  # simulated time of each acknowledged judgement
     graders: set = field(default_factory=set)  # indices of graders who submitted
-    first_empty: float | None = None  # simulated time of the first "queue empty" answer
+    # simulated time of the first "queue empty" answer after the first judgement (before it, grading
+    # may not be open yet: streamed pre-judgement)
+    first_empty: float | None = None
 
 
 class Crowd:
@@ -116,7 +118,7 @@ class Crowd:
                     continue
                 if e.code() == grpc.StatusCode.NOT_FOUND and what == "next":
                     self.tally.empty += 1
-                    if self.clock is not None and self.tally.first_empty is None:
+                    if self.clock is not None and self.tally.first_empty is None and self.tally.judgements:
                         self.tally.first_empty = self.clock.now()
                 else:
                     self.tally.errors[f"{what} {e.code().name}"] += 1
