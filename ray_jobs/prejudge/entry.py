@@ -100,7 +100,7 @@ def execute(evaluation_id: str, args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ray_jobs.prejudge", description="Pre-judge an evaluation's items.")
-    p.add_argument("--evaluation", required=True, help="evaluation id (it must be PREJUDGING)")
+    p.add_argument("--evaluation", required=True, help="evaluation id (PREJUDGING, or GRADING with a stream to resume)")
     add_arguments(p)
     args = p.parse_args(argv)
     try:

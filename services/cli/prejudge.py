@@ -14,10 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score an evaluation's items with a sentence-transformers model (each unique text embedded once, "
         "embeddings cached in Elasticsearch), calibrate the scores against human judgements, auto-judge what the "
         "model is confident about (a random audit share still goes to graders) and move the evaluation from "
-        "PREJUDGING to GRADING. Safe to re-run after an interruption. Elasticsearch: --es-url, QRELAY_ES_URL, else "
+        "PREJUDGING to GRADING — by default after the first wave of queries, scoring the rest while graders work "
+        "(--no-stream: after every item). Safe to re-run after an interruption (a stream cut short is resumed). Elasticsearch: --es-url, QRELAY_ES_URL, else "
         "the local node `qrelay es start` runs (credentials and TLS from QRELAY_ES_* settings).",
     )
-    p.add_argument("evaluation", metavar="EVALUATION", help="evaluation id (must be PREJUDGING)")
+    p.add_argument("evaluation", metavar="EVALUATION", help="evaluation id (PREJUDGING, or GRADING with a stream to resume)")
     add_arguments(p)
     p.set_defaults(func=run)
 
