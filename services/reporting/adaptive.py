@@ -5,8 +5,9 @@ so the prediction-powered estimates stay unbiased (:mod:`evaluators.reporting.au
 One :func:`step` per pass of the reporting worker, for an evaluation with a headline comparison
 (:func:`services.reporting.stopping.headline`), an audit share, and a server that spends an
 extra audit share (``QRELAY_ADAPTIVE_AUDIT_SHARE``, 0 = off); re-allocated whenever the human
-labels grew by a tenth since the last allocation, once the random audit has checked every stratum
-a little, and never after the headline decision.
+labels grew by a tenth since the last allocation, once every stratum has a few audits in queries
+whose items sent to humans are all judged (the only ones that show the model's errors), and never
+after the headline decision.
 
 The design stays a Poisson sample with known probabilities: a settled item goes to humans when
 its fixed uniform draw (:func:`evaluators.automation.audit_draw`, the same draw as the random
@@ -62,15 +63,20 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
     audited = settled & pw.needs_humans & (pw.source == SOURCE["human"])
     pi_now = np.divide(np.bincount(st[settled], weights=pi[settled], minlength=h), n_h, out=np.full(h, audit_share),
                        where=n_h > 0)
-    audits = np.bincount(st[audited], minlength=h)
-    # not before the random audit has checked every stratum a little (min(MIN_AUDITS, half of what it
-    # will check there)): an item's probability never falls, so an early guess would stay spent
-    need = np.minimum(MIN_AUDITS, np.ceil(0.5 * audit_share * n_h))
-    if ((n_h > 0) & (audits < need)).any():
-        return None
     qv = ctx.qv
     d_ppi, d_model = qv.ppi[m][b] - qv.ppi[m][a], qv.model[m][b] - qv.model[m][a]
     usable = np.isfinite(d_ppi - d_model)
+    # Only audits in usable queries (every item sent to humans judged) show the model's errors. A
+    # stratum whose queries wait on audits just drawn — the last allocation raised it — has none to
+    # show, not an error of 0: counting all its audits gave it an estimate from its few usable
+    # queries, often 0, and the next allocation moved its extra audits to a stratum the model gets
+    # right, for good.
+    audits = np.bincount(st[audited & usable[pw.query]], minlength=h)
+    # not before the audit has checked every stratum a little (min(MIN_AUDITS, half of what the random
+    # audit will check there)): an item's probability never falls, so an early guess would stay spent
+    need = np.minimum(MIN_AUDITS, np.ceil(0.5 * audit_share * n_h))
+    if ((n_h > 0) & (audits < need)).any():
+        return None
     n_usable = np.bincount(st[settled & usable[pw.query]], minlength=h).astype(float)
     s_h = residual_sd(d_ppi, d_model, ls.query_stratum, pi_now, n_usable, audits, h, min_audits=MIN_AUDITS)
     if not (s_h > 0).any():

@@ -383,16 +383,24 @@ def test_adaptive_audit_sends_more_of_the_stratum_where_the_model_errs_and_recor
         "automation": {"audit_share": AUDIT, "seed": AUDIT_SEED, "threshold": 0.8}})
     drawn = [it for it in g.items if it["audit"]]
     g.wait("seeded", lambda e: e.grading.items == len(g.items))
-    judge(g.grader(0), len(drawn) - 1)  # one left: the evaluation stays in GRADING
-    def allocated():
-        a = ((evaluations.get(es, g.prefix, g.eval_id).get("automation") or {}).get("adaptive_audit") or {})
-        return a if (a.get("strata") or {}).get("tail", {}).get("inclusion", 0) > AUDIT else None
+    done = judge(g.grader(0), len(drawn) - 1)  # one left: the evaluation stays in GRADING
+    # The worker re-allocates as its passes apply these judgements (whenever the labels grew by a
+    # tenth), so what is read below must be the allocation that stays: the one made by a pass that
+    # began after every judgement above was applied; later passes see the same labels and change
+    # nothing until humans judge more.
+    def stored():
+        return evaluations.get(es, g.prefix, g.eval_id)
 
     deadline = time.monotonic() + 120
-    while not allocated() and time.monotonic() < deadline:
+    while (stored().get("grading") or {}).get("judgements") != len(done):
+        assert time.monotonic() < deadline, f"the {len(done)} judgements were never applied: {stored().get('grading')}"
         time.sleep(0.3)
-    doc = allocated()
-    assert doc, evaluations.get(es, g.prefix, g.eval_id).get("automation")
+    applied = stored()["grading"]["update_time"]  # the end of a pass that had them all
+    while (last := stored())["grading"]["update_time"] == applied:
+        assert time.monotonic() < deadline, "no pass of the worker after the judgements were applied"
+        time.sleep(0.3)
+    doc = (last.get("automation") or {}).get("adaptive_audit") or {}
+    assert doc.get("strata", {}).get("tail", {}).get("inclusion", 0) > AUDIT, last.get("automation")
     head, tail = doc["strata"]["head"], doc["strata"]["tail"]
     assert AUDIT <= head["inclusion"] < tail["inclusion"] and tail["residual_sd"] > head["residual_sd"], doc
     docs = g.docs()
