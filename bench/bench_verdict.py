@@ -56,7 +56,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -428,7 +427,7 @@ async def grade_history(session: Session, crowd_factory, name: str) -> dict:
 async def run_arm(arm: Arm, args, address: str, server_pid: int, env: dict) -> ArmResult:
     import grpc
 
-    from fixtures.graders import WorkforceSpec, draw_workforce, offered_rate
+    from fixtures.graders import draw_workforce, offered_rate
     from fixtures.logs.documents import DocumentCorpus
     from fixtures.logs.queries import QueryUniverse
     from fixtures.logs.truth import Oracle
