@@ -421,6 +421,32 @@ def test_report_page_leads_with_prediction_powered_where_the_model_labelled(labe
     ctx.close()
 
 
+def test_report_page_decides_under_the_stopping_rule_it_names(labelled_web, browser):
+    """The launch-bar rule chosen on the page is the one the server decides under: the decision
+    line is CompareRankers' under that rule, and the page names the rule and what the bar means."""
+    name = f"evaluations/{labelled_web['lab'].evaluation_id}"
+    cmp = labelled_web["reporting"].CompareRankers(rp.CompareRankersRequest(
+        name=name, baseline="control", candidate="treatment", min_effect=MIN_EFFECT,
+        stopping_rule=ev.EXCLUDES_MIN_EFFECT), metadata=auth("engineer"), timeout=60)
+    s = cmp.sequential
+    assert s.rule == ev.EXCLUDES_MIN_EFFECT
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = open_page(ctx, f"{labelled_web['web']}/{name}?segment_by=&min_effect={MIN_EFFECT}"
+                          "&stopping_rule=EXCLUDES_MIN_EFFECT", TOKENS["engineer"])
+    decision = (f"Decided: {s.verdict}, at query {s.decided_at_look:,} of {s.eligible:,}" if s.decision == "decided"
+                else f"Keep grading: {s.looks:,} of {s.eligible:,} queries complete")
+    expect(page.locator("#sequential-decision")).to_have_text(decision)
+    assert page.input_value("#stopping-rule") == "EXCLUDES_MIN_EFFECT"
+    seq = page.text_content("#sequential")
+    assert "launch bar" in seq and f"+{MIN_EFFECT}: decides once the sequence lies wholly above it" in seq
+    assert "shown to be smaller" not in seq  # the other rule's words
+    # back to the default rule from the page's own control: the parameter leaves the URL
+    page.select_option("#stopping-rule", "SIGN_OR_EQUIVALENCE")
+    expect(page.locator("#sequential")).to_contain_text("sign or equivalence")
+    assert "stopping_rule" not in page.url
+    ctx.close()
+
+
 CHART = """async () => {
   const c = window.qrelay.charts.trends, u = c.plot;
   const rgb = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));

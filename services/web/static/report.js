@@ -1,7 +1,7 @@
 // The report page of one evaluation: GetEvaluation, GetEvaluationReport and CompareRankers, shown
-// as they come. Segmenting, the baseline, the candidate and the smallest difference that matters
-// are query parameters, so a view can be linked to
-// (/evaluations/ID?segment_by=locale&baseline=control&candidate=treatment&min_effect=0.01).
+// as they come. Segmenting, the baseline, the candidate, the smallest difference that matters and
+// the stopping rule are query parameters, so a view can be linked to
+// (/evaluations/ID?segment_by=locale&baseline=control&candidate=treatment&min_effect=0.01&stopping_rule=EXCLUDES_MIN_EFFECT).
 // Every number is quoted as the API says to quote it (`lead`: prediction-powered, human-only or the
 // label set's), with the others beside the headline, in the words `qrelay report` and `qrelay
 // compare` print (services/cli/report.py).
@@ -88,7 +88,11 @@
     return parts.length ? section("Progress", ...parts) : null;
   }
 
-  function controls(ev, segBy, baseline, candidate, minEffect) {
+  // The contract's StoppingRule values, in the words the page uses (qrelay compare --stopping-rule).
+  const RULES = [["SIGN_OR_EQUIVALENCE", "is there a difference (sign or equivalence)"],
+                 ["EXCLUDES_MIN_EFFECT", "does it clear the smallest difference (launch bar)"]];
+
+  function controls(ev, segBy, baseline, candidate, minEffect, rule) {
     const fields = segmentFields(ev);
     const rankers = (ev.spec.rankers || []).map((r) => r.id);
     const two = rankers.length >= 2;
@@ -96,7 +100,8 @@
       Q.params.set({ segment_by: Q.$("segment-by").value,
                      baseline: two ? Q.$("baseline").value : "",
                      candidate: two ? Q.$("candidate").value : "",
-                     min_effect: two && Number(Q.$("min-effect").value) ? Q.$("min-effect").value : "" });
+                     min_effect: two && Number(Q.$("min-effect").value) ? Q.$("min-effect").value : "",
+                     stopping_rule: two && Q.$("stopping-rule").value !== RULES[0][0] ? Q.$("stopping-rule").value : "" });
       load();
     };
     return el("form", { class: "controls", onsubmit: (e) => e.preventDefault() },
@@ -107,7 +112,8 @@
                           title: "the anytime-valid decision also stops once the headline difference is shown to be smaller" },
                "Smallest difference that matters ",
                el("input", { id: "min-effect", type: "number", min: "0", step: "any", value: minEffect, onchange: reload }))
-        : null);
+        : null,
+      two ? Q.select("stopping-rule", "Stopping rule", RULES, rule, reload) : null);
   }
 
   // --- metrics per ranker ---------------------------------------------------------------
@@ -237,8 +243,11 @@
         ["Estimate so far", `${fmt.signed(s.estimate)} (${KIND[s.values] || s.values} per-query values)`],
         ["Sequence now", `${seq(s.interval)} after ${fmt.int(s.looks)} of ${fmt.int(s.eligible)} queries`],
         decided ? ["Sequence at the decision", `${seq(s.decided_interval)} at query ${fmt.int(s.decided_at_look)}`] : null,
-        ["Minimum effect", Q.n(s.min_effect) ? `±${s.min_effect} (also stops once the difference is shown to be smaller)`
-          : "none: only a difference from zero decides"],
+        ["Stopping rule", (RULES.find(([k]) => k === s.rule) || RULES[0])[1]],
+        ["Minimum effect", s.rule === "EXCLUDES_MIN_EFFECT"
+          ? `+${s.min_effect}: decides once the sequence lies wholly above it (gains at least that) or wholly below it`
+          : Q.n(s.min_effect) ? `±${s.min_effect} (also stops once the difference is shown to be smaller)`
+            : "none: only a difference from zero decides"],
       ]),
       el("p", { class: "muted small" }, s.method));
   }
@@ -452,16 +461,18 @@
     const baseline = Q.params.get("baseline", rankers[0]);
     const candidate = Q.params.get("candidate", rankers[1]);
     const minEffect = Q.params.get("min_effect", "");
+    const rule = Q.params.get("stopping_rule", RULES[0][0]);
     const segment_by = segBy ? segBy.split(",") : [];
     const [rep, cmp] = await Promise.all([
       Q.call("ReportingService", "GetEvaluationReport", { name, segment_by }),
       rankers.length >= 2 ? Q.call("ReportingService", "CompareRankers",
-                                   { name, baseline, candidate, segment_by, min_effect: Number(minEffect) || 0 })
+                                   { name, baseline, candidate, segment_by, min_effect: Number(minEffect) || 0,
+                                     stopping_rule: rule })
         : Promise.resolve(null),
     ]);
     for (const r of [rep, cmp]) if (r && (r.status === 401 || r.status === 403)) return Q.fail(r);
 
-    const parts = [head(ev), progress(ev), controls(ev, segBy, baseline, candidate, minEffect)];
+    const parts = [head(ev), progress(ev), controls(ev, segBy, baseline, candidate, minEffect, rule)];
     if (!rep.ok) {
       parts.push(problem(rep, "report"));
     } else {
