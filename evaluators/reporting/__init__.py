@@ -13,7 +13,7 @@ from .randomisation import SignFlip, sign_flip
 from .raters import RaterAgreement, alpha_from_votes
 from .segments import Segmentation, parse_segment_key, parse_stratum, segment, segment_key, stratum_fields
 from .sentence import Line, SxSLine, measure_label, summary
-from .sequential import Sequence, headline_sequence
+from .sequential import Sequence, arrival_order, headline_sequence
 from .strata import Estimate, coefficients, stratified
 from .verdicts import Verdict, oriented, sxs_verdict
 
@@ -22,5 +22,5 @@ __all__ = [
     "SignFlip", "sign_flip", "RaterAgreement", "alpha_from_votes", "Segmentation", "parse_segment_key", "parse_stratum", "segment", "segment_key",
     "stratum_fields", "Line", "SxSLine", "measure_label", "summary", "Estimate", "coefficients", "stratified",
     "Verdict", "oriented", "sxs_verdict", "PPIResult", "QueryValues", "item_values", "ppi_estimate", "query_values",
-    "Sequence", "headline_sequence",
+    "Sequence", "arrival_order", "headline_sequence",
 ]

@@ -21,7 +21,9 @@ import math
 import numpy as np
 from elasticsearch import Elasticsearch
 
-from evaluators.reporting import Line, SxSLine, headline_sequence, oriented, summary, sxs_verdict, weighted_difference
+from evaluators.automation import audit_draw
+from evaluators.reporting import (Line, SxSLine, arrival_order, headline_sequence, oriented, summary, sxs_verdict,
+                                  weighted_difference)
 from evaluators.stats import holm
 from services.core import clock
 from services.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
@@ -30,6 +32,10 @@ from services.reporting import estimates, lineage, report, scope
 from services.reporting.cache import LabelCache
 
 N_PERMUTATIONS = 10_000
+# Salt of the per-query draw that places queries the model settled whole in the sequence (any fixed
+# number: the draw only has to be fixed before any label and independent of the query's values).
+SEQUENCE_DRAW_SEED = 7_341
+
 # The contract's stopping rules (StoppingRule) and the pure rule of evaluators.stats.stop_when each is.
 RULES = {"SIGN_OR_EQUIVALENCE": "zero", "EXCLUDES_MIN_EFFECT": "excludes_min_effect"}
 
@@ -178,9 +184,10 @@ def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: fl
 
     Per-query values: prediction-powered with λ fixed at 1 (fixed before any look, as the
     time-uniform guarantee needs) when the routing is known, which are the human values when
-    nothing is model-made; else the label set's. Order: the time each query became complete —
-    when the last of its items sent to humans got its first human judgement (queries with
-    nothing for humans first), ties in query-id order.
+    nothing is model-made; else the label set's. Order (:func:`evaluators.reporting.arrival_order`):
+    the time each query became complete — when the last of its items sent to humans got its first
+    human judgement, ties in query-id order — with the queries the model settled whole spread among
+    them by a fixed draw per query, not put first.
     """
     ls, qv = ctx.labels, ctx.qv
     known = ls.query_stratum >= 0
@@ -195,9 +202,11 @@ def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: fl
     when = np.full(len(ls.query_ids), -np.inf)
     stamp = np.where(pw.needs_humans, np.nan_to_num(pw.human_time, nan=-np.inf), -np.inf)
     np.maximum.at(when, pw.query, stamp)
+    human_work = np.bincount(pw.query[pw.needs_humans], minlength=len(ls.query_ids)) > 0
     idx = np.flatnonzero(eligible)
-    done = np.flatnonzero(np.isfinite(d[idx]))
-    order = done[np.lexsort((idx[done], when[idx[done]]))]
+    draw = np.array([audit_draw(SEQUENCE_DRAW_SEED, f"{ls.evaluation_id}\0{ls.query_ids[q]}") for q in idx])
+    # a human time not recorded (older consensus documents) counts as the earliest
+    order = arrival_order(np.isfinite(d[idx]), human_work[idx], np.maximum(when[idx], np.finfo(float).min), draw)
     s = headline_sequence(d[idx], ls.query_stratum[idx], ctx.weights, ctx.traffic_of(eligible), order=order,
                           level=ctx.level, min_effect=min_effect, rule=RULES[rule])
     dec = s.decision
