@@ -662,8 +662,9 @@ def print_arm(r: ArmResult, args) -> None:
 def print_table(results: list[ArmResult], population: Truth | None) -> None:
     """One row per arm and stopping rule, both rules read at the same looks."""
     print("\n| arm | stopping rule | time to verdict (simulated) | of which grading | wall time | human judgements | "
-          "looks | automation | verdict | agrees with truth (sampled / population) | grading complete (simulated) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "looks | automation | verdict | agrees with truth (sampled / population) | interval covers the sampled truth "
+          "| grading complete (simulated) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         # streamed: grading (on the uncompressed clock) ran while pre-judgement did, and counts in t_sim
         pre = r.production_s + (0.0 if r.arm.streamed_prejudge else r.prejudge_s)
@@ -673,20 +674,26 @@ def print_table(results: list[ArmResult], population: Truth | None) -> None:
                         ("anytime-valid sequence decides", r.anytime)):
             if v is None:
                 print(f"| {r.arm.name} | {rule} | – | – | – | {r.tally.judgements:,} (all of the run) | {len(r.looks)} "
-                      f"| {r.automation:.1%} | none by the end of the run | – | {done} |")
+                      f"| {r.automation:.1%} | none by the end of the run | – | – | {done} |")
                 continue
+            truth = r.sampled_truth
             if rule.startswith("anytime"):
                 sign = 1 if v.seq_verdict == "candidate better" else -1
                 said = f"{v.seq_verdict}: sequence [{v.seq_low:+.4f}, {v.seq_high:+.4f}], n={v.queries}"
+                low, high = v.seq_low, v.seq_high
             else:
                 sign = np.sign(v.difference)
                 said = (f"{v.difference:+.4f} [{v.low:+.4f}, {v.high:+.4f}], randomisation p={v.p_perm:.4f} "
                         f"(t p={v.p_t:.4f}), n={v.queries}")
-            truth = r.sampled_truth
+                low, high = v.low, v.high
+            # a direction can agree while the interval misses: the bench found the sequence's ordering
+            # bug that way (an interval too narrow for its data)
+            covers = "yes" if low <= truth.difference <= high else "NO"
             agree = (f"{'yes' if sign == np.sign(truth.difference) else 'NO'} / "
                      f"{('yes' if sign == np.sign(population.difference) else 'NO') if population else '–'}")
             print(f"| {r.arm.name} | {rule} | {hms(pre + v.t_sim)} | {hms(v.t_sim)} | {hms(v.real)} | "
-                  f"{v.judgements:,} | {r.looks.index(v) + 1} | {r.automation:.1%} | {said} | {agree} | {done} |")
+                  f"{v.judgements:,} | {r.looks.index(v) + 1} | {r.automation:.1%} | {said} | {agree} | {covers} "
+                  f"| {done} |")
     for r in results:
         t = r.sampled_truth
         print(f"truth ({r.arm.name}), {t.what}: control {t.control:.4f}, treatment {t.treatment:.4f}, "
