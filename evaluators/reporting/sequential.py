@@ -117,4 +117,3 @@ def arrival_order(complete, human_work, finished, draw) -> np.ndarray:
     tie = np.r_[np.zeros(done_h.size), draw[auto]]
     both = np.r_[done_h, auto]
     return both[np.lexsort((both, tie, key))]
-

@@ -205,8 +205,8 @@ def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: fl
     human_work = np.bincount(pw.query[pw.needs_humans], minlength=len(ls.query_ids)) > 0
     idx = np.flatnonzero(eligible)
     draw = np.array([audit_draw(SEQUENCE_DRAW_SEED, f"{ls.evaluation_id}\0{ls.query_ids[q]}") for q in idx])
-    # a human time not recorded (older consensus documents) counts as the earliest
-    order = arrival_order(np.isfinite(d[idx]), human_work[idx], np.maximum(when[idx], np.finfo(float).min), draw)
+    # (a human time not recorded — older consensus documents — is -inf above: it counts as the earliest)
+    order = arrival_order(np.isfinite(d[idx]), human_work[idx], when[idx], draw)
     s = headline_sequence(d[idx], ls.query_stratum[idx], ctx.weights, ctx.traffic_of(eligible), order=order,
                           level=ctx.level, min_effect=min_effect, rule=RULES[rule])
     dec = s.decision
