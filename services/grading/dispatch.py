@@ -49,11 +49,12 @@ class TtlCache:
         self._values: dict[Any, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def get(self, key: Any, compute: Callable[[], Any], fresh: bool = False) -> Any:
+        """The cached value, or a new one when it is older than ``seconds`` or ``fresh`` is asked for."""
         t = time.monotonic()
         with self._lock:
             hit = self._values.get(key)
-        if hit and hit[0] > t:
+        if hit and hit[0] > t and not fresh:
             return hit[1]
         value = compute()
         with self._lock:
@@ -280,13 +281,14 @@ class Dispatcher:
         hit = self._profiles.get(grader_id)
         return hit[1] if hit and hit[0] > time.monotonic() else None
 
-    def allowed_evaluations(self, grader: dict[str, Any]) -> list[str]:
-        open_ = self._evaluations.get("grading", lambda: queue.grading_evaluations(self.es, self.prefix))
+    def allowed_evaluations(self, grader: dict[str, Any], fresh: bool = False) -> list[str]:
+        """Evaluations in GRADING the grader may work on; cached for ``cache_seconds`` unless ``fresh``."""
+        open_ = self._evaluations.get("grading", lambda: queue.grading_evaluations(self.es, self.prefix), fresh)
         names = grader.get("programmes") or []
         if not names:
             return [e["evaluation_id"] for e in open_]
         ids = tuple(sorted(n.partition("/")[2] or n for n in names))
-        progs = self._programmes.get(ids, lambda: programmes.get_many(self.es, self.prefix, list(ids)))
+        progs = self._programmes.get(ids, lambda: programmes.get_many(self.es, self.prefix, list(ids)), fresh)
         teams = {t for p in progs for t in p.get("owner_teams") or ()}
         return [e["evaluation_id"] for e in open_ if e.get("owner_team") in teams]
 
@@ -356,7 +358,9 @@ class Dispatcher:
         grader = self.active_grader(grader_id)
         locales = list(grader.get("locales") or ())
         kinds = kinds_for(grader, kind)
-        evaluations = self.allowed_evaluations(grader)
+        # read afresh: an evaluation opened (or a programme joined) a moment ago must not be
+        # answered with "no tasks" until the cache expires — the app would only look again in 30 s
+        evaluations = self.allowed_evaluations(grader, fresh=True)
         where = f"locales {', '.join(locales) or '(none)'}; kinds {', '.join(kinds) or '(none)'}"
         seed = random.getrandbits(31)
         held: list[str] = []

@@ -52,7 +52,6 @@ class Grading:
         w.seed(es, self.prefix, self.eval_id, self.items, state="PREJUDGING", **seed)
         es.update(index=evaluations.index(self.prefix), id=self.eval_id, doc={"state": "GRADING", **(fields or {})},
                   refresh=True)
-        time.sleep(2.2)  # the servers cache the evaluations in GRADING for 2 s
         self.stub = evaluation_pb2_grpc.EvaluationServiceStub(self.channels[0])
 
     def grader(self, replica: int = 0) -> w.GraderClient:

@@ -59,7 +59,6 @@ class World:
 
     def seed(self, items, **kw):
         w.seed(self.es, self.prefix, self.eval_id, items, **kw)
-        time.sleep(2.2)  # the server caches evaluations in GRADING for 2 s
 
     def grader(self, locales=None, **kw) -> w.GraderClient:
         name, cred = w.create_grader(self.channel, locales=locales or [self.locale], **kw)
@@ -349,6 +348,26 @@ def test_expired_lease_is_refused_and_the_task_returns_to_the_pool(short_server,
         assert w.code_of(g.submit, a.name, grade=2) == grpc.StatusCode.FAILED_PRECONDITION
         h.submit(b.name, grade=1)
         assert [j["grader"] for j in world.judgements()] == [h.id]
+
+
+def test_an_evaluation_opened_a_moment_ago_is_served_at_once(es_url, es, tmp_path):
+    """A grader who found the queue empty asks again just after an evaluation opened: the server's
+    cache of evaluations in GRADING (here an hour long) must not answer "no tasks" — the web app
+    would only look again 30 s later."""
+    prefix = f"qt-grading-cache-{uuid.uuid4().hex[:8]}-"
+    try:
+        with qrelay_server(es_url, prefix, tmp_path / "serve.log", {"QRELAY_GRADING_CACHE_SECONDS": "3600"}) as (
+                address, _), grpc.insecure_channel(address) as ch:
+            first = World(es, ch, prefix)
+            first.seed(w.pointwise(first.eval_id, 1, locale=first.locale))
+            g = first.grader()
+            g.submit(g.next().name, grade=1)
+            assert w.code_of(g.next) == grpc.StatusCode.NOT_FOUND  # the cache now holds [first]
+            second = World(es, ch, prefix)
+            second.seed(w.pointwise(second.eval_id, 2, locale=first.locale))
+            assert g.next().task.locale == first.locale
+    finally:
+        _drop(es, prefix)
 
 
 def test_two_replicas_never_double_lease(es_url, es, tmp_path):

@@ -349,7 +349,6 @@ def _bulk_seed(world: World, items: list[dict]) -> None:
     w.seed(world.es, world.prefix, world.eval_id, [])
     helpers.bulk(world.es, ({"_index": f"{world.prefix}items", "_id": it["item_id"], "_source": it} for it in items))
     world.es.indices.refresh(index=f"{world.prefix}items")
-    time.sleep(2.2)  # the server caches evaluations in GRADING for 2 s
 
 
 def _observe(world: World, graders: int = 8) -> list[dict]:
