@@ -34,7 +34,9 @@ Per arm, against a real ``qrelay serve`` and the local Elasticsearch (``QRELAY_E
    headline (issue 12) decides a direction. Arms: "today" (items at random within priority and
    deadline, every item judged), "query-complete" (issue 12: whole queries in a random order within
    strata, and the server stops human work once the headline's anytime-valid sequence decides —
-   the evaluation completes DECISION_REACHED), "adaptive" (that, plus the adaptive audit),
+   the evaluation completes DECISION_REACHED), "adaptive" (that, plus the adaptive audit's fixed
+   extra share), "verdict-audit" (that, with the audit share per stratum chosen for the fewest human
+   judgements to the decision: ``QRELAY_ADAPTIVE_AUDIT=verdict``),
    "streamed" (query-complete and early stop, with streamed pre-judgement: graders start after
    the job's first wave while the rest is encoded). Every arm but "streamed" pre-judges with
    ``--no-stream`` before grading; ``--cold`` empties the embedding cache before each arm.
@@ -132,6 +134,10 @@ ARMS = {
     "adaptive": Arm("adaptive", f"query-complete random order, anytime-valid early stop, adaptive audit "
                                 f"(+{ADAPTIVE_EXTRA} of settled items by Neyman's rule)",
                     verdict=anytime_verdict, rule=ANYTIME, server_env={"QRELAY_ADAPTIVE_AUDIT_SHARE": ADAPTIVE_EXTRA}),
+    "verdict-audit": Arm("verdict-audit", "query-complete random order, anytime-valid early stop, adaptive audit "
+                                          "for the verdict (each stratum's share of checks chosen for the fewest "
+                                          "human judgements to the decision)",
+                         verdict=anytime_verdict, rule=ANYTIME, server_env={"QRELAY_ADAPTIVE_AUDIT": "verdict"}),
     "streamed": Arm("streamed", "query-complete random order, streamed pre-judgement (graders start after the "
                                 "first wave), anytime-valid early stop",
                     streamed_prejudge=True, verdict=anytime_verdict, rule=ANYTIME),
@@ -378,6 +384,8 @@ class Session:
             argv.append("--no-stream")
         if self.args.actors:
             argv += ["--actors", str(self.args.actors)]
+        if self.args.audit_share is not None:
+            argv += ["--audit-share", str(self.args.audit_share)]
         p = await asyncio.create_subprocess_exec(*argv, env=self.env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
                                                  stderr=asyncio.subprocess.PIPE)
         out, err = await p.communicate()
@@ -749,6 +757,9 @@ def main() -> int:
                     help="every arm starts with an empty embedding cache (pre-judgement encodes everything: what "
                          "streaming hides); default: the cache is kept, so arms after the first find it warm")
     ap.add_argument("--actors", type=int, default=None, help="pre-judgement encoder actors (default: one per CPU)")
+    ap.add_argument("--audit-share", type=float, default=None,
+                    help="share of the model's settled items humans still check (default: qrelay prejudge's, 0.05); "
+                         "the prediction-powered values' variance, so the anytime sequence's width, grows as 1/share")
     ap.add_argument("--reporting-seconds", type=float, default=1.0, help="the server's consensus worker interval")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--progress-every", type=int, default=20, help="print a progress line every N looks")
@@ -791,7 +802,8 @@ def main() -> int:
               f"within, {w.speed_sigma} across graders), careless {w.careless_share:.0%} (random {w.careless_random:.0%} "
               f"of the time, {w.careless_speed:.0%} of the time taken), honest error rate ~{w.noise:.0%}, skips "
               f"~{w.skip_rate:.0%}; compression ×{args.compression:.0f}, hold {args.hold:.0f} s, a look every "
-              f"{args.report_every:.0f} simulated s", flush=True)
+              f"{args.report_every:.0f} simulated s; audit share "
+              f"{'0.05 (qrelay prejudge default)' if args.audit_share is None else args.audit_share}", flush=True)
         results = []
         for arm in arms:
             wipe(es, args.prefix, args.log_index, cold=args.cold)

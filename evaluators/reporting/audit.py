@@ -15,6 +15,20 @@ so ``S_h² ≈ π_h Σ_q (Y_q − M_q)² / N_h``; strata with fewer than ``min_a
 pooled value. Every stratum keeps at least the random audit share; the rest of the budget goes
 where the model's errors move the headline most.
 
+**For the verdict** (:func:`verdict_inclusion`) the total is not fixed: it is chosen so that the
+anytime-valid sequence decides after the fewest human judgements. The sequence needs about
+``t ∝ Var`` queries, each costing its human items plus its audits, so what is least is
+``Cost(π) · Var(π)`` per query with
+
+    Var(π) = A + Σ_h u_h S_h² (1/π_h − 1),    Cost(π) = k + Σ_h u_h π_h
+
+(``A`` the variance of a query's value were every item judged by humans, ``u_h`` settled items of
+stratum ``h`` per query, ``k`` items per query humans judge anyway, ``S_h`` as above but in the
+sequence's units). Setting the derivative to 0 gives ``π_h = S_h sqrt(Cost/Var)``: Neyman's rule
+again, at the level where one more audit costs as much in judgements as it saves in queries.
+With a low audit share each disagreeing audit enters a query's value ``1/π`` times over (a
+single grader's noise included), so the level this picks can be far above the random share.
+
 Whatever the allocation, the estimate stays unbiased as long as each item's probability is
 known and recorded: :mod:`.ppi` weights every audited item by its own ``1/π_i``.
 
@@ -29,7 +43,7 @@ import numpy as np
 
 from evaluators.stats import neyman_allocation
 
-__all__ = ["audit_inclusion", "residual_sd"]
+__all__ = ["audit_inclusion", "residual_sd", "verdict_inclusion"]
 
 
 def audit_inclusion(weights, residual, *, settled, queries, audit_share: float, extra_share: float) -> np.ndarray:
@@ -66,3 +80,43 @@ def residual_sd(diff_ppi, diff_model, query_stratum, inclusion, settled_items, a
     per = np.sqrt(np.divide(pi * sq, n, out=np.zeros(n_strata), where=n > 0))
     pooled = np.sqrt((pi * sq).sum() / n.sum()) if n.sum() > 0 else 0.0
     return np.where(np.asarray(audits) >= min_audits, per, pooled)
+
+
+def verdict_inclusion(residual, *, settled_per_query, human_per_query: float, variance_all_human: float,
+                      floor) -> np.ndarray:
+    """Per stratum: the probability that a settled item goes to humans that reaches the
+    anytime-valid verdict after the fewest human judgements (module doc): ``residual`` ``S_h``
+    (:func:`residual_sd` over the sequence's per-query values), ``settled_per_query`` ``u_h``,
+    ``human_per_query`` ``k``, ``variance_all_human`` ``A``; never below ``floor`` (per stratum:
+    the random share, or what an item already has — a probability never falls).
+
+    >>> verdict_inclusion([0.0, 0.3], settled_per_query=[4.0, 4.0], human_per_query=8.0,
+    ...                   variance_all_human=0.01, floor=[0.05, 0.05]).round(3).tolist()
+    [0.05, 1.0]
+    >>> verdict_inclusion([0.0, 0.01], settled_per_query=[4.0, 4.0], human_per_query=8.0,
+    ...                   variance_all_human=0.01, floor=[0.05, 0.05]).round(3).tolist()
+    [0.05, 0.295]
+    """
+    s = np.asarray(residual, dtype=np.float64)
+    u = np.asarray(settled_per_query, dtype=np.float64)
+    lo = np.clip(np.asarray(floor, dtype=np.float64), 0.0, 1.0)
+    if s.shape != u.shape or lo.shape != s.shape or (s < 0).any() or (u < 0).any():
+        raise ValueError("residual, settled_per_query and floor need one non-negative entry per stratum")
+    if not (human_per_query >= 0 and variance_all_human >= 0):
+        raise ValueError("human_per_query and variance_all_human must be >= 0")
+    if not (s * u).any():
+        return lo  # the audit has not caught the model out: nothing to steer by
+
+    def at(r: float) -> np.ndarray:
+        return np.clip(s * np.sqrt(r), np.maximum(lo, 1e-9), 1.0)
+
+    def objective(pi: np.ndarray) -> float:
+        var = variance_all_human + float((u * s * s * (1.0 / pi - 1.0)).sum())
+        return (human_per_query + float((u * pi).sum())) * var
+
+    # π_h = S_h sqrt(r) at the optimum, with r = Cost/Var there: search r (one dimension, and J is
+    # smooth in it) over every level from "all at the floor" to "every item checked"
+    top = 1.0 / max(float(s[s > 0].min()), 1e-12) ** 2
+    grid = np.geomspace(top * 1e-8, top * 1.01, 400)
+    best = min(grid, key=lambda r: objective(at(r)))
+    return np.where(u > 0, at(best), lo)

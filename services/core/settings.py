@@ -68,7 +68,7 @@ SHARE = (lambda x: 0 < x < 1, "must lie strictly between 0 and 1")
 
 def settings_from_env(cls, env: Mapping[str, str], names: Mapping[str, tuple], **given):
     """``cls`` with each field in ``names`` (field -> (variable, check, what it wants)) read from
-    its variable when set and not empty — typed like the field's default, then checked — and the
+    its variable when set and not empty — typed like the field's default (a number, or a word), then checked — and the
     fields in ``given`` as they are. The one way every settings object reads ``QRELAY_*``.
 
     >>> from dataclasses import dataclass
@@ -90,7 +90,12 @@ def settings_from_env(cls, env: Mapping[str, str], names: Mapping[str, tuple], *
         if raw is None or raw == "":
             continue
         default = getattr(cls, name)
-        value = env_int(var, raw) if isinstance(default, int) and not isinstance(default, bool) else env_float(var, raw)
+        if isinstance(default, str):
+            value = raw.strip()
+        elif isinstance(default, int) and not isinstance(default, bool):
+            value = env_int(var, raw)
+        else:
+            value = env_float(var, raw)
         if not ok(value):
             raise ConfigError(f"{var}={raw!r} {wants}")
         values[name] = value

@@ -4,7 +4,11 @@ so the prediction-powered estimates stay unbiased (:mod:`evaluators.reporting.au
 
 One :func:`step` per pass of the reporting worker, for an evaluation with a headline comparison
 (:func:`services.reporting.stopping.headline`), an audit share, and a server that spends an
-extra audit share (``QRELAY_ADAPTIVE_AUDIT_SHARE``, 0 = off); re-allocated whenever the human
+extra audit share (``QRELAY_ADAPTIVE_AUDIT_SHARE``, 0 = off) — or, with
+``QRELAY_ADAPTIVE_AUDIT=verdict``, as many audits as bring the anytime-valid verdict after the
+fewest human judgements (:func:`evaluators.reporting.audit.verdict_inclusion`: with a low
+audit share a disagreeing audit enters its query's value 1/π times over, a grader's noise
+included, and the sequence needs queries in proportion to that variance); re-allocated whenever the human
 labels grew by a tenth since the last allocation, once every stratum has a few audits in queries
 whose items sent to humans are all judged (the only ones that show the model's errors), and never
 after the headline decision.
@@ -25,7 +29,8 @@ import numpy as np
 from elasticsearch import Elasticsearch
 
 from evaluators.automation import audit_draw
-from evaluators.reporting.audit import audit_inclusion, residual_sd
+from evaluators.reporting.audit import audit_inclusion, residual_sd, verdict_inclusion
+from evaluators.reporting.strata import coefficients
 from services.core import clock
 from services.reporting import estimates, routing, stopping
 from services.reporting.cache import LabelCache
@@ -35,15 +40,19 @@ log = logging.getLogger("qrelay.adaptive")
 
 REGROW = 0.1  # re-allocate once the human labels grew by this share
 MIN_AUDITS = 10  # audits a stratum needs for its own residual estimate (fewer: the pooled one)
+MODES = ("share", "verdict")  # QRELAY_ADAPTIVE_AUDIT: a fixed extra share, or what the verdict needs
 
 
 def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, doc: dict[str, Any],
-         extra_share: float) -> dict[str, Any] | None:
+         extra_share: float, mode: str = "share") -> dict[str, Any] | None:
     """One allocation (see the module docstring); the ``automation.adaptive_audit`` to store, or None."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     automation = doc.get("automation") or {}
     audit_share = float(automation.get("audit_share") or 0.0)
     head = stopping.headline(doc)
-    if extra_share <= 0 or audit_share <= 0 or head is None or (doc.get("stopping") or {}).get("decided"):
+    off = extra_share <= 0 and mode == "share"
+    if off or audit_share <= 0 or head is None or (doc.get("stopping") or {}).get("decided"):
         return None
     ctx, ev = stopping.context(es, prefix, cache, evaluation_id, "adaptive audit")
     if ctx is None or ctx.qv is None:
@@ -78,11 +87,14 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
     if ((n_h > 0) & (audits < need)).any():
         return None
     n_usable = np.bincount(st[settled & usable[pw.query]], minlength=h).astype(float)
-    s_h = residual_sd(d_ppi, d_model, ls.query_stratum, pi_now, n_usable, audits, h, min_audits=MIN_AUDITS)
+    if mode == "verdict":
+        pi_h, s_h = _for_verdict(ctx, a, b, d_ppi, d_model, settled, pi, pi_now, audits, audit_share)
+    else:
+        s_h = residual_sd(d_ppi, d_model, ls.query_stratum, pi_now, n_usable, audits, h, min_audits=MIN_AUDITS)
+        pi_h = audit_inclusion(ctx.weights, s_h, settled=n_h, queries=q_h, audit_share=audit_share,
+                               extra_share=extra_share)
     if not (s_h > 0).any():
         return None  # the audit has not caught the model out anywhere yet: nothing to steer by
-    pi_h = audit_inclusion(ctx.weights, s_h, settled=n_h, queries=q_h, audit_share=audit_share,
-                           extra_share=extra_share)
     seed = int(automation.get("seed") or 0)
     raise_ = np.flatnonzero(settled & (pi_h[np.maximum(st, 0)] > pi + 1e-9))
     item_changes, cons_changes, added = [], [], 0
@@ -98,10 +110,43 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
         cons_changes.append((item_id, {**fields, "update_time": stamp}))
     routing.write(es, prefix, item_changes, cons_changes)
     keys = [s.get("key", "") for s in ev.strata]
-    out = {"at_labels": humans, "extra_share": extra_share, "update_time": stamp,
+    out = {"at_labels": humans, "mode": mode, "extra_share": extra_share if mode == "share" else None,
+           "update_time": stamp,
            "strata": {k: {"inclusion": round(float(p), 6), "residual_sd": round(float(s), 6), "settled": int(n)}
                       for k, p, s, n in zip(keys, pi_h, s_h, n_h)},
            "raised": int(before.get("raised") or 0) + len(item_changes),
            "audits_added": int(before.get("audits_added") or 0) + added}
     log.info("adaptive audit", extra={"evaluation": evaluation_id, "raised": len(item_changes), "added": added})
     return out
+
+
+def _for_verdict(ctx, a: int, b: int, d_ppi, d_model, settled, pi, pi_now, audits, audit_share: float):
+    """Per stratum, the probability of a check that reaches the verdict after the fewest human
+    judgements, and ``S_h`` — in the units of the anytime-valid sequence
+    (:func:`evaluators.reporting.sequential.headline_sequence`: each eligible query's value times
+    ``n · c_q``), over the same eligible queries."""
+    ls, pw, h = ctx.labels, ctx.labels.pointwise, len(ctx.weights)
+    eligible = (ls.query_stratum >= 0) & ctx.pm.retrieved[a] & ctx.pm.retrieved[b]
+    n = int(eligible.sum())
+    scale = np.zeros(len(ls.query_ids))
+    scale[eligible] = n * coefficients(ls.query_stratum[eligible], ctx.weights, ctx.traffic_of(eligible))
+    in_eligible = eligible[pw.query]
+    st = ls.query_stratum[pw.query]
+    mine = settled & in_eligible
+    usable = np.isfinite(d_ppi - d_model)
+    n_usable = np.bincount(st[mine & usable[pw.query]], minlength=h).astype(float)
+    s_h = residual_sd(scale * d_ppi, scale * d_model, np.where(eligible, ls.query_stratum, -1), pi_now, n_usable,
+                      audits, h, min_audits=MIN_AUDITS)
+    # the variance a query's value would have were every item judged by humans: the label set's
+    # values (the model's labels stand where it settled; a disagreement's share is in S_h)
+    labels = scale * (ctx.pm.values[stopping.MEASURE][b] - ctx.pm.values[stopping.MEASURE][a])
+    full = labels[eligible & np.isfinite(labels)]
+    per_query = np.bincount(st[mine], minlength=h) / max(n, 1)
+    humans = float((~settled & in_eligible).sum()) / max(n, 1)
+    # an item's probability never falls: a stratum's floor is the least any of its items has now
+    lowest = np.full(h, np.inf)
+    np.minimum.at(lowest, st[mine], pi[mine])
+    floor = np.where(np.isfinite(lowest), np.maximum(lowest, audit_share), audit_share)
+    pi_h = verdict_inclusion(s_h, settled_per_query=per_query, human_per_query=humans,
+                             variance_all_human=float(full.var()) if full.size > 1 else 0.0, floor=floor)
+    return pi_h, s_h

@@ -47,6 +47,9 @@ class ReportingConfig:
     # headline difference; 0 (the default) keeps the random audit share alone — the extra share
     # is extra human work, a choice for the operator.
     adaptive_audit_share: float = 0.0
+    # ``verdict``: instead of a fixed extra share, as many checks per stratum as bring the anytime-valid
+    # decision after the fewest human judgements (services.reporting.adaptive); ``share``: the above.
+    adaptive_audit: str = "share"
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "ReportingConfig":
@@ -62,4 +65,5 @@ _ENV = {
     "claim_seconds": ("QRELAY_REPORTING_CLAIM_SECONDS", *POSITIVE),
     "routing_min_labels": ("QRELAY_ROUTING_MIN_LABELS", *POSITIVE),
     "adaptive_audit_share": ("QRELAY_ADAPTIVE_AUDIT_SHARE", lambda x: 0 <= x <= 1, "must lie in [0, 1]"),
+    "adaptive_audit": ("QRELAY_ADAPTIVE_AUDIT", lambda x: x in ("share", "verdict"), "must be share or verdict"),
 }

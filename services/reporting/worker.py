@@ -11,7 +11,8 @@ Every ``interval_seconds`` it takes each evaluation in GRADING in turn and, unde
    of is auto-judged,
 3. refreshes the model–human agreement on the audit share when an audit item's label changed,
    With ``QRELAY_ADAPTIVE_AUDIT_SHARE`` it also spends extra audits where the model's errors move
-   the headline most (:mod:`services.reporting.adaptive`),
+   the headline most, with ``QRELAY_ADAPTIVE_AUDIT=verdict`` as many as reach the headline
+   decision after the fewest human judgements (:mod:`services.reporting.adaptive`),
 4. watches the headline comparison's anytime-valid sequence and, once its decision is clear,
    stops human work on the queries nobody started (:mod:`services.reporting.stopping`, issue 12),
 5. stores the grading progress with the ETA (``grading``, ``counts.judgements/items_done``),
@@ -148,7 +149,7 @@ class ReportingWorker:
             fields["automation"] = routed.automation
         try:
             adapted = None if streaming else adaptive.step(es, prefix, self.labels, evaluation_id, doc,
-                                                           cfg.adaptive_audit_share)
+                                                           cfg.adaptive_audit_share, cfg.adaptive_audit)
         except Exception:  # noqa: BLE001 - the random audit share stands on its own
             log.exception("adaptive audit failed", extra={"evaluation": evaluation_id})
             adapted = None

@@ -369,24 +369,19 @@ def settled_queries(eval_id, locale, n=48):
     return out
 
 
-def test_adaptive_audit_sends_more_of_the_stratum_where_the_model_errs_and_records_each_probability(es, replicas):
-    """Issue 12: with an extra audit share (QRELAY_ADAPTIVE_AUDIT_SHARE=0.3 on these servers), once
-    the random audit has shown the model wrong in the tail and right in the head, the tail's
-    settled items get a higher probability of a human check (Neyman's rule), recorded on items and
-    consensus documents; the newly drawn ones go to humans, and the comparison stays estimable."""
-    from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
-
-    g = Grading(es, replicas, settled_queries, fields={
+def _allocation_after_the_random_audit(es, servers):
+    """The settled world above in GRADING with a headline comparison; every random audit judged
+    but one (the evaluation stays in GRADING); ``(grading, the stored adaptive_audit, drawn)`` as
+    the allocation that stays: made by a pass that began after every judgement was applied."""
+    g = Grading(es, servers, settled_queries, fields={
         "spec": _headline_spec(grade_everything=True), "kinds": ["pointwise"],
         "strata": [{"key": "head", "weight": 0.5}, {"key": "tail", "weight": 0.5}],
         "automation": {"audit_share": AUDIT, "seed": AUDIT_SEED, "threshold": 0.8}})
     drawn = [it for it in g.items if it["audit"]]
     g.wait("seeded", lambda e: e.grading.items == len(g.items))
-    done = judge(g.grader(0), len(drawn) - 1)  # one left: the evaluation stays in GRADING
+    done = judge(g.grader(0), len(drawn) - 1)
     # The worker re-allocates as its passes apply these judgements (whenever the labels grew by a
-    # tenth), so what is read below must be the allocation that stays: the one made by a pass that
-    # began after every judgement above was applied; later passes see the same labels and change
-    # nothing until humans judge more.
+    # tenth); later passes see the same labels and change nothing until humans judge more.
     def stored():
         return evaluations.get(es, g.prefix, g.eval_id)
 
@@ -398,29 +393,68 @@ def test_adaptive_audit_sends_more_of_the_stratum_where_the_model_errs_and_recor
     while (last := stored())["grading"]["update_time"] == applied:
         assert time.monotonic() < deadline, "no pass of the worker after the judgements were applied"
         time.sleep(0.3)
-    doc = (last.get("automation") or {}).get("adaptive_audit") or {}
-    assert doc.get("strata", {}).get("tail", {}).get("inclusion", 0) > AUDIT, last.get("automation")
+    return g, (last.get("automation") or {}).get("adaptive_audit") or {}, drawn
+
+
+def _probabilities_are_recorded_and_drawn_by_them(es, g, doc, drawn) -> None:
+    """Every item of a stratum has its stratum's newest probability, on items and consensus
+    documents alike, and is an audit exactly when its fixed draw falls below it."""
+    from evaluators.automation import audit_draw
+
     head, tail = doc["strata"]["head"], doc["strata"]["tail"]
-    assert AUDIT <= head["inclusion"] < tail["inclusion"] and tail["residual_sd"] > head["residual_sd"], doc
     docs = g.docs()
-    # an item's probability only rises, to its stratum's newest: every item of a stratum has the same one
     (p_head,) = {d["audit_probability"] for d in docs.values() if d["stratum"] == "head"}
     (p_tail,) = {d["audit_probability"] for d in docs.values() if d["stratum"] == "tail"}
     assert p_head >= head["inclusion"] and p_tail >= tail["inclusion"] and p_tail > p_head
     es.indices.refresh(index=f"{g.prefix}items")
     items = {h["_id"]: h["_source"] for h in es.search(index=f"{g.prefix}items", size=1000, query={
         "term": {"evaluation_id": g.eval_id}})["hits"]["hits"]}
-    from evaluators.automation import audit_draw
-
     for item_id, d in docs.items():
         p = d["audit_probability"]
         assert items[item_id]["audit_probability"] == p == (p_tail if d["stratum"] == "tail" else p_head)
-        # drawn exactly when the item's fixed draw falls below its recorded probability
         assert d["audit"] == (audit_draw(AUDIT_SEED, item_id) < p) == d["needs_humans"]
     assert doc["audits_added"] == sum(d["audit"] for d in docs.values()) - len(drawn) > 0
+
+
+def test_adaptive_audit_sends_more_of_the_stratum_where_the_model_errs_and_records_each_probability(es, replicas):
+    """Issue 12: with an extra audit share (QRELAY_ADAPTIVE_AUDIT_SHARE=0.3 on these servers), once
+    the random audit has shown the model wrong in the tail and right in the head, the tail's
+    settled items get a higher probability of a human check (Neyman's rule), recorded on items and
+    consensus documents; the newly drawn ones go to humans, and the comparison stays estimable."""
+    from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
+
+    g, doc, drawn = _allocation_after_the_random_audit(es, replicas)
+    assert doc.get("strata", {}).get("tail", {}).get("inclusion", 0) > AUDIT, doc
+    head, tail = doc["strata"]["head"], doc["strata"]["tail"]
+    assert AUDIT <= head["inclusion"] < tail["inclusion"] and tail["residual_sd"] > head["residual_sd"], doc
+    assert (doc["mode"], doc["extra_share"]) == ("share", 0.3)
+    # the budget: the random share plus the extra one, of the settled items
+    assert (head["inclusion"] * head["settled"] + tail["inclusion"] * tail["settled"]) == pytest.approx(
+        (AUDIT + 0.3) * (head["settled"] + tail["settled"]), rel=1e-3)
+    _probabilities_are_recorded_and_drawn_by_them(es, g, doc, drawn)
     judge(g.grader(1))
     cmp = reporting_pb2_grpc.ReportingServiceStub(g.channels[0]).CompareRankers(rp.CompareRankersRequest(
         name=f"evaluations/{g.eval_id}", baseline="control", candidate="treatment"), metadata=auth("engineer"),
         timeout=60)
     assert any(x.kind == "ppi" for x in cmp.differences[0].estimates)
     g.close()
+
+
+def test_adaptive_audit_for_the_verdict_checks_every_item_where_the_model_errs_this_much(es_url, es, tmp_path):
+    """QRELAY_ADAPTIVE_AUDIT=verdict: no budget — each stratum gets the share of checks that reaches
+    the anytime-valid decision after the fewest human judgements. A model that rates everything in
+    the tail Perfect makes each unchecked tail item cost the sequence more than judging it does, so
+    every tail item goes to humans; the head, where the audit found no error, keeps the random share."""
+    prefix = f"qt-consensus-verdict-{uuid.uuid4().hex[:8]}-"
+    env = {**ENV, "QRELAY_ADAPTIVE_AUDIT": "verdict"}
+    try:
+        with qrelay_server(es_url, prefix, tmp_path / "serve.log", env) as (address, proc):
+            g, doc, drawn = _allocation_after_the_random_audit(es, (address, address, prefix, (proc.pid,)))
+            assert doc.get("mode") == "verdict" and doc.get("extra_share") is None, doc
+            head, tail = doc["strata"]["head"], doc["strata"]["tail"]
+            assert head["inclusion"] == AUDIT and tail["inclusion"] == 1.0, doc
+            assert tail["residual_sd"] > head["residual_sd"] == 0.0
+            _probabilities_are_recorded_and_drawn_by_them(es, g, doc, drawn)
+            g.close()
+    finally:
+        _drop(es, prefix)
