@@ -180,7 +180,9 @@ def cost(queries: int) -> None:
 def to_precision(queries: int, reps: int) -> None:
     """Human judgements for ±0.01 on the headline (NDCG@10, treatment − control) and to its verdict:
     naive (humans judge every item) vs PPI with a random audit vs PPI with the adaptive audit at
-    the same number of audits, and the anytime-valid sequence's price (issue 12). Two models: the
+    the same number of audits, and the anytime-valid sequence's price (issue 12); then the 5%
+    random audit qrelay prejudge uses by default, and the adaptive audit for the verdict steered by
+    what that 5% pilot showed (``QRELAY_ADAPTIVE_AUDIT=verdict``). Two models: the
     fixture's (off by one as often as a single human, everywhere) and one as good in most locales
     but weak in two (off by one on 45% of their items) — where the adaptive audit has something to find."""
     from fixtures.evaluations import labelled
@@ -208,7 +210,8 @@ def to_precision(queries: int, reps: int) -> None:
 
 def _need(lab, pw, truth, model, reps: int, name: str, rng) -> None:
     from evaluators.reporting import headline_sequence, ppi_estimate, query_values, stratified
-    from evaluators.reporting.audit import audit_inclusion, residual_sd
+    from evaluators.reporting.audit import audit_inclusion, residual_sd, verdict_inclusion
+    from evaluators.reporting.strata import coefficients
 
     strata = [x["key"] for x in lab.evaluation["strata"]]
     w = np.array([x["weight"] for x in lab.evaluation["strata"]])
@@ -225,7 +228,6 @@ def _need(lab, pw, truth, model, reps: int, name: str, rng) -> None:
     floor, share = 0.10, 0.25  # the adaptive audit: 10% random everywhere, the rest of a 25% budget by Neyman
     n_h = np.bincount(st[settled], minlength=len(w)).astype(float)
     q_h = np.bincount(q_stratum, minlength=len(w)).astype(float)
-    per = np.bincount(query, minlength=nq).astype(float)
     everyone = np.ones(truth.size, bool)
 
     def human_labels():  # one grader per item, off by one 15% of the time (the fixture's noise)
@@ -246,9 +248,11 @@ def _need(lab, pw, truth, model, reps: int, name: str, rng) -> None:
         work = np.bincount(query, weights=pi_items, minlength=nq)  # expected human judgements per query
         return float(work[done[:dec.look]].sum()) if dec.stop else float("nan")
 
-    rows = {k: [] for k in ("naive", "ppi", "adaptive")}
+    low = 0.05  # qrelay prejudge's default random audit share: the pilot the verdict audit starts from
+    scale = nq * coefficients(q_stratum, w)  # the sequence's units (headline_sequence)
+    rows = {k: [] for k in ("naive", "ppi", "adaptive", "ppi5", "verdict")}
     verdict = {k: [] for k in rows}
-    cs_ratio, pis = [], []
+    cs_ratio, pis, pis_v = [], [], []
     for _ in range(reps):
         human = human_labels()
         order = rng.permutation(nq)
@@ -275,15 +279,40 @@ def _need(lab, pw, truth, model, reps: int, name: str, rng) -> None:
         verdict["adaptive"].append(to_verdict(ya, oka, pi_a, order))
         sq = headline_sequence(ya, q_stratum, w, order=order[oka[order]])
         cs_ratio.append((sq.high - sq.low) / (e.high - e.low))
+        # today's default: a 5% random audit; and the verdict audit, steered by what that pilot showed
+        pi_5 = np.where(settled, low, 1.0)
+        e, used, y5, ok5, v5 = design(pi_5, human)
+        rows["ppi5"].append((e.high - e.low, used))
+        verdict["ppi5"].append(to_verdict(y5, ok5, pi_5, order))
+        dm5 = v5.model[m][1] - v5.model[m][0]
+        usable5 = np.isfinite(y5 - dm5)
+        n5 = np.bincount(st[settled & usable5[query]], minlength=len(w)).astype(float)
+        s_v = residual_sd(scale * y5, scale * dm5, q_stratum, np.full(len(w), low), n5,
+                          np.bincount(q_stratum, weights=v5.audits, minlength=len(w)), len(w))
+        # the label set the worker reads A from: humans' labels on their items, the model's on settled
+        # ones (the pilot's few audits aside)
+        ls_items = np.where(settled, model, human)
+        ls_v = query_values(query, ls_items, ls_items, everyone, np.ones(truth.size), ranks, nq, [m], max_grade=3)
+        full = scale * (ls_v.human[m][1] - ls_v.human[m][0])
+        pi_hv = verdict_inclusion(s_v, settled_per_query=n_h / nq, human_per_query=float((~settled).sum()) / nq,
+                                  variance_all_human=float(np.nanvar(full)), floor=np.full(len(w), low))
+        pis_v.append(pi_hv)
+        pi_v = np.where(settled, pi_hv[st], 1.0)
+        e, used, yv, okv, _ = design(pi_v, human)
+        rows["verdict"].append((e.high - e.low, used))
+        verdict["verdict"].append(to_verdict(yv, okv, pi_v, order))
     vt = query_values(query, model, truth, everyone, np.ones(truth.size), ranks, nq, [m], max_grade=3)
     true_d = stratified(vt.human[m][1] - vt.human[m][0], q_stratum, w).mean
     ratio = float(np.mean(cs_ratio))
     print(f"\n   {name}: true difference {true_d:+.4f} over the sampled queries; {truth.size:,} pooled items, "
           f"{settled.mean():.0%} settled; adaptive audit probability per stratum (mean over repetitions) "
-          + ", ".join(f"{k} {p:.2f}" for k, p in zip(strata, np.mean(pis, axis=0))))
+          + ", ".join(f"{k} {p:.2f}" for k, p in zip(strata, np.mean(pis, axis=0)))
+          + "; verdict audit (from a 5% pilot) " + ", ".join(f"{k} {p:.2f}" for k, p in zip(strata, np.mean(pis_v, axis=0))))
     table = []
     for k, label in (("naive", "naive: humans judge every item"), ("ppi", f"PPI, random audit {share:.0%}"),
-                     ("adaptive", f"PPI + adaptive audit ({floor:.0%} random + Neyman, {share:.0%} in all)")):
+                     ("adaptive", f"PPI + adaptive audit ({floor:.0%} random + Neyman, {share:.0%} in all)"),
+                     ("ppi5", f"PPI, random audit {low:.0%} (qrelay prejudge's default)"),
+                     ("verdict", "PPI + adaptive audit for the verdict (QRELAY_ADAPTIVE_AUDIT=verdict)")):
         hw = np.mean([r[0] for r in rows[k]]) / 2
         used = np.mean([r[1] for r in rows[k]])
         need = used * (hw / 0.01) ** 2
