@@ -40,6 +40,7 @@ log = logging.getLogger("qrelay.adaptive")
 
 REGROW = 0.1  # re-allocate once the human labels grew by this share
 MIN_AUDITS = 10  # audits a stratum needs for its own residual estimate (fewer: the pooled one)
+POOLED_AUDITS = 30  # the verdict mode: audits (all strata) before its first allocation
 MODES = ("share", "verdict")  # QRELAY_ADAPTIVE_AUDIT: a fixed extra share, or what the verdict needs
 
 
@@ -84,7 +85,14 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
     # not before the audit has checked every stratum a little (min(MIN_AUDITS, half of what the random
     # audit will check there)): an item's probability never falls, so an early guess would stay spent
     need = np.minimum(MIN_AUDITS, np.ceil(0.5 * audit_share * n_h))
-    if ((n_h > 0) & (audits < need)).any():
+    if mode == "verdict":
+        # the level matters more than the spread, and every query judged meanwhile carries the
+        # random share's heavy 1/π corrections: start once the pooled estimate has its audits (small
+        # strata take the pooled value; waiting for every stratum kept a bench run at the 5% share
+        # for its first 500 queries)
+        if audits.sum() < POOLED_AUDITS:
+            return None
+    elif ((n_h > 0) & (audits < need)).any():
         return None
     n_usable = np.bincount(st[settled & usable[pw.query]], minlength=h).astype(float)
     if mode == "verdict":
