@@ -202,7 +202,10 @@ def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: fl
     when = np.full(len(ls.query_ids), -np.inf)
     stamp = np.where(pw.needs_humans, np.nan_to_num(pw.human_time, nan=-np.inf), -np.inf)
     np.maximum.at(when, pw.query, stamp)
-    human_work = np.bincount(pw.query[pw.needs_humans], minlength=len(ls.query_ids)) > 0
+    # an item stopped early (unlabelled, no longer for humans) still counts: the queries with human
+    # work, M, must not shrink when grading stops, or every query the model settled whole would
+    # enter at once
+    human_work = np.bincount(pw.query[pw.needs_humans | (pw.label < 0)], minlength=len(ls.query_ids)) > 0
     idx = np.flatnonzero(eligible)
     draw = np.array([audit_draw(SEQUENCE_DRAW_SEED, f"{ls.evaluation_id}\0{ls.query_ids[q]}") for q in idx])
     # (a human time not recorded — older consensus documents — is -inf above: it counts as the earliest)

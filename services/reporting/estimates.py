@@ -69,8 +69,9 @@ def pointwise_values(ls: LabelSet, measures, max_grade: int) -> QueryValues | No
     human = np.where(pw.source == SOURCE["human"], pw.label, -1)
     model = np.where(np.isfinite(pw.model_label), np.rint(np.nan_to_num(pw.model_label)), -1).astype(np.int64)
     pi = inclusion(ls, pw)
-    # an item routed to humans with certainty, or settled and not drawn: consistent by construction
-    routed = pw.needs_humans | (pi >= 1)
+    # an item routed to humans with certainty, or settled and not drawn: consistent by construction;
+    # an audit stays drawn when an early stop took it off the queue unjudged — its query is not usable
+    routed = pw.needs_humans | pw.audit | (pi >= 1)
     grade = max(max_grade, int(model.max(initial=0)), int(human.max(initial=0)))
     return query_values(pw.query, model, human, routed, pi, pw.ranks, len(ls.query_ids), measures,
                         max_grade=grade)
@@ -82,7 +83,7 @@ def sxs_design(ls: LabelSet, prefs_human: np.ndarray, prefs_model: np.ndarray):
     sx = ls.sxs
     tie = sx.source == SOURCE["tie"]
     pi = inclusion(ls, sx)
-    routed = sx.needs_humans | tie | (pi >= 1)
+    routed = sx.needs_humans | sx.audit | tie | (pi >= 1)
     human = np.where(tie, 0.0, np.where(sx.source == SOURCE["human"], prefs_human, np.nan))
     ppi, hum, _ = item_values(prefs_model, human, routed, pi)
     return ppi, hum, pi, routed & np.isfinite(human)

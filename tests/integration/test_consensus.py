@@ -296,6 +296,50 @@ def test_grading_stops_early_once_the_headline_decision_is_clear(es, replicas):
     g.close()
 
 
+def test_queries_whose_only_human_work_was_audits_leave_the_report_when_grading_stops(es, replicas):
+    """An early stop takes the audits of unstarted queries off the queue. Those queries' other items
+    are the model's, and the audit items carried the model's label while they waited: left so, the
+    queries looked complete and settled with no audit drawn, and all of them entered the report and
+    the anytime-valid sequence at once (model-only values, the audit draws ignored). They must
+    leave the report like every other query nobody started."""
+    from services._proto.qrelay.v1 import reporting_pb2 as rp, reporting_pb2_grpc
+
+    def world(eval_id, locale):
+        late = []
+        for it in settled_queries(eval_id, locale, n=48, name="settled"):
+            if it["stratum"] == "head":
+                late.append({**it, "order_key": 0.99})  # served after every headline query
+        by_query: dict[str, list] = {}
+        for it in late:
+            by_query.setdefault(it["query_norm"], []).append(it)
+        audited = [q for q in by_query.values() if any(i["audit"] for i in q)]
+        return headline_queries(eval_id, locale) + [i for q in audited for i in q]
+
+    g = Grading(es, replicas, world, fields={
+        "spec": _headline_spec(), "kinds": ["pointwise"], "strata": [{"key": "head", "weight": 1.0}],
+        "automation": {"audit_share": AUDIT, "seed": AUDIT_SEED, "threshold": 0.8}})
+    late_queries = {it["query_norm"] for it in g.items if it.get("order_key") == 0.99}
+    assert len(late_queries) >= 10
+    g.wait("seeded", lambda e: e.grading.items == len(g.items))
+    done = judge(g.grader(0), 66)
+    e = g.wait("complete", lambda e: e.state == ev.COMPLETE)
+    assert e.completion.reason == ev.DECISION_REACHED, e.completion
+    judged_queries = {a.task.query for a in done}
+    assert not judged_queries & late_queries  # nobody started them: their audits were stopped
+    docs = g.docs()
+    for d in docs.values():
+        if d["query_norm"] in late_queries and d.get("audit"):
+            assert not d["needs_humans"] and d["source"] == "none" and d.get("label") is None, d
+    cmp = reporting_pb2_grpc.ReportingServiceStub(g.channels[0]).CompareRankers(rp.CompareRankersRequest(
+        name=f"evaluations/{g.eval_id}", baseline="control", candidate="treatment"), metadata=auth("engineer"),
+        timeout=60)
+    # the sequence and the report hold the judged queries only (the headline world has no query the
+    # model settled whole)
+    assert cmp.sequential.looks == len(judged_queries), (cmp.sequential.looks, len(judged_queries))
+    assert cmp.differences[0].queries == len(judged_queries)  # the label set's comparison too
+    g.close()
+
+
 def test_the_launch_bar_rule_stops_once_the_gain_is_shown_to_fall_short_of_it(es, replicas):
     """Issue 12, stopping.rule = EXCLUDES_MIN_EFFECT with a bar of 0.4: the headline's true gain is
     about 0.25, so the sequence ([+0.15, +0.34] at its first look, the 30th query) is wholly below
@@ -347,7 +391,7 @@ def test_the_launch_bar_rule_stops_once_the_gain_is_shown_to_fall_short_of_it(es
 AUDIT, AUDIT_SEED = 0.3, 7
 
 
-def settled_queries(eval_id, locale, n=48):
+def settled_queries(eval_id, locale, n=48, name="q"):
     """``n`` queries of four items, all settled by the model with a random audit share: right in
     the head stratum, over-rating everything in the tail (a Perfect for every document)."""
     from evaluators.automation import audit_draw
@@ -358,7 +402,7 @@ def settled_queries(eval_id, locale, n=48):
         stratum = "head" if i < n // 2 else "tail"
         docs = [w.doc(8 * i + k, "p") for k in range(4)]  # grades 0, 1, 2, 3 (grade_of: the number mod 4)
         lists = {"control": docs, "treatment": docs[::-1]}
-        q = w._query("q", i, locale, lists)
+        q = w._query(name, i, locale, lists)
         q.stratum = stratum
         for it in pooling.pointwise_items(eval_id, q, ["control", "treatment"], w._common(eval_id, 1, 50, None)):
             truth = int(it["doc"]["doc_id"][2:]) % 4
