@@ -10,8 +10,8 @@ fewest human judgements (:func:`evaluators.reporting.audit.verdict_inclusion`: w
 audit share a disagreeing audit enters its query's value 1/π times over, a grader's noise
 included, and the sequence needs queries in proportion to that variance); re-allocated whenever the human
 labels grew by a tenth since the last allocation, once every stratum has a few audits in queries
-whose items sent to humans are all judged (the only ones that show the model's errors), and never
-after the headline decision.
+whose items sent to humans are all judged (the only ones that show the model's errors; for the
+verdict, once there are ``POOLED_AUDITS`` of them in all), and never after the headline decision.
 
 The design stays a Poisson sample with known probabilities: a settled item goes to humans when
 its fixed uniform draw (:func:`evaluators.automation.audit_draw`, the same draw as the random
