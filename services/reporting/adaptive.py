@@ -5,8 +5,8 @@ so the prediction-powered estimates stay unbiased (:mod:`evaluators.reporting.au
 One :func:`step` per pass of the reporting worker, for an evaluation with a headline comparison
 (:func:`services.reporting.stopping.headline`), an audit share, and a server that spends an
 extra audit share (``QRELAY_ADAPTIVE_AUDIT_SHARE``, 0 = off) — or, with
-``QRELAY_ADAPTIVE_AUDIT=verdict``, as many audits as bring the anytime-valid verdict after the
-fewest human judgements (:func:`evaluators.reporting.audit.verdict_inclusion`: with a low
+``QRELAY_ADAPTIVE_AUDIT=verdict``, for an evaluation that stops early, as many audits as bring the
+anytime-valid verdict after the fewest human judgements (:func:`evaluators.reporting.audit.verdict_inclusion`: with a low
 audit share a disagreeing audit enters its query's value 1/π times over, a grader's noise
 included, and the sequence needs queries in proportion to that variance); re-allocated whenever the human
 labels grew by a tenth since the last allocation, once every stratum has a few audits in queries
@@ -52,7 +52,10 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
     automation = doc.get("automation") or {}
     audit_share = float(automation.get("audit_share") or 0.0)
     head = stopping.headline(doc)
-    off = extra_share <= 0 and mode == "share"
+    # for the verdict: only where grading stops once the headline decides — an evaluation graded to
+    # the end would get its extra audits re-opened late (one of the bench's was, after its crowd had
+    # finished)
+    off = extra_share <= 0 if mode == "share" else stopping.rule(doc) is None
     if off or audit_share <= 0 or head is None or (doc.get("stopping") or {}).get("decided"):
         return None
     ctx, ev = stopping.context(es, prefix, cache, evaluation_id, "adaptive audit")

@@ -47,8 +47,9 @@ class ReportingConfig:
     # headline difference; 0 (the default) keeps the random audit share alone — the extra share
     # is extra human work, a choice for the operator.
     adaptive_audit_share: float = 0.0
-    # ``verdict``: instead of a fixed extra share, as many checks per stratum as bring the anytime-valid
-    # decision after the fewest human judgements (services.reporting.adaptive); ``share``: the above.
+    # ``verdict``: instead of a fixed extra share, in evaluations that stop early, as many checks per
+    # stratum as bring the anytime-valid decision after the fewest human judgements
+    # (services.reporting.adaptive); ``share``: the above.
     adaptive_audit: str = "share"
 
     @classmethod

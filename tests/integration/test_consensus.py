@@ -391,39 +391,43 @@ def test_the_launch_bar_rule_stops_once_the_gain_is_shown_to_fall_short_of_it(es
 AUDIT, AUDIT_SEED = 0.3, 7
 
 
-def settled_queries(eval_id, locale, n=48, name="q"):
-    """``n`` queries of four items, all settled by the model with a random audit share: right in
-    the head stratum, over-rating everything in the tail (a Perfect for every document)."""
+def settled_queries(eval_id, locale, n=48, name="q", docs_per_query=4, audit=None):
+    """``n`` queries of ``docs_per_query`` items, all settled by the model with a random audit share
+    (``audit``, default :data:`AUDIT`): right in the head stratum, over-rating everything in the
+    tail (a Perfect for every document); strata alternate in the queries' grading order."""
     from evaluators.automation import audit_draw
     from services.evaluation import pooling
 
+    share = AUDIT if audit is None else audit
     out = []
     for i in range(n):
-        stratum = "head" if i < n // 2 else "tail"
-        docs = [w.doc(8 * i + k, "p") for k in range(4)]  # grades 0, 1, 2, 3 (grade_of: the number mod 4)
+        stratum = "head" if i % 2 == 0 else "tail"
+        docs = [w.doc(8 * i + k, "p") for k in range(docs_per_query)]  # grades by number mod 4 (grade_of)
         lists = {"control": docs, "treatment": docs[::-1]}
         q = w._query(name, i, locale, lists)
         q.stratum = stratum
         for it in pooling.pointwise_items(eval_id, q, ["control", "treatment"], w._common(eval_id, 1, 50, None)):
             truth = int(it["doc"]["doc_id"][2:]) % 4
-            drawn = audit_draw(AUDIT_SEED, it["item_id"]) < AUDIT
-            out.append({**it, "needs_humans": drawn, "audit": drawn, "audit_probability": AUDIT,
+            drawn = audit_draw(AUDIT_SEED, it["item_id"]) < share
+            out.append({**it, "needs_humans": drawn, "audit": drawn, "audit_probability": share,
+                        "order_key": (i + 0.5) / n,
                         "prejudgement": {"grade": truth if stratum == "head" else 3, "auto": True,
                                          "confidence": 0.9, "model": "m", "model_version": "m1"}})
     return out
 
 
-def _allocation_after_the_random_audit(es, servers):
-    """The settled world above in GRADING with a headline comparison; every random audit judged
-    but one (the evaluation stays in GRADING); ``(grading, the stored adaptive_audit, drawn)`` as
-    the allocation that stays: made by a pass that began after every judgement was applied."""
-    g = Grading(es, servers, settled_queries, fields={
-        "spec": _headline_spec(grade_everything=True), "kinds": ["pointwise"],
+def _allocation_after_the_random_audit(es, servers, world=settled_queries, audit=AUDIT, spec=None, judged=None):
+    """The settled world above in GRADING with a headline comparison; ``judged`` random audits judged
+    (default: all but one, so the evaluation stays in GRADING); ``(grading, the stored
+    adaptive_audit, drawn)`` as the allocation that stays: made by a pass that began after every
+    judgement was applied."""
+    g = Grading(es, servers, world, fields={
+        "spec": spec or _headline_spec(grade_everything=True), "kinds": ["pointwise"],
         "strata": [{"key": "head", "weight": 0.5}, {"key": "tail", "weight": 0.5}],
-        "automation": {"audit_share": AUDIT, "seed": AUDIT_SEED, "threshold": 0.8}})
+        "automation": {"audit_share": audit, "seed": AUDIT_SEED, "threshold": 0.8}})
     drawn = [it for it in g.items if it["audit"]]
     g.wait("seeded", lambda e: e.grading.items == len(g.items))
-    done = judge(g.grader(0), len(drawn) - 1)
+    done = judge(g.grader(0), len(drawn) - 1 if judged is None else judged)
     # The worker re-allocates as its passes apply these judgements (whenever the labels grew by a
     # tenth); later passes see the same labels and change nothing until humans judge more.
     def stored():
@@ -485,20 +489,29 @@ def test_adaptive_audit_sends_more_of_the_stratum_where_the_model_errs_and_recor
 
 
 def test_adaptive_audit_for_the_verdict_checks_every_item_where_the_model_errs_this_much(es_url, es, tmp_path):
-    """QRELAY_ADAPTIVE_AUDIT=verdict: no budget — each stratum gets the share of checks that reaches
-    the anytime-valid decision after the fewest human judgements. A model that rates everything in
-    the tail Perfect makes each unchecked tail item cost the sequence more than judging it does, so
-    every tail item goes to humans; the head, where the audit found no error, keeps the random share."""
+    """QRELAY_ADAPTIVE_AUDIT=verdict: no budget — for an evaluation that stops early, each stratum
+    gets the share of checks that reaches the anytime-valid decision after the fewest human
+    judgements. A model that rates everything in the tail Perfect makes each unchecked tail item
+    cost the sequence more than judging it does, so every tail item goes to humans; the head, where
+    the audit found no error, keeps the random share. (Queries of eight items, 60 % audited, 80
+    judged: the allocation's 30 audits come long before the sequence's 30-query burn-in.)"""
     prefix = f"qt-consensus-verdict-{uuid.uuid4().hex[:8]}-"
     env = {**ENV, "QRELAY_ADAPTIVE_AUDIT": "verdict"}
     try:
         with qrelay_server(es_url, prefix, tmp_path / "serve.log", env) as (address, proc):
-            g, doc, drawn = _allocation_after_the_random_audit(es, (address, address, prefix, (proc.pid,)))
+            g, doc, drawn = _allocation_after_the_random_audit(
+                es, (address, address, prefix, (proc.pid,)), audit=0.6, spec=_headline_spec(), judged=80,
+                world=lambda e, loc: settled_queries(e, loc, docs_per_query=8, audit=0.6))
             assert doc.get("mode") == "verdict" and doc.get("extra_share") is None, doc
+            assert not (evaluations.get(es, g.prefix, g.eval_id).get("stopping") or {}).get("decided")
             head, tail = doc["strata"]["head"], doc["strata"]["tail"]
-            assert head["inclusion"] == AUDIT and tail["inclusion"] == 1.0, doc
+            assert head["inclusion"] == 0.6 and tail["inclusion"] == 1.0, doc
             assert tail["residual_sd"] > head["residual_sd"] == 0.0
             _probabilities_are_recorded_and_drawn_by_them(es, g, doc, drawn)
+            g.close()
+            # an evaluation graded to the end keeps its random share: nothing re-opens it late
+            g, doc, _ = _allocation_after_the_random_audit(es, (address, address, prefix, (proc.pid,)))
+            assert doc == {} and {d["audit_probability"] for d in g.docs().values()} == {AUDIT}
             g.close()
     finally:
         _drop(es, prefix)
