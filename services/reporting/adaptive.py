@@ -32,8 +32,9 @@ from evaluators.automation import audit_draw
 from evaluators.reporting.audit import audit_inclusion, residual_sd, verdict_inclusion
 from evaluators.reporting.strata import coefficients
 from services.core import clock
-from services.reporting import estimates, routing, stopping
+from services.reporting import compare, estimates, routing, stopping
 from services.reporting.cache import LabelCache
+from services.reporting.config import ADAPTIVE_AUDIT_MODES
 from services.reporting.labels import SOURCE
 
 log = logging.getLogger("qrelay.adaptive")
@@ -41,14 +42,13 @@ log = logging.getLogger("qrelay.adaptive")
 REGROW = 0.1  # re-allocate once the human labels grew by this share
 MIN_AUDITS = 10  # audits a stratum needs for its own residual estimate (fewer: the pooled one)
 POOLED_AUDITS = 30  # the verdict mode: audits (all strata) before its first allocation
-MODES = ("share", "verdict")  # QRELAY_ADAPTIVE_AUDIT: a fixed extra share, or what the verdict needs
 
 
 def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, doc: dict[str, Any],
          extra_share: float, mode: str = "share") -> dict[str, Any] | None:
     """One allocation (see the module docstring); the ``automation.adaptive_audit`` to store, or None."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode not in ADAPTIVE_AUDIT_MODES:
+        raise ValueError(f"mode must be one of {ADAPTIVE_AUDIT_MODES}, got {mode!r}")
     automation = doc.get("automation") or {}
     audit_share = float(automation.get("audit_share") or 0.0)
     head = stopping.headline(doc)
@@ -85,9 +85,6 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
     # queries, often 0, and the next allocation moved its extra audits to a stratum the model gets
     # right, for good.
     audits = np.bincount(st[audited & usable[pw.query]], minlength=h)
-    # not before the audit has checked every stratum a little (min(MIN_AUDITS, half of what the random
-    # audit will check there)): an item's probability never falls, so an early guess would stay spent
-    need = np.minimum(MIN_AUDITS, np.ceil(0.5 * audit_share * n_h))
     if mode == "verdict":
         # the level matters more than the spread, and every query judged meanwhile carries the
         # random share's heavy 1/π corrections: start once the pooled estimate has its audits (small
@@ -95,12 +92,13 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
         # for its first 500 queries)
         if audits.sum() < POOLED_AUDITS:
             return None
-    elif ((n_h > 0) & (audits < need)).any():
-        return None
-    n_usable = np.bincount(st[settled & usable[pw.query]], minlength=h).astype(float)
-    if mode == "verdict":
-        pi_h, s_h = _for_verdict(ctx, a, b, d_ppi, d_model, settled, pi, pi_now, audits, audit_share)
+        pi_h, s_h = _for_verdict(ctx, a, b, d_ppi, d_model, usable, settled, pi, pi_now, audits, audit_share)
     else:
+        # not before the audit has checked every stratum a little (min(MIN_AUDITS, half of what the random
+        # audit will check there)): an item's probability never falls, so an early guess would stay spent
+        if ((n_h > 0) & (audits < np.minimum(MIN_AUDITS, np.ceil(0.5 * audit_share * n_h)))).any():
+            return None
+        n_usable = np.bincount(st[settled & usable[pw.query]], minlength=h).astype(float)
         s_h = residual_sd(d_ppi, d_model, ls.query_stratum, pi_now, n_usable, audits, h, min_audits=MIN_AUDITS)
         pi_h = audit_inclusion(ctx.weights, s_h, settled=n_h, queries=q_h, audit_share=audit_share,
                                extra_share=extra_share)
@@ -131,20 +129,19 @@ def step(es: Elasticsearch, prefix: str, cache: LabelCache, evaluation_id: str, 
     return out
 
 
-def _for_verdict(ctx, a: int, b: int, d_ppi, d_model, settled, pi, pi_now, audits, audit_share: float):
+def _for_verdict(ctx, a: int, b: int, d_ppi, d_model, usable, settled, pi, pi_now, audits, audit_share: float):
     """Per stratum, the probability of a check that reaches the verdict after the fewest human
     judgements, and ``S_h`` — in the units of the anytime-valid sequence
     (:func:`evaluators.reporting.sequential.headline_sequence`: each eligible query's value times
     ``n · c_q``), over the same eligible queries."""
     ls, pw, h = ctx.labels, ctx.labels.pointwise, len(ctx.weights)
-    eligible = (ls.query_stratum >= 0) & ctx.pm.retrieved[a] & ctx.pm.retrieved[b]
+    eligible = compare.eligible_queries(ctx, a, b)
     n = int(eligible.sum())
     scale = np.zeros(len(ls.query_ids))
     scale[eligible] = n * coefficients(ls.query_stratum[eligible], ctx.weights, ctx.traffic_of(eligible))
     in_eligible = eligible[pw.query]
     st = ls.query_stratum[pw.query]
     mine = settled & in_eligible
-    usable = np.isfinite(d_ppi - d_model)
     n_usable = np.bincount(st[mine & usable[pw.query]], minlength=h).astype(float)
     s_h = residual_sd(scale * d_ppi, scale * d_model, np.where(eligible, ls.query_stratum, -1), pi_now, n_usable,
                       audits, h, min_audits=MIN_AUDITS)

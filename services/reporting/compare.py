@@ -177,6 +177,11 @@ def _headline(d: dict, line: Line, level: float) -> tuple[Line, str]:
                 bool(math.isfinite(p) and p < 1.0 - level)), note
 
 
+def eligible_queries(ctx: report.Context, a: int, b: int) -> np.ndarray:
+    """The queries the headline sequence can ever take: in a known stratum, both rankers listed something."""
+    return (ctx.labels.query_stratum >= 0) & ctx.pm.retrieved[a] & ctx.pm.retrieved[b]
+
+
 def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: float,
                rule: str = DEFAULT_STOP_RULE) -> dict:
     """The headline difference as an anytime-valid confidence sequence (``SequentialDecision``) plus
@@ -190,8 +195,7 @@ def sequential(ctx: report.Context, measure: str, a: int, b: int, min_effect: fl
     them by a fixed draw per query, not put first.
     """
     ls, qv = ctx.labels, ctx.qv
-    known = ls.query_stratum >= 0
-    eligible = known & ctx.pm.retrieved[a] & ctx.pm.retrieved[b]
+    eligible = eligible_queries(ctx, a, b)
     if qv is not None:
         d = qv.ppi[measure][b] - qv.ppi[measure][a]
         kind = "ppi" if int(qv.settled[eligible].sum()) else "human"

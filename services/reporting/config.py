@@ -10,6 +10,9 @@ from typing import Mapping
 
 from services.core.settings import POSITIVE, settings_from_env
 
+#: QRELAY_ADAPTIVE_AUDIT: a fixed extra share, or what the verdict needs (services.reporting.adaptive)
+ADAPTIVE_AUDIT_MODES = ("share", "verdict")
+
 
 @dataclass(frozen=True)
 class ReportingConfig:
@@ -66,5 +69,6 @@ _ENV = {
     "claim_seconds": ("QRELAY_REPORTING_CLAIM_SECONDS", *POSITIVE),
     "routing_min_labels": ("QRELAY_ROUTING_MIN_LABELS", *POSITIVE),
     "adaptive_audit_share": ("QRELAY_ADAPTIVE_AUDIT_SHARE", lambda x: 0 <= x <= 1, "must lie in [0, 1]"),
-    "adaptive_audit": ("QRELAY_ADAPTIVE_AUDIT", lambda x: x in ("share", "verdict"), "must be share or verdict"),
+    "adaptive_audit": ("QRELAY_ADAPTIVE_AUDIT", lambda x: x in ADAPTIVE_AUDIT_MODES,
+                       f"must be one of {', '.join(ADAPTIVE_AUDIT_MODES)}"),
 }

@@ -55,6 +55,8 @@ CONSENSUS_FIELDS = ["item_id", "kind", "locale", "source", "label", "judgements"
 ITEM_FIELDS = ["item_id", "kind", "locale", "query_norm", "doc.doc_id", "left", "right", "identical", "gold",
                "gold_label", "audit", "needs_humans", "calibration_sample", "overlap", "prejudgement"]
 HOLDING = ("LEASED", "SUBMITTED")  # slot states that mean a grader has (or had) the item
+# a consensus document's label fields when it has none (the model's side taken back)
+UNLABELLED = {"source": "none", "label": None, "preference": None, "confidence": None, "method": None}
 
 
 @dataclass
@@ -175,8 +177,7 @@ def step(es: Elasticsearch, prefix: str, evaluation_id: str, automation: dict[st
     back = held(es, prefix, routed, {r["item_id"]: r for r in rows})
     if back:
         write(es, prefix, [(i, {"needs_humans": True, "audit": False, "prejudgement": {"auto": False}}) for i in back],
-               [(i, {"needs_humans": True, "audit": False, "source": "none", "label": None, "preference": None,
-                     "confidence": None, "method": None, "update_time": stamp}) for i in back])
+               [(i, {"needs_humans": True, "audit": False, **UNLABELLED, "update_time": stamp}) for i in back])
     out.routed, out.returned = len(routed) - len(back), len(back)
     state["routed"] = int(state.get("routed") or 0) + out.routed
     item_updates.refresh_items(es, prefix)

@@ -125,9 +125,8 @@ def stop(es: Elasticsearch, prefix: str, evaluation_id: str) -> int:
                and (r["item_id"] in judged or r["item_id"] in held or (r.get("judgements") or 0))}
     todo = [r["item_id"] for r in open_ if _query(r) not in started]
     stamp = clock.now_iso()
-    unlabelled = {"source": "none", "label": None, "preference": None, "method": None, "confidence": None}
     routing.write(es, prefix, [(i, {"needs_humans": False}) for i in todo],
-                   [(i, {"needs_humans": False, **unlabelled, "update_time": stamp}) for i in todo])
+                   [(i, {"needs_humans": False, **routing.UNLABELLED, "update_time": stamp}) for i in todo])
     if todo:
         es.indices.refresh(index=[items.index(prefix), consensus.index(prefix)])
     log.info("grading stopped early", extra={"evaluation": evaluation_id, "stopped": len(todo),
